@@ -1,0 +1,181 @@
+// Reads Latchkey's configuration from the environment once, validates every
+// value, and returns a frozen object. Nothing else in Latchkey reads
+// process.env: everything is passed this object (or a part of it).
+import path from 'node:path';
+import { ConfigError } from '../errors.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DatabaseConfig {
+  readonly dialect: Dialect;
+  /** The URL as given (for PostgreSQL) or `file:<absolute path>` for SQLite. */
+  readonly url: string;
+  /** SQLite only: absolute path of the database file, or ':memory:'. */
+  readonly sqlitePath?: string;
+}
+
+export interface TtlConfig {
+  /** Seconds. Default lifetime of JWT access tokens (a resource may set its own). */
+  readonly accessToken: number;
+  readonly clientCredentials: number;
+  readonly idToken: number;
+  readonly refreshToken: number;
+  readonly authorizationCode: number;
+  readonly session: number;
+  readonly interaction: number;
+  readonly grant: number;
+}
+
+export interface Config {
+  readonly env: 'production' | 'development' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  readonly database: DatabaseConfig;
+  /** Where the embedded defaults live: the SQLite file and the generated master secret. */
+  readonly dataDir: string;
+  /** LATCHKEY_SECRET, or null when unset (then the embedded default generates one in dataDir). */
+  readonly masterSecret: string | null;
+  readonly ttl: TtlConfig;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DEFAULT_TTL: TtlConfig = {
+  accessToken: 900,
+  clientCredentials: 900,
+  idToken: 3600,
+  refreshToken: 14 * 24 * 3600,
+  authorizationCode: 60,
+  session: 14 * 24 * 3600,
+  interaction: 600,
+  grant: 14 * 24 * 3600,
+};
+
+const TTL_VARIABLES: Record<keyof TtlConfig, string> = {
+  accessToken: 'LATCHKEY_ACCESS_TOKEN_TTL',
+  clientCredentials: 'LATCHKEY_CLIENT_CREDENTIALS_TTL',
+  idToken: 'LATCHKEY_ID_TOKEN_TTL',
+  refreshToken: 'LATCHKEY_REFRESH_TOKEN_TTL',
+  authorizationCode: 'LATCHKEY_AUTHORIZATION_CODE_TTL',
+  session: 'LATCHKEY_SESSION_TTL',
+  interaction: 'LATCHKEY_INTERACTION_TTL',
+  grant: 'LATCHKEY_GRANT_TTL',
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Parses and validates the environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const mode = parseEnum(env, 'NODE_ENV', ['production', 'development', 'test'] as const, 'development');
+  const port = parseInteger(env, 'PORT', 3000, 0, 65535);
+  const host = env.HOST?.trim() || '0.0.0.0';
+  const dataDir = path.resolve(cwd, env.LATCHKEY_DATA_DIR?.trim() || 'data');
+  const issuer = parseIssuer(env.ISSUER, port, mode);
+  const database = parseDatabaseUrl(env.DATABASE_URL, cwd, dataDir);
+  const masterSecret = parseMasterSecret(env.LATCHKEY_SECRET, mode);
+
+  const ttl = Object.fromEntries(
+    (Object.keys(DEFAULT_TTL) as (keyof TtlConfig)[]).map((key) => [
+      key,
+      parseInteger(env, TTL_VARIABLES[key], DEFAULT_TTL[key], 1, 366 * 24 * 3600),
+    ]),
+  ) as unknown as TtlConfig;
+
+  const logLevel = parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, mode === 'test' ? 'warn' : 'info');
+
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel });
+}
+
+function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {
+  const value = raw?.trim() || `http://localhost:${port}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('ISSUER', `"${value}" is not an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError('ISSUER', 'must be an http or https URL');
+  }
+  if (url.search || url.hash) {
+    throw new ConfigError('ISSUER', 'must not have a query or fragment');
+  }
+  if (url.username || url.password) {
+    throw new ConfigError('ISSUER', 'must not contain credentials');
+  }
+  if (mode === 'production' && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new ConfigError('ISSUER', 'must use https in production (http is allowed only for loopback hosts)');
+  }
+  // oidc-provider compares the issuer as a string: keep it without a trailing slash.
+  return url.href.replace(/\/$/, '');
+}
+
+function parseDatabaseUrl(raw: string | undefined, cwd: string, dataDir: string): DatabaseConfig {
+  const value = raw?.trim();
+  if (!value) {
+    const sqlitePath = path.join(dataDir, 'latchkey.db');
+    return { dialect: 'sqlite', url: `file:${sqlitePath}`, sqlitePath };
+  }
+  if (value.startsWith('file:')) {
+    const file = value.slice('file:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new ConfigError('DATABASE_URL', 'a file: URL needs a path, e.g. file:./data/latchkey.db');
+    const sqlitePath = file === ':memory:' ? file : path.resolve(cwd, file);
+    return { dialect: 'sqlite', url: `file:${sqlitePath}`, sqlitePath };
+  }
+  if (value.startsWith('postgres://') || value.startsWith('postgresql://')) {
+    try {
+      const url = new URL(value);
+      if (!url.hostname && !url.searchParams.get('host')) throw new Error('no host');
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid PostgreSQL URL (postgresql://user:password@host:5432/database)');
+    }
+    return { dialect: 'postgres', url: value };
+  }
+  throw new ConfigError('DATABASE_URL', 'must start with file: (SQLite) or postgresql:// (PostgreSQL)');
+}
+
+function parseMasterSecret(raw: string | undefined, mode: Config['env']): string | null {
+  const value = raw?.trim();
+  if (!value) {
+    if (mode === 'production') {
+      throw new ConfigError('LATCHKEY_SECRET', 'is required when NODE_ENV=production (at least 32 characters, e.g. `openssl rand -base64 48`)');
+    }
+    return null;
+  }
+  if (value.length < 32) {
+    throw new ConfigError('LATCHKEY_SECRET', 'must be at least 32 characters long');
+  }
+  return value;
+}
+
+function parseInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
+  return value;
+}
+
+function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `"${raw}" is not one of ${allowed.join(', ')}`);
+  }
+  return raw as T;
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child);
+  }
+  return Object.freeze(value);
+}

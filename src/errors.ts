@@ -1,0 +1,68 @@
+// Latchkey's own errors. Each has a stable `code` callers can switch on, the
+// HTTP status it maps to, and whether its message is safe to show a user.
+// OAuth protocol errors are not modelled here: they stay oidc-provider's own
+// classes (InvalidClient, InvalidTarget, …) so the wire format stays the spec's.
+
+export type ErrorCode =
+  | 'config_invalid'
+  | 'invalid_input'
+  | 'already_exists'
+  | 'not_found'
+  | 'migration_failed'
+  | 'database_unavailable'
+  | 'key_unavailable';
+
+export abstract class LatchkeyError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly status: number;
+  /** Whether `message` may be shown to an end user or API caller as it is. */
+  readonly expose: boolean = true;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An environment variable is missing or malformed; names the variable. */
+export class ConfigError extends LatchkeyError {
+  readonly code = 'config_invalid';
+  readonly status = 500;
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+/** Input (CLI argument, form field) that breaks a rule; nothing was written. */
+export class InvalidInputError extends LatchkeyError {
+  readonly code = 'invalid_input';
+  readonly status = 400;
+}
+
+/** Creating something whose unique key is taken. The message says "exists". */
+export class AlreadyExistsError extends LatchkeyError {
+  readonly code = 'already_exists';
+  readonly status = 409;
+}
+
+export class NotFoundError extends LatchkeyError {
+  readonly code = 'not_found';
+  readonly status = 404;
+}
+
+export class MigrationError extends LatchkeyError {
+  readonly code = 'migration_failed';
+  readonly status = 500;
+  override readonly expose = false;
+}
+
+export class DatabaseUnavailableError extends LatchkeyError {
+  readonly code = 'database_unavailable';
+  readonly status = 503;
+}
+
+export class KeyUnavailableError extends LatchkeyError {
+  readonly code = 'key_unavailable';
+  readonly status = 500;
+  override readonly expose = false;
+}
