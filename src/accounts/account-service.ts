@@ -1,0 +1,134 @@
+// End-user accounts: creation, lookup, enabling/disabling, password changes
+// and password sign-in. Password hashes never leave this module: every method
+// returns an AccountView.
+import { randomUUID } from 'node:crypto';
+import { AlreadyExistsError, NotFoundError } from '../errors.ts';
+import type { AccountRepository, AccountRow } from './account-repository.ts';
+import { checkPassword, normaliseEmail, parseDisplayName, PASSWORD_MAX_LENGTH } from './account-validation.ts';
+import type { PasswordHasher } from './password-hasher.ts';
+
+export interface CreateAccountInput {
+  readonly email: string;
+  readonly name?: string;
+  readonly password: string;
+}
+
+export interface AccountView {
+  /** The stable, opaque subject identifier (`sub`). */
+  readonly id: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+  readonly name: string | null;
+  readonly disabled: boolean;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface AccountServiceDeps {
+  readonly repository: AccountRepository;
+  readonly hasher: PasswordHasher;
+}
+
+export function createAccountService({ repository, hasher }: AccountServiceDeps) {
+  // Verified against when the email is unknown, so a miss costs as much as a
+  // wrong password and response time does not reveal which emails exist.
+  let decoyHash: Promise<string> | undefined;
+
+  async function findRowByEmail(raw: string): Promise<AccountRow | undefined> {
+    let email: string;
+    try {
+      email = normaliseEmail(raw);
+    } catch {
+      return undefined;
+    }
+    return repository.findByEmail(email);
+  }
+
+  // Account ids are UUIDs, so anything with an @ is an email.
+  function findRow(emailOrId: string): Promise<AccountRow | undefined> {
+    return emailOrId.includes('@') ? findRowByEmail(emailOrId) : repository.findById(emailOrId);
+  }
+
+  async function update(emailOrId: string, changes: Parameters<AccountRepository['update']>[1]): Promise<AccountView> {
+    const row = await findRow(emailOrId);
+    const updated = row && (await repository.update(row.id, changes));
+    if (!updated) throw new NotFoundError(`account ${emailOrId} does not exist`);
+    return toView(updated);
+  }
+
+  return {
+    async create(input: CreateAccountInput): Promise<AccountView> {
+      const email = normaliseEmail(input.email);
+      const name = parseDisplayName(input.name);
+      checkPassword(input.password);
+      if (await repository.findByEmail(email)) throw new AlreadyExistsError(`an account with email ${email} already exists`);
+      const passwordHash = await hasher.hash(input.password);
+      // The unique index still decides when two creations race.
+      const row = await repository.insert({ id: randomUUID(), email, name, passwordHash });
+      if (!row) throw new AlreadyExistsError(`an account with email ${email} already exists`);
+      return toView(row);
+    },
+
+    async list(): Promise<AccountView[]> {
+      return (await repository.list()).map(toView);
+    },
+
+    async findById(id: string): Promise<AccountView | undefined> {
+      const row = await repository.findById(id);
+      return row && toView(row);
+    },
+
+    async findByEmail(email: string): Promise<AccountView | undefined> {
+      const row = await findRowByEmail(email);
+      return row && toView(row);
+    },
+
+    disable(emailOrId: string): Promise<AccountView> {
+      return update(emailOrId, { disabled: true });
+    },
+
+    enable(emailOrId: string): Promise<AccountView> {
+      return update(emailOrId, { disabled: false });
+    },
+
+    async setPassword(emailOrId: string, password: string): Promise<AccountView> {
+      checkPassword(password);
+      const row = await findRow(emailOrId);
+      if (!row) throw new NotFoundError(`account ${emailOrId} does not exist`);
+      return update(row.id, { passwordHash: await hasher.hash(password) });
+    },
+
+    /**
+     * The enabled account with this email and password, or undefined. Hashes
+     * made with weaker parameters are upgraded on a successful sign-in.
+     */
+    async authenticate(email: string, password: string): Promise<AccountView | undefined> {
+      if (password.length > 4 * PASSWORD_MAX_LENGTH) return undefined;
+      const row = await findRowByEmail(email);
+      if (!row) {
+        decoyHash ??= hasher.hash(randomUUID());
+        await hasher.verify(await decoyHash, password);
+        return undefined;
+      }
+      if (!(await hasher.verify(row.passwordHash, password)) || row.disabled) return undefined;
+      if (hasher.needsRehash(row.passwordHash)) {
+        return toView((await repository.update(row.id, { passwordHash: await hasher.hash(password) })) ?? row);
+      }
+      return toView(row);
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;
+
+function toView(row: AccountRow): AccountView {
+  return {
+    id: row.id,
+    email: row.email,
+    emailVerified: row.emailVerified,
+    name: row.name,
+    disabled: row.disabled,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

@@ -1,0 +1,43 @@
+// Prisma calls for Client rows, and nothing else: the rules live in
+// client-service.ts.
+import type { Models, PrismaClient } from '../db/database.ts';
+
+export type ClientRow = Models.ClientModel;
+
+export interface NewClientRow {
+  readonly id: string;
+  readonly name: string;
+  readonly secretHash: string | null;
+  /** oidc-provider metadata as JSON text, never with a client_secret in it. */
+  readonly metadata: string;
+}
+
+export function createClientRepository(prisma: PrismaClient) {
+  return {
+    insert(row: NewClientRow): Promise<ClientRow> {
+      return prisma.client.create({ data: row });
+    },
+
+    list(): Promise<ClientRow[]> {
+      return prisma.client.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+
+    async findById(id: string): Promise<ClientRow | undefined> {
+      return (await prisma.client.findUnique({ where: { id } })) ?? undefined;
+    },
+
+    /** Resolves to the updated row, or undefined when the client does not exist. */
+    async updateSecretHash(id: string, secretHash: string): Promise<ClientRow | undefined> {
+      const { count } = await prisma.client.updateMany({ where: { id }, data: { secretHash } });
+      return count > 0 ? ((await prisma.client.findUnique({ where: { id } })) ?? undefined) : undefined;
+    },
+
+    /** Resolves to whether a row was deleted. */
+    async deleteById(id: string): Promise<boolean> {
+      const { count } = await prisma.client.deleteMany({ where: { id } });
+      return count > 0;
+    },
+  };
+}
+
+export type ClientRepository = ReturnType<typeof createClientRepository>;

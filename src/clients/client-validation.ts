@@ -1,0 +1,190 @@
+// The rules a client registration must satisfy, as pure functions so they can
+// be checked without a database. Whether the named resources exist, and the
+// scope that follows from them, is the service's part.
+import { isLoopbackHost, type Config } from '../config/config.ts';
+import { InvalidInputError } from '../errors.ts';
+import { parseScopeTokens } from '../resources/scope.ts';
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export type ApplicationType = 'web' | 'native';
+
+export interface ClientRegistrationInput {
+  readonly name: string;
+  readonly redirectUris?: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
+  readonly grantTypes?: readonly string[];
+  /** Space-separated; bounds what the client may ever be granted. Derived when absent. */
+  readonly scope?: string;
+  /** Identifiers of registered API resources. */
+  readonly resources?: readonly string[];
+  /** A public (native or browser) client: no secret, token_endpoint_auth_method none. */
+  readonly public?: boolean;
+  readonly tokenEndpointAuthMethod?: string;
+  readonly jwksUri?: string;
+}
+
+export interface ClientRegistration {
+  readonly name: string;
+  readonly applicationType: ApplicationType;
+  readonly tokenEndpointAuthMethod: AuthMethod;
+  readonly grantTypes: GrantType[];
+  readonly responseTypes: 'code'[];
+  readonly redirectUris: string[];
+  readonly postLogoutRedirectUris: string[];
+  /** Explicit scope tokens, or undefined when the service should derive them. */
+  readonly scope: string[] | undefined;
+  readonly resources: string[];
+  readonly jwksUri: string | undefined;
+}
+
+const MAX_NAME_LENGTH = 200;
+const MAX_URI_LENGTH = 2048;
+// oidc-provider's own list for native clients: only these count as loopback there.
+const NATIVE_LOOPBACKS = new Set(['localhost', '127.0.0.1', '[::1]']);
+// RFC 8252 §7.1: private-use schemes are reverse domain names, so they contain a dot.
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
+
+/** Checks and normalises a registration; throws InvalidInputError on the first rule broken. */
+export function parseClientRegistration(input: ClientRegistrationInput, env: Config['env']): ClientRegistration {
+  const name = input.name?.trim() ?? '';
+  if (!name) throw new InvalidInputError('client name is required');
+  if (name.length > MAX_NAME_LENGTH) throw new InvalidInputError(`client name is longer than ${MAX_NAME_LENGTH} characters`);
+
+  const tokenEndpointAuthMethod = parseAuthMethod(input);
+  const isPublic = tokenEndpointAuthMethod === 'none';
+  const redirectUris = distinct((input.redirectUris ?? []).map((uri) => uri.trim()));
+  const postLogoutRedirectUris = distinct((input.postLogoutRedirectUris ?? []).map((uri) => uri.trim()));
+  const grantTypes = parseGrantTypes(input.grantTypes, redirectUris.length > 0);
+
+  if (isPublic && grantTypes.includes('client_credentials')) {
+    throw new InvalidInputError('a public client cannot use the client_credentials grant: it has no credentials to authenticate with');
+  }
+  const usesCode = grantTypes.includes('authorization_code');
+  if (usesCode && redirectUris.length === 0) {
+    throw new InvalidInputError('the authorization_code grant needs at least one redirect URI');
+  }
+  if (!usesCode && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
+    throw new InvalidInputError('redirect URIs are used only with the authorization_code grant');
+  }
+
+  const applicationType: ApplicationType = [...redirectUris, ...postLogoutRedirectUris].some((uri) => PRIVATE_USE_SCHEME.test(URL.parse(uri)?.protocol ?? ''))
+    ? 'native'
+    : 'web';
+  const rules: UriRules = { env, isPublic, applicationType };
+  for (const uri of redirectUris) checkRedirectUri(uri, 'redirect URI', rules);
+  for (const uri of postLogoutRedirectUris) checkRedirectUri(uri, 'post-logout redirect URI', rules);
+
+  const jwksUri = parseJwksUri(input.jwksUri, tokenEndpointAuthMethod);
+  const scope = input.scope === undefined ? undefined : parseScopeTokens(input.scope);
+  if (scope !== undefined && scope.length === 0) throw new InvalidInputError('scope must not be empty');
+  const resources = distinct((input.resources ?? []).map((resource) => resource.trim()));
+
+  return {
+    name,
+    applicationType,
+    tokenEndpointAuthMethod,
+    grantTypes,
+    responseTypes: usesCode ? ['code'] : [],
+    redirectUris,
+    postLogoutRedirectUris,
+    scope,
+    resources,
+    jwksUri,
+  };
+}
+
+function parseAuthMethod(input: ClientRegistrationInput): AuthMethod {
+  const method = input.tokenEndpointAuthMethod;
+  if (method !== undefined && !(AUTH_METHODS as readonly string[]).includes(method)) {
+    throw new InvalidInputError(`token endpoint auth method "${method}" is not one of ${AUTH_METHODS.join(', ')}`);
+  }
+  if (input.public) {
+    if (method !== undefined && method !== 'none') {
+      throw new InvalidInputError(`a public client authenticates with "none", not "${method}"`);
+    }
+    return 'none';
+  }
+  return (method as AuthMethod | undefined) ?? 'client_secret_basic';
+}
+
+function parseGrantTypes(given: readonly string[] | undefined, hasRedirectUris: boolean): GrantType[] {
+  if (given === undefined) {
+    if (!hasRedirectUris) {
+      throw new InvalidInputError('give at least one redirect URI (for the authorization_code grant), or choose the client_credentials grant for a machine client');
+    }
+    return ['authorization_code', 'refresh_token'];
+  }
+  const grantTypes = distinct(given.map((grant) => grant.trim()).filter(Boolean));
+  if (grantTypes.length === 0) throw new InvalidInputError('at least one grant type is required');
+  for (const grant of grantTypes) {
+    if (!(GRANT_TYPES as readonly string[]).includes(grant)) {
+      throw new InvalidInputError(`unknown grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')})`);
+    }
+  }
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
+    throw new InvalidInputError('the refresh_token grant is only useful together with authorization_code');
+  }
+  return grantTypes as GrantType[];
+}
+
+interface UriRules {
+  readonly env: Config['env'];
+  readonly isPublic: boolean;
+  readonly applicationType: ApplicationType;
+}
+
+// The redirect URI is where codes are delivered, so it must be exactly known:
+// absolute, no fragment (RFC 6749 §3.1.2), no plain http to a remote host in
+// production, and custom schemes only for apps that cannot keep a secret anyway.
+function checkRedirectUri(uri: string, label: string, rules: UriRules): void {
+  if (uri.length > MAX_URI_LENGTH) throw new InvalidInputError(`${label} is longer than ${MAX_URI_LENGTH} characters`);
+  const url = URL.parse(uri);
+  if (!url) throw new InvalidInputError(`${label} "${uri}" is not an absolute URI`);
+  if (uri.includes('#')) throw new InvalidInputError(`${label} "${uri}" must not contain a fragment`);
+  if (url.username || url.password) throw new InvalidInputError(`${label} "${uri}" must not contain credentials`);
+
+  if (url.protocol === 'http:' || url.protocol === 'https:') {
+    if (!url.hostname) throw new InvalidInputError(`${label} "${uri}" has no host`);
+    if (rules.applicationType === 'native') {
+      // oidc-provider's rules for native apps (RFC 8252 §7.3, §7.2).
+      if (url.protocol === 'http:' && !NATIVE_LOOPBACKS.has(url.hostname)) {
+        throw new InvalidInputError(`${label} "${uri}": a native app may use http only with localhost, 127.0.0.1 or [::1]`);
+      }
+      if (url.protocol === 'https:' && NATIVE_LOOPBACKS.has(url.hostname)) {
+        throw new InvalidInputError(`${label} "${uri}": a native app must use http, not https, for a loopback redirect`);
+      }
+    } else if (url.protocol === 'http:' && rules.env === 'production' && !isLoopbackHost(url.hostname)) {
+      throw new InvalidInputError(`${label} "${uri}" must use https in production (http is allowed only for loopback hosts)`);
+    }
+    return;
+  }
+  if (!PRIVATE_USE_SCHEME.test(url.protocol)) {
+    throw new InvalidInputError(`${label} "${uri}" must use https, http, or a reverse-domain private-use scheme such as com.example.app:`);
+  }
+  if (!rules.isPublic) {
+    throw new InvalidInputError(`${label} "${uri}": private-use URI schemes are allowed only for public (native) clients`);
+  }
+}
+
+function parseJwksUri(value: string | undefined, method: AuthMethod): string | undefined {
+  const jwksUri = value?.trim() || undefined;
+  if (method !== 'private_key_jwt') {
+    if (jwksUri !== undefined) throw new InvalidInputError('a JWKS URI is used only with the private_key_jwt auth method');
+    return undefined;
+  }
+  if (jwksUri === undefined) throw new InvalidInputError('the private_key_jwt auth method needs a JWKS URI');
+  const url = URL.parse(jwksUri);
+  if (!url || url.protocol !== 'https:' || !url.hostname || jwksUri.includes('#')) {
+    throw new InvalidInputError(`JWKS URI "${jwksUri}" must be an absolute https URL without a fragment`);
+  }
+  return jwksUri;
+}
+
+function distinct(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}

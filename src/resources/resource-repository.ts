@@ -1,0 +1,56 @@
+// Prisma calls for ApiResource rows, and nothing else: the rules live in
+// resource-service.ts.
+import type { Models, PrismaClient } from '../db/database.ts';
+
+export type ApiResourceRow = Models.ApiResourceModel;
+
+export interface NewApiResourceRow {
+  readonly id: string;
+  readonly identifier: string;
+  readonly scopes: string;
+  readonly accessTokenTtl: number;
+  readonly signingAlg: string;
+}
+
+export function createResourceRepository(prisma: PrismaClient) {
+  return {
+    /** Resolves to undefined when the identifier is already taken (unique index). */
+    async insert(row: NewApiResourceRow): Promise<ApiResourceRow | undefined> {
+      try {
+        return await prisma.apiResource.create({ data: row });
+      } catch (error) {
+        if (isUniqueViolation(error)) return undefined;
+        throw error;
+      }
+    },
+
+    list(): Promise<ApiResourceRow[]> {
+      return prisma.apiResource.findMany({ orderBy: [{ identifier: 'asc' }] });
+    },
+
+    async findByIdentifier(identifier: string): Promise<ApiResourceRow | undefined> {
+      return (await prisma.apiResource.findUnique({ where: { identifier } })) ?? undefined;
+    },
+
+    findManyByIdentifier(identifiers: readonly string[]): Promise<ApiResourceRow[]> {
+      return prisma.apiResource.findMany({ where: { identifier: { in: [...identifiers] } } });
+    },
+
+    async findById(id: string): Promise<ApiResourceRow | undefined> {
+      return (await prisma.apiResource.findUnique({ where: { id } })) ?? undefined;
+    },
+
+    /** Resolves to whether a row was deleted. */
+    async deleteById(id: string): Promise<boolean> {
+      const { count } = await prisma.apiResource.deleteMany({ where: { id } });
+      return count > 0;
+    },
+  };
+}
+
+export type ResourceRepository = ReturnType<typeof createResourceRepository>;
+
+// Prisma reports a unique-constraint violation as P2002 on both dialects.
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+}
