@@ -1,0 +1,37 @@
+// createApp(deps): the Koa host. Order matters: request id and logging first,
+// then error rendering, security headers, Latchkey's own routes, and last
+// oidc-provider, which owns every protocol endpoint.
+import Koa from 'koa';
+import compose from 'koa-compose';
+import type { Provider } from 'oidc-provider';
+import type { Config } from './config/config.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { healthRoutes, type ReadinessCheck } from './http/health.ts';
+import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { staticAssets } from './http/static-assets.ts';
+import type { Views } from './http/views.ts';
+import type { Log } from './log.ts';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly log: Log;
+  readonly views: Views;
+  readonly provider: Provider;
+  readonly readiness: ReadinessCheck;
+  /** Extra routes mounted before the provider (interaction pages). */
+  readonly routes?: Koa.Middleware[];
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.silent = true; // errors are logged by our own middleware, never printed raw
+  app.use(requestContext(deps.log));
+  app.use(errorHandler(deps.views, deps.log));
+  app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
+  app.use(staticAssets());
+  app.use(healthRoutes(deps.readiness));
+  for (const route of deps.routes ?? []) app.use(route);
+  app.use(compose(deps.provider.middleware as Koa.Middleware[]));
+  return app;
+}

@@ -1,0 +1,44 @@
+// Structured JSON logs (pino). Anything that could carry a secret is redacted
+// by path, so a careless `log.info({ req })` cannot leak a token or password.
+import { pino, type Logger, type DestinationStream } from 'pino';
+import type { Config } from './config/config.ts';
+
+export type Log = Logger;
+
+const REDACT = [
+  'password',
+  '*.password',
+  'client_secret',
+  '*.client_secret',
+  'clientSecret',
+  '*.clientSecret',
+  'token',
+  '*.token',
+  'access_token',
+  '*.access_token',
+  'refresh_token',
+  '*.refresh_token',
+  'id_token',
+  '*.id_token',
+  'code',
+  '*.code',
+  'code_verifier',
+  '*.code_verifier',
+  'secret',
+  '*.secret',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+];
+
+export function createLog(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Log {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'latchkey' },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

@@ -1,0 +1,116 @@
+// Builds the oidc-provider instance: one configuration object, validated by
+// oidc-provider at construction, so a bad setting fails at start, not at the
+// first request. Everything stateful comes in through `deps`.
+import { Provider, type AdapterFactory, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/config.ts';
+import type { Views } from '../http/views.ts';
+import { useHashedClientSecrets } from './client-secret-check.ts';
+import { createFindAccount, type AccountLookup } from './find-account.ts';
+import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
+import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
+import { unauthorizedClientErrors } from './unauthorized-client.ts';
+
+export interface ProviderDeps {
+  readonly config: Config;
+  readonly adapter: AdapterFactory;
+  /** Private signing JWKs, the key to sign with first for each alg. */
+  readonly jwks: { keys: JWK[] };
+  /** Cookie-signing keys, newest first. */
+  readonly cookieKeys: string[];
+  readonly resources: ResourceLookup;
+  readonly accounts: AccountLookup;
+  readonly views: Views;
+}
+
+/** Asymmetric algorithms only: Latchkey keeps no client secret in clear, so nothing HS* can be verified. */
+const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config } = deps;
+  const secureCookies = config.issuer.startsWith('https:');
+
+  const configuration: Configuration = {
+    adapter: deps.adapter,
+    findAccount: createFindAccount(deps.accounts),
+    jwks: deps.jwks,
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
+      short: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
+    },
+    scopes: [...OIDC_SCOPES],
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    enabledJWA: {
+      clientAuthSigningAlgValues: [...SIGNING_ALGS, 'PS256'],
+      requestObjectSigningAlgValues: [...SIGNING_ALGS, 'PS256'],
+      idTokenSigningAlgValues: [...SIGNING_ALGS],
+      userinfoSigningAlgValues: [...SIGNING_ALGS],
+      introspectionSigningAlgValues: [...SIGNING_ALGS],
+      authorizationSigningAlgValues: [...SIGNING_ALGS],
+    },
+    extraClientMetadata: {
+      properties: ['resources', 'resource_scopes'],
+      validator(_ctx, key, value) {
+        if (value === undefined) return;
+        if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+          throw new TypeError(`${key} must be an array of strings`);
+        }
+      },
+    },
+    // Redirect URIs are always matched exactly, and always sent.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    pkce: { required: () => true },
+    responseTypes: ['code'],
+    rotateRefreshToken: () => true,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      resourceIndicators: createResourceIndicators(deps.resources),
+    },
+    ttl: {
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
+      AuthorizationCode: config.ttl.authorizationCode,
+      IdToken: config.ttl.idToken,
+      RefreshToken: config.ttl.refreshToken,
+      Session: config.ttl.session,
+      Interaction: config.ttl.interaction,
+      Grant: config.ttl.grant,
+    },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    clientBasedCORS(ctx, origin, client) {
+      // Browsers may call the token and userinfo endpoints only from the
+      // origin of one of the client's own redirect URIs.
+      if (origin === 'null') return false;
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
+    },
+    async renderError(ctx: KoaContextWithOIDC, out, error) {
+      ctx.type = 'html';
+      const status = (error as { status?: number }).status ?? 500;
+      ctx.body = deps.views.render('error', {
+        title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
+        message: status >= 500 ? 'Latchkey could not complete this request. Please try again in a moment.' : (out.error_description ?? 'The request was not valid.'),
+        code: out.error,
+      });
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  useHashedClientSecrets(provider);
+  provider.use(unauthorizedClientErrors);
+  return provider;
+}

@@ -1,0 +1,119 @@
+// Composes a running Latchkey from its configuration, in the direction data
+// flows: database (migrated) → keys → services → oidc-provider → Koa app →
+// HTTP listener. The one place where dependencies are wired together; the
+// CLI composes the same services through src/services.ts.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import type { Config } from './config/config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrate, pendingMigrations } from './db/migrator.ts';
+import { createViews } from './http/views.ts';
+import { createKeyRepository } from './keys/key-repository.ts';
+import { createKeyService } from './keys/key-service.ts';
+import { resolveMasterSecret } from './keys/master-secret.ts';
+import { createSealer } from './keys/sealing.ts';
+import type { Log } from './log.ts';
+import { createAdapterFactory } from './oidc/adapter.ts';
+import { startArtifactPurger } from './oidc/artifact-purger.ts';
+import { createArtifactRepository } from './oidc/artifact-repository.ts';
+import { providerClientSource } from './oidc/client-metadata.ts';
+import { createProvider } from './oidc/provider.ts';
+import { createServices } from './services.ts';
+
+export interface RunningLatchkey {
+  /** Where the listener is bound (not necessarily the issuer, behind a proxy). */
+  readonly url: string;
+  readonly server: http.Server;
+  /** Stops accepting, lets in-flight requests finish (bounded), closes the database. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly config: Config;
+  readonly log: Log;
+  /** How long stop() waits for in-flight requests before cutting connections. */
+  readonly drainMs?: number;
+}
+
+const PURGE_INTERVAL_MS = 10 * 60 * 1000;
+
+export async function startLatchkey({ config, log, drainMs = 8000 }: StartOptions): Promise<RunningLatchkey> {
+  const { applied } = await migrate(config.database);
+  if (applied.length) log.info({ applied }, 'applied database migrations');
+
+  const db = openDatabase(config.database);
+  try {
+    const masterSecret = resolveMasterSecret(config, { info: (msg) => log.info(msg) });
+    const keys = createKeyService({ keys: createKeyRepository(db.prisma, db.dialect), sealer: createSealer(masterSecret) });
+    await keys.ensureKeys();
+
+    const services = createServices({ config, db });
+    const artifacts = createArtifactRepository(db.prisma);
+    const views = createViews();
+    const provider = createProvider({
+      config,
+      adapter: createAdapterFactory({ artifacts, clients: providerClientSource(services.clients) }),
+      jwks: await keys.signingJwks(),
+      cookieKeys: await keys.cookieKeys(),
+      resources: services.resources,
+      accounts: services.accounts,
+      views,
+    });
+    provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
+
+    const app = createApp({
+      config,
+      log,
+      views,
+      provider,
+      readiness: async () => {
+        const checks = { database: false, migrations: false, keys: false };
+        try {
+          await db.prisma.$queryRawUnsafe('SELECT 1');
+          checks.database = true;
+          checks.migrations = (await pendingMigrations(config.database)).length === 0;
+          checks.keys = (await keys.signingJwks()).keys.length > 0;
+        } catch (error) {
+          log.warn({ err: error }, 'readiness check failed');
+        }
+        return { ready: checks.database && checks.migrations && checks.keys, checks };
+      },
+    });
+
+    const server = http.createServer(app.callback());
+    // Slow-loris and idle connections cannot pin the process open.
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const purger = startArtifactPurger({
+      artifacts,
+      intervalMs: PURGE_INTERVAL_MS,
+      onError: (error) => log.warn({ err: error }, 'purging expired artifacts failed'),
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+      server,
+      stop: () =>
+        (stopping ??= (async () => {
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeIdleConnections();
+          const timer = setTimeout(() => server.closeAllConnections(), drainMs);
+          await closed;
+          clearTimeout(timer);
+          await purger.stop();
+          await db.close();
+        })()),
+    };
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+const SECRET = 'x'.repeat(40);
+
+describe('loadConfig', () => {
+  it('has embedded defaults: SQLite under ./data, port 3000, localhost issuer', () => {
+    const config = loadConfig({}, '/srv/latchkey');
+    expect(config.database).toEqual({ dialect: 'sqlite', url: 'file:/srv/latchkey/data/latchkey.db', sqlitePath: '/srv/latchkey/data/latchkey.db' });
+    expect(config.port).toBe(3000);
+    expect(config.issuer).toBe('http://localhost:3000');
+    expect(config.masterSecret).toBeNull();
+    expect(config.ttl.accessToken).toBe(900);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.ttl)).toBe(true);
+  });
+
+  it.each([
+    ['file:./other.db', { dialect: 'sqlite', sqlitePath: '/srv/other.db' }],
+    ['file:/abs/x.db', { dialect: 'sqlite', sqlitePath: '/abs/x.db' }],
+    ['postgresql://u:p@db:5432/latchkey', { dialect: 'postgres', url: 'postgresql://u:p@db:5432/latchkey' }],
+    ['postgres://db/latchkey', { dialect: 'postgres', url: 'postgres://db/latchkey' }],
+  ])('DATABASE_URL=%s selects the dialect', (url, expected) => {
+    expect(loadConfig({ DATABASE_URL: url }, '/srv')).toMatchObject({ database: expected });
+  });
+
+  it('derives the issuer from PORT and strips a trailing slash from ISSUER', () => {
+    expect(loadConfig({ PORT: '8080' }).issuer).toBe('http://localhost:8080');
+    expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
+    expect(loadConfig({ ISSUER: 'https://example.com/tenant/' }).issuer).toBe('https://example.com/tenant');
+  });
+
+  it('accepts production settings with https and a secret', () => {
+    const config = loadConfig({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', LATCHKEY_SECRET: SECRET });
+    expect(config.env).toBe('production');
+    expect(config.masterSecret).toBe(SECRET);
+  });
+
+  // Each bad value stops start-up with one line naming the variable.
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT', 'not a whole number'],
+    [{ PORT: '70000' }, 'PORT', 'between 0 and 65535'],
+    [{ PORT: '-1' }, 'PORT', 'not a whole number'],
+    [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL', 'must start with file:'],
+    [{ DATABASE_URL: 'file:' }, 'DATABASE_URL', 'needs a path'],
+    [{ DATABASE_URL: 'postgresql://' }, 'DATABASE_URL', 'not a valid PostgreSQL URL'],
+    [{ ISSUER: 'not a url' }, 'ISSUER', 'not an absolute URL'],
+    [{ ISSUER: 'ftp://x' }, 'ISSUER', 'http or https'],
+    [{ ISSUER: 'https://x.example/?a=1' }, 'ISSUER', 'query or fragment'],
+    [{ ISSUER: 'https://u:p@x.example' }, 'ISSUER', 'credentials'],
+    [{ NODE_ENV: 'staging' }, 'NODE_ENV', 'not one of'],
+    [{ NODE_ENV: 'production', ISSUER: 'https://id.example.com' }, 'LATCHKEY_SECRET', 'required when NODE_ENV=production'],
+    [{ NODE_ENV: 'production', ISSUER: 'http://id.example.com', LATCHKEY_SECRET: SECRET }, 'ISSUER', 'must use https in production'],
+    [{ LATCHKEY_SECRET: 'short' }, 'LATCHKEY_SECRET', 'at least 32 characters'],
+    [{ LATCHKEY_ACCESS_TOKEN_TTL: '0' }, 'LATCHKEY_ACCESS_TOKEN_TTL', 'between 1 and'],
+    [{ LATCHKEY_REFRESH_TOKEN_TTL: '1.5' }, 'LATCHKEY_REFRESH_TOKEN_TTL', 'not a whole number'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'not one of'],
+  ])('%o is refused, naming %s', (env, variable, fragment) => {
+    let caught: unknown;
+    try {
+      loadConfig(env);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const error = caught as ConfigError;
+    expect(error.code).toBe('config_invalid');
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `)).toBe(true);
+    expect(error.message).toContain(fragment);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('allows http issuers on loopback in production', () => {
+    for (const issuer of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']) {
+      expect(loadConfig({ NODE_ENV: 'production', ISSUER: issuer, LATCHKEY_SECRET: SECRET }).issuer).toBe(issuer);
+    }
+  });
+});
