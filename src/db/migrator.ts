@@ -97,15 +97,47 @@ const SQLITE_LEDGER = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER UNSIGNED NOT NULL DEFAULT 0
 )`;
 
+const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 function openSqliteFile(config: DatabaseConfig): Sqlite.Database {
-  const db = new Sqlite(config.sqlitePath ?? ':memory:', { timeout: 10_000 });
-  // WAL lets the CLI write while a server reads; the mode is stored in the file.
-  db.pragma('journal_mode = WAL');
+  const db = new Sqlite(config.sqlitePath ?? ':memory:', { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  try {
+    enableWal(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return db;
 }
 
+/**
+ * WAL lets the CLI write while a server reads; the mode is stored in the file.
+ * Switching a fresh file into WAL needs an exclusive lock, and SQLite answers
+ * SQLITE_BUSY at once, without waiting out the busy timeout, while another
+ * process booting at the same moment holds any lock on the file; so wait and
+ * retry here, as long as the busy timeout would have.
+ */
+function enableWal(db: Sqlite.Database): void {
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      // The migrator is synchronous on SQLite; block briefly instead of spinning.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  }
+}
+
 function migrateSqlite(config: DatabaseConfig, migrations: Migration[]): string[] {
-  const db = openSqliteFile(config);
+  let db: Sqlite.Database;
+  try {
+    db = openSqliteFile(config);
+  } catch (error) {
+    throw wrap(error);
+  }
   try {
     // BEGIN IMMEDIATE takes the write lock up front, so a second process
     // booting at the same moment waits here and then sees our ledger rows.
