@@ -5,7 +5,7 @@
 // serialised: PostgreSQL by the advisory lock Prisma's engine itself takes,
 // SQLite by an immediate write transaction.
 import { createHash, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import pg from 'pg';
@@ -100,7 +100,10 @@ const SQLITE_LEDGER = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 
 function openSqliteFile(config: DatabaseConfig): Sqlite.Database {
-  const db = new Sqlite(config.sqlitePath ?? ':memory:', { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  const file = config.sqlitePath ?? ':memory:';
+  // The first boot migrates before anything else has created the data directory.
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Sqlite(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   try {
     enableWal(db);
   } catch (error) {
