@@ -224,10 +224,12 @@ async function migratePostgres(config: DatabaseConfig, migrations: Migration[]):
       for (const migration of todo) {
         await client.query('BEGIN');
         try {
-          const started = new Date();
+          // The server's clock for both ends, as Prisma's engine records them;
+          // now() would be the transaction's start, before the migration ran.
+          const started = (await client.query<{ at: Date }>('SELECT clock_timestamp() AS at')).rows[0]!.at;
           await client.query(migration.sql);
           await client.query(
-            'INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES ($1, $2, now(), $3, NULL, NULL, $4, 1)',
+            'INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES ($1, $2, clock_timestamp(), $3, NULL, NULL, $4, 1)',
             [randomUUID(), migration.checksum, migration.name, started],
           );
           await client.query('COMMIT');
