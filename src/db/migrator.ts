@@ -154,7 +154,11 @@ function migrateSqlite(config: DatabaseConfig, migrations: Migration[]): string[
       const insert = db.prepare('INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES (?, ?, ?, ?, NULL, NULL, ?, 1)');
       for (const migration of todo) {
         const started = Date.now();
-        db.exec(migration.sql);
+        try {
+          db.exec(migration.sql);
+        } catch (error) {
+          throw wrap(error, migration.name);
+        }
         // Prisma's native engine stores SQLite DATETIMEs as Unix milliseconds.
         insert.run(randomUUID(), migration.checksum, Date.now(), migration.name, started);
       }
