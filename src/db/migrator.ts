@@ -41,7 +41,8 @@ const PROVIDER_NAME: Record<Dialect, string> = { sqlite: 'sqlite', postgres: 'po
 
 export function loadMigrations(dialect: Dialect, dir: string = migrationsDir(dialect)): Migration[] {
   const lock = path.join(dir, 'migration_lock.toml');
-  if (!existsSync(lock) || !readFileSync(lock, 'utf8').includes(`provider = "${PROVIDER_NAME[dialect]}"`)) {
+  const provider = existsSync(lock) ? lockedProvider(readFileSync(lock, 'utf8')) : undefined;
+  if (provider !== PROVIDER_NAME[dialect]) {
     throw new MigrationError(`${lock} is missing or names another provider than ${PROVIDER_NAME[dialect]}`);
   }
   return readdirSync(dir, { withFileTypes: true })
@@ -49,9 +50,17 @@ export function loadMigrations(dialect: Dialect, dir: string = migrationsDir(dia
     .map((entry) => entry.name)
     .sort()
     .map((name) => {
-      const sql = readFileSync(path.join(dir, name, 'migration.sql'), 'utf8');
-      return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+      const file = path.join(dir, name, 'migration.sql');
+      if (!existsSync(file)) throw new MigrationError(`migration ${name} has no migration.sql`);
+      // Hash the bytes on disk, as Prisma does, not a re-encoding of them.
+      const bytes = readFileSync(file);
+      return { name, sql: bytes.toString('utf8'), checksum: createHash('sha256').update(bytes).digest('hex') };
     });
+}
+
+/** The `provider = "…"` key of migration_lock.toml; a commented-out line does not count. */
+function lockedProvider(toml: string): string | undefined {
+  return /^[ \t]*provider[ \t]*=[ \t]*"([^"]*)"[ \t]*(?:#.*)?$/m.exec(toml)?.[1];
 }
 
 export async function migrate(config: DatabaseConfig, migrations: Migration[] = loadMigrations(config.dialect)): Promise<MigrationResult> {
