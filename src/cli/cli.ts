@@ -1,0 +1,116 @@
+// Runs one CLI invocation: resolve the command, parse its arguments (usage
+// errors stop here, before any I/O), load the configuration, open and migrate
+// the database, call the services, print the result, close the database.
+// Returns the exit status instead of exiting so output is always flushed.
+import { loadConfig } from '../config/config.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrate } from '../db/migrator.ts';
+import { LatchkeyError } from '../errors.ts';
+import { createServices } from '../services.ts';
+import { parseCommandArgs, refusePasswordArguments } from './args.ts';
+import type { CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
+import { clientCommands } from './commands/client.ts';
+import { migrateCommand } from './commands/migrate.ts';
+import { resourceCommands } from './commands/resource.ts';
+import { userCommands } from './commands/user.ts';
+import { commandHelp, groupHelp, overview } from './help.ts';
+import { UsageError } from './usage-error.ts';
+
+export interface CliIo extends CliInput {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands];
+const HELP_WORDS = new Set(['help', '--help', '-h']);
+
+type Resolved =
+  | { kind: 'help'; text: string }
+  | { kind: 'command'; command: Command; name: string; argv: string[] };
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // Decided from the raw words so even a usage error is reported as JSON.
+  const json = argv.includes('--json');
+  try {
+    refusePasswordArguments(argv);
+    const resolved = resolve(argv);
+    if (resolved.kind === 'help') {
+      io.stdout.write(`${resolved.text}\n`);
+      return 0;
+    }
+    const { command, name } = resolved;
+    const args = parseCommandArgs(`${name}${command.usage.split(' ')[0]}`, resolved.argv, command.options, command.arguments ?? []);
+    if (args.values.help) {
+      io.stdout.write(`${commandHelp(name, command)}\n`);
+      return 0;
+    }
+    const input = await command.parse(args, io);
+    const output = await execute(command, input, io);
+    io.stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.human}\n`);
+    return 0;
+  } catch (error) {
+    return report(error, json, io);
+  }
+}
+
+function resolve(argv: readonly string[]): Resolved {
+  const [first, second, ...rest] = argv;
+  if (first === undefined) throw new UsageError('no command given; run `latchkey help` for the list');
+  if (HELP_WORDS.has(first)) {
+    if (second === undefined) return { kind: 'help', text: overview(GROUPS, migrateCommand) };
+    const group = GROUPS.find((g) => g.name === second);
+    if (second === 'migrate') return { kind: 'help', text: commandHelp('', migrateCommand) };
+    if (!group) throw new UsageError(`no help for unknown command "${second}"; run \`latchkey help\``);
+    return { kind: 'help', text: groupHelp(group) };
+  }
+  if (first === 'migrate') return { kind: 'command', command: migrateCommand, name: '', argv: argv.slice(1) };
+
+  const group = GROUPS.find((g) => g.name === first);
+  if (!group) throw new UsageError(`unknown command "${first}"; run \`latchkey help\` for the list`);
+  if (second === undefined) throw new UsageError(`missing ${group.name} command (${Object.keys(group.commands).join(', ')}); run \`latchkey help ${group.name}\``);
+  if (HELP_WORDS.has(second)) return { kind: 'help', text: groupHelp(group) };
+  const command = Object.hasOwn(group.commands, second) ? group.commands[second] : undefined;
+  if (!command) {
+    throw new UsageError(`unknown ${group.name} command "${second}" (expected one of ${Object.keys(group.commands).join(', ')})`);
+  }
+  return { kind: 'command', command, name: `${group.name} `, argv: rest };
+}
+
+async function execute(command: Command, input: unknown, io: CliIo): Promise<CommandOutput> {
+  const config = loadConfig();
+  const migration = await migrate(config.database);
+  if (command !== migrateCommand && migration.applied.length) {
+    io.stderr.write(`latchkey: applied migration(s) ${migration.applied.join(', ')}\n`);
+  }
+  const db = openDatabase(config.database, { poolSize: 2 });
+  try {
+    return await command.run({ services: createServices({ config, db }), migration }, input);
+  } finally {
+    await db.close();
+  }
+}
+
+function report(error: unknown, json: boolean, io: CliIo): number {
+  let code: string;
+  let message: string;
+  let status: number;
+  if (error instanceof UsageError) {
+    [code, message, status] = [error.code, error.message, 2];
+  } else if (error instanceof LatchkeyError) {
+    [code, message, status] = [error.code, oneLine(error.message), 1];
+  } else {
+    // Not one of ours: keep it to one line, and take the line that says what
+    // failed (Prisma puts the invocation first and the reason last).
+    const text = error instanceof Error ? error.message : String(error);
+    [code, message, status] = ['internal_error', `unexpected error: ${oneLine(text)}`, 1];
+  }
+  io.stderr.write(`latchkey: ${message}\n`);
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  return status;
+}
+
+function oneLine(text: string): string {
+  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const line = lines.at(-1) ?? 'no message';
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}

@@ -1,0 +1,55 @@
+// The shape every CLI command has: its usage line and options, a parse step
+// that may only raise usage errors (it runs before the database is opened),
+// and a run step that calls the services.
+import type { ParseArgsConfig } from 'node:util';
+
+export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+import type { MigrationResult } from '../db/migrator.ts';
+import type { Services } from '../services.ts';
+
+export type OptionValue = string | boolean | string[] | undefined;
+
+export interface ParsedArgs {
+  readonly values: Readonly<Record<string, OptionValue>>;
+  readonly positionals: readonly string[];
+}
+
+export interface CliInput {
+  /** Where --password-stdin reads from. */
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+export interface CommandContext {
+  readonly services: Services;
+  /** What the automatic migration at start-up applied. */
+  readonly migration: MigrationResult;
+}
+
+export interface CommandOutput {
+  /** The one object printed with --json. */
+  readonly json: object;
+  /** What a person reads otherwise. */
+  readonly human: string;
+}
+
+export interface Command<Input = unknown> {
+  /** After the group name, e.g. `create --name NAME [--public]`. */
+  readonly usage: string;
+  readonly summary: string;
+  readonly options: OptionsConfig;
+  /** Names of the required positional arguments, in order. */
+  readonly arguments?: readonly string[];
+  parse(args: ParsedArgs, input: CliInput): Input | Promise<Input>;
+  run(context: CommandContext, input: Input): Promise<CommandOutput>;
+}
+
+export interface CommandGroup {
+  readonly name: string;
+  readonly summary: string;
+  readonly commands: Readonly<Record<string, Command>>;
+}
+
+/** Keeps each command's Input type checked while groups hold them side by side. */
+export function defineCommand<Input>(command: Command<Input>): Command {
+  return command as unknown as Command;
+}

@@ -1,0 +1,117 @@
+// `latchkey client …`: register, inspect, rotate and remove OAuth clients.
+import { flag, optionalString, requiredString, stringList } from '../args.ts';
+import { defineCommand, type CommandGroup } from '../command.ts';
+import { fields, table } from '../format.ts';
+import type { ClientView, CreateClientInput } from '../../clients/client-service.ts';
+
+const SECRET_NOTICE = 'Store the client secret now: it is not kept in clear and will not be shown again.';
+
+function describe(client: ClientView, clientSecret?: string): string {
+  return fields([
+    ['client_id', client.clientId],
+    ['name', client.name],
+    ['type', client.public ? `public (${client.applicationType})` : `confidential (${client.applicationType})`],
+    ['auth method', client.tokenEndpointAuthMethod],
+    ['grant types', client.grantTypes],
+    ['redirect URIs', client.redirectUris],
+    ['post-logout URIs', client.postLogoutRedirectUris],
+    ['scope', client.scope],
+    ['resources', client.resources],
+    ...(client.jwksUri ? ([['jwks_uri', client.jwksUri]] as const) : []),
+    ['created', client.createdAt],
+    ...(clientSecret !== undefined ? ([['client_secret', clientSecret]] as const) : []),
+  ]);
+}
+
+function withSecret(client: ClientView, clientSecret: string | undefined): string {
+  return clientSecret === undefined ? describe(client) : `${describe(client, clientSecret)}\n\n${SECRET_NOTICE}`;
+}
+
+const create = defineCommand<CreateClientInput>({
+  usage:
+    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL]',
+  summary: 'Register a client; prints its client_id and (confidential clients) its secret, once',
+  options: {
+    name: { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
+    'grant-types': { type: 'string', multiple: true },
+    scope: { type: 'string' },
+    resource: { type: 'string', multiple: true },
+    public: { type: 'boolean' },
+    'token-endpoint-auth-method': { type: 'string' },
+    'jwks-uri': { type: 'string' },
+  },
+  parse: (args) => ({
+    name: requiredString(args, 'name'),
+    redirectUris: stringList(args, 'redirect-uri'),
+    postLogoutRedirectUris: stringList(args, 'post-logout-redirect-uri'),
+    grantTypes: stringList(args, 'grant-types', { commas: true }),
+    scope: optionalString(args, 'scope'),
+    resources: stringList(args, 'resource'),
+    public: flag(args, 'public'),
+    tokenEndpointAuthMethod: optionalString(args, 'token-endpoint-auth-method'),
+    jwksUri: optionalString(args, 'jwks-uri'),
+  }),
+  async run({ services }, input) {
+    const { client, clientSecret } = await services.clients.create(input);
+    return { json: { client, ...(clientSecret !== undefined && { clientSecret }) }, human: withSecret(client, clientSecret) };
+  },
+});
+
+const list = defineCommand<void>({
+  usage: 'list',
+  summary: 'List registered clients',
+  options: {},
+  parse: () => undefined,
+  async run({ services }) {
+    const clients = await services.clients.list();
+    const rows = clients.map((c) => [c.clientId, c.name, c.public ? 'public' : 'confidential', c.grantTypes.join(',')]);
+    return { json: { clients }, human: table(['CLIENT_ID', 'NAME', 'TYPE', 'GRANT_TYPES'], rows, 'No clients registered.') };
+  },
+});
+
+const show = defineCommand<string>({
+  usage: 'show CLIENT_ID',
+  summary: "Show a client's registration (never its secret)",
+  options: {},
+  arguments: ['CLIENT_ID'],
+  parse: (args) => args.positionals[0]!,
+  async run({ services }, clientId) {
+    const client = await services.clients.get(clientId);
+    return { json: { client }, human: describe(client) };
+  },
+});
+
+const remove = defineCommand<string>({
+  usage: 'delete CLIENT_ID',
+  summary: 'Delete a client',
+  options: {},
+  arguments: ['CLIENT_ID'],
+  parse: (args) => args.positionals[0]!,
+  async run({ services }, clientId) {
+    const client = await services.clients.delete(clientId);
+    return { json: { deleted: true, client }, human: `Deleted client ${client.clientId} (${client.name}).` };
+  },
+});
+
+const rotateSecret = defineCommand<string>({
+  usage: 'rotate-secret CLIENT_ID',
+  summary: 'Replace a confidential client\'s secret; the old one stops working at once',
+  options: {},
+  arguments: ['CLIENT_ID'],
+  parse: (args) => args.positionals[0]!,
+  async run({ services }, clientId) {
+    const { client, clientSecret } = await services.clients.rotateSecret(clientId);
+    return {
+      json: { client, clientSecret },
+      human: `${fields([['client_id', client.clientId], ['client_secret', clientSecret]])}\n\n${SECRET_NOTICE}`,
+    };
+  },
+});
+
+export const clientCommands: CommandGroup = {
+  name: 'client',
+  summary: 'OAuth clients',
+  commands: { create, list, show, delete: remove, 'rotate-secret': rotateSecret },
+};

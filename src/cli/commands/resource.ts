@@ -1,0 +1,71 @@
+// `latchkey resource …`: register and remove the APIs access tokens are issued for.
+import { optionalInteger, optionalString, requiredString, stringList } from '../args.ts';
+import { defineCommand, type CommandGroup } from '../command.ts';
+import { fields, table } from '../format.ts';
+import type { CreateResourceInput, ResourceView } from '../../resources/resource-service.ts';
+import { UsageError } from '../usage-error.ts';
+
+function describe(resource: ResourceView): string {
+  return fields([
+    ['identifier', resource.identifier],
+    ['scopes', resource.scopes.join(' ')],
+    ['access token TTL', `${resource.accessTokenTtl} s`],
+    ['signing alg', resource.signingAlg],
+    ['created', resource.createdAt],
+  ]);
+}
+
+const create = defineCommand<CreateResourceInput>({
+  usage: 'create --identifier URL --scope S [--scope S]... [--access-token-ttl SECONDS] [--signing-alg ES256|RS256|EdDSA]',
+  summary: 'Register an API (RFC 8707 resource indicator) and the scopes it accepts',
+  options: {
+    identifier: { type: 'string' },
+    scope: { type: 'string', multiple: true },
+    'access-token-ttl': { type: 'string' },
+    'signing-alg': { type: 'string' },
+  },
+  parse(args) {
+    const scopes = stringList(args, 'scope');
+    if (!scopes) throw new UsageError('missing required option --scope');
+    return {
+      identifier: requiredString(args, 'identifier'),
+      scopes,
+      accessTokenTtl: optionalInteger(args, 'access-token-ttl'),
+      signingAlg: optionalString(args, 'signing-alg'),
+    };
+  },
+  async run({ services }, input) {
+    const resource = await services.resources.create(input);
+    return { json: { resource }, human: `Registered resource.\n${describe(resource)}` };
+  },
+});
+
+const list = defineCommand<void>({
+  usage: 'list',
+  summary: 'List registered APIs',
+  options: {},
+  parse: () => undefined,
+  async run({ services }) {
+    const resources = await services.resources.list();
+    const rows = resources.map((r) => [r.identifier, String(r.accessTokenTtl), r.signingAlg, r.scopes.join(' ')]);
+    return { json: { resources }, human: table(['IDENTIFIER', 'TTL', 'ALG', 'SCOPES'], rows, 'No resources registered.') };
+  },
+});
+
+const remove = defineCommand<string>({
+  usage: 'delete IDENTIFIER',
+  summary: 'Delete an API; clients naming it can no longer get tokens for it',
+  options: {},
+  arguments: ['IDENTIFIER'],
+  parse: (args) => args.positionals[0]!,
+  async run({ services }, identifier) {
+    const resource = await services.resources.delete(identifier);
+    return { json: { deleted: true, resource }, human: `Deleted resource ${resource.identifier}.` };
+  },
+});
+
+export const resourceCommands: CommandGroup = {
+  name: 'resource',
+  summary: 'APIs that access tokens are issued for',
+  commands: { create, list, delete: remove },
+};
