@@ -1,0 +1,43 @@
+// Turns a VerifyError into the RFC 6750 §3 response: status, WWW-Authenticate
+// challenge and a JSON body. Framework-free, so any HTTP stack can send it.
+import type { VerifyError } from './errors.ts';
+
+export interface ChallengeOptions {
+  /** Optional `realm` for the challenge (RFC 6750 §3). */
+  readonly realm?: string;
+}
+
+export interface BearerErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: { readonly error: string; readonly error_description: string };
+}
+
+/** The `WWW-Authenticate` value, or undefined for a 503 (the client can do nothing about it). */
+export function bearerChallenge(error: VerifyError, options: ChallengeOptions = {}): string | undefined {
+  if (error.status === 503) return undefined;
+  const params: string[] = [];
+  if (options.realm !== undefined) params.push(`realm=${quote(options.realm)}`);
+  if (error.bearerError) {
+    params.push(`error=${quote(error.bearerError)}`, `error_description=${quote(error.message)}`);
+  }
+  if (error.code === 'insufficient_scope') {
+    params.push(`scope=${quote((error as VerifyError & { requiredScopes: readonly string[] }).requiredScopes.join(' '))}`);
+  }
+  return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+}
+
+export function errorResponse(error: VerifyError, options: ChallengeOptions = {}): BearerErrorResponse {
+  const challenge = bearerChallenge(error, options);
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (challenge) headers['www-authenticate'] = challenge;
+  if (error.status === 503) headers['retry-after'] = '30';
+  const code = error.bearerError ?? (error.status === 503 ? 'temporarily_unavailable' : 'unauthorized');
+  return { status: error.status, headers, body: { error: code, error_description: error.message } };
+}
+
+// RFC 6750 §3: attribute values are quoted-strings limited to %x20-21 / %x23-5B / %x5D-7E,
+// so quotes, backslashes and control characters are dropped rather than escaped.
+function quote(value: string): string {
+  return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
+}

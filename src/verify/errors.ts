@@ -1,0 +1,111 @@
+// Why a bearer token was refused. Every error carries a stable `code` callers
+// can switch on, the HTTP status, and the RFC 6750 error it maps to. Messages
+// are fixed strings: nothing from the token (which an attacker controls) ever
+// reaches a message or a WWW-Authenticate header.
+//
+// Self-contained on purpose (no import from Latchkey's src/errors.ts): this
+// folder is compiled and shipped to other services as `latchkey/verify`.
+
+export type VerifyErrorCode =
+  | 'token_missing'
+  | 'invalid_authorization_header'
+  | 'malformed_token'
+  | 'algorithm_not_allowed'
+  | 'wrong_token_type'
+  | 'unknown_key'
+  | 'signature_invalid'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'issuer_mismatch'
+  | 'audience_mismatch'
+  | 'claim_invalid'
+  | 'token_inactive'
+  | 'insufficient_scope'
+  | 'keys_unavailable'
+  | 'introspection_unavailable';
+
+/** The RFC 6750 §3.1 error code, or undefined when the request carried no bearer token at all. */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined;
+
+export abstract class VerifyError extends Error {
+  abstract readonly code: VerifyErrorCode;
+  abstract readonly status: number;
+  abstract readonly bearerError: BearerErrorCode;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * RFC 6750 §3.1: a request without any bearer credentials gets a bare
+ * challenge, no error code. A different scheme (Basic, DPoP) counts as none.
+ */
+export class TokenMissingError extends VerifyError {
+  readonly code = 'token_missing';
+  readonly status = 401;
+  readonly bearerError = undefined;
+}
+
+/** The Authorization header is present but not `Bearer <b64token>`, or sent more than once. */
+export class InvalidAuthorizationHeaderError extends VerifyError {
+  readonly code = 'invalid_authorization_header';
+  readonly status = 400;
+  readonly bearerError = 'invalid_request';
+}
+
+export type InvalidTokenCode = Extract<
+  VerifyErrorCode,
+  | 'malformed_token'
+  | 'algorithm_not_allowed'
+  | 'wrong_token_type'
+  | 'unknown_key'
+  | 'signature_invalid'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'issuer_mismatch'
+  | 'audience_mismatch'
+  | 'claim_invalid'
+  | 'token_inactive'
+>;
+
+/** The token itself is not acceptable; `code` says why (the client only learns invalid_token). */
+export class InvalidTokenError extends VerifyError {
+  readonly status = 401;
+  readonly bearerError = 'invalid_token';
+  constructor(
+    readonly code: InvalidTokenCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A valid token that lacks a scope the route requires. */
+export class InsufficientScopeError extends VerifyError {
+  readonly code = 'insufficient_scope';
+  readonly status = 403;
+  readonly bearerError = 'insufficient_scope';
+  constructor(readonly requiredScopes: readonly string[]) {
+    super('the access token does not carry every scope this resource requires');
+  }
+}
+
+/**
+ * The verifier cannot decide: it has never obtained the issuer's keys, or an
+ * online check was required and the issuer did not answer. Not the token's
+ * fault, so it is a 503, never a 401.
+ */
+export class VerifierUnavailableError extends VerifyError {
+  readonly status = 503;
+  readonly bearerError = undefined;
+  constructor(
+    readonly code: Extract<VerifyErrorCode, 'keys_unavailable' | 'introspection_unavailable'>,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

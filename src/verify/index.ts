@@ -1,0 +1,21 @@
+// latchkey/verify: offline verification of Latchkey's JWT access tokens for
+// resource servers. Everything public is re-exported here by name.
+export { createVerifier, SUPPORTED_ALGORITHMS } from './verifier.ts';
+export type { AccessTokenClaims, Algorithm, VerifiedAccessToken, Verifier, VerifierOptions, VerifyOptions } from './verifier.ts';
+export { authenticate } from './authenticate.ts';
+export type { AuthenticateOptions } from './authenticate.ts';
+export { extractBearerToken } from './bearer-header.ts';
+export { bearerChallenge, errorResponse } from './error-response.ts';
+export type { BearerErrorResponse, ChallengeOptions } from './error-response.ts';
+export { requireToken } from './koa.ts';
+export type { RequireTokenOptions, TokenState } from './koa.ts';
+export type { IntrospectionCredentials } from './introspection.ts';
+export {
+  InsufficientScopeError,
+  InvalidAuthorizationHeaderError,
+  InvalidTokenError,
+  TokenMissingError,
+  VerifierUnavailableError,
+  VerifyError,
+} from './errors.ts';
+export type { BearerErrorCode, InvalidTokenCode, VerifyErrorCode } from './errors.ts';
