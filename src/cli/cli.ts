@@ -34,16 +34,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     refusePasswordArguments(argv);
     const resolved = resolve(argv);
-    if (resolved.kind === 'help') {
-      io.stdout.write(`${resolved.text}\n`);
-      return 0;
-    }
+    if (resolved.kind === 'help') return printHelp(resolved.text, json, io);
     const { command, name } = resolved;
     const args = parseCommandArgs(`${name}${command.usage.split(' ')[0]}`, resolved.argv, command.options, command.arguments ?? []);
-    if (args.values.help) {
-      io.stdout.write(`${commandHelp(name, command)}\n`);
-      return 0;
-    }
+    if (args.values.help) return printHelp(commandHelp(name, command), json, io);
     const input = await command.parse(args, io);
     const output = await execute(command, input, io);
     io.stdout.write(json ? `${JSON.stringify(output.json)}\n` : `${output.human}\n`);
@@ -51,6 +45,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     return report(error, json, io);
   }
+}
+
+function printHelp(text: string, json: boolean, io: CliIo): number {
+  io.stdout.write(json ? `${JSON.stringify({ usage: text })}\n` : `${text}\n`);
+  return 0;
 }
 
 function resolve(argv: readonly string[]): Resolved {
