@@ -34,11 +34,13 @@ export function createKeyCache(options: KeyCacheOptions) {
   let metadata: IssuerMetadata | undefined;
   let loaded: Loaded | undefined;
   let inflight: Promise<Loaded> | undefined;
-  // When the last fetch started, successful or not: the rate limit counts attempts.
-  let lastAttemptAt = Number.NEGATIVE_INFINITY;
+  // When the last refetch for an unknown kid started, or the last fetch failed.
+  // The first load and the periodic refresh do not count when they succeed, so
+  // a key published just before start-up is still learnt at once.
+  let cooldownFrom = Number.NEGATIVE_INFINITY;
 
   function coolingDown(): boolean {
-    return options.now() - lastAttemptAt < options.refetchCooldownMs;
+    return options.now() - cooldownFrom < options.refetchCooldownMs;
   }
 
   async function fetchKeys(): Promise<Loaded> {
@@ -48,15 +50,19 @@ export function createKeyCache(options: KeyCacheOptions) {
   }
 
   /** Starts a fetch unless one is running; the result replaces the cache only on success. */
-  function refetch(): Promise<Loaded> {
-    if (!inflight) {
-      lastAttemptAt = options.now();
-      inflight = fetchKeys()
-        .then((fresh) => (loaded = fresh))
-        .finally(() => {
-          inflight = undefined;
-        });
-    }
+  function refetch(forUnknownKid = false): Promise<Loaded> {
+    if (forUnknownKid) cooldownFrom = options.now();
+    inflight ??= fetchKeys()
+      .then(
+        (fresh) => (loaded = fresh),
+        (error: unknown) => {
+          cooldownFrom = options.now();
+          throw error;
+        },
+      )
+      .finally(() => {
+        inflight = undefined;
+      });
     return inflight;
   }
 
@@ -105,7 +111,7 @@ export function createKeyCache(options: KeyCacheOptions) {
           throw error;
         }
         if (coolingDown()) throw error;
-        const fresh = await refetch().catch(() => undefined);
+        const fresh = await refetch(true).catch(() => undefined);
         if (!fresh) throw error;
         return fresh.resolve(header, token);
       }

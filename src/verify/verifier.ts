@@ -65,8 +65,9 @@ const ACCESS_TOKEN_TYP = 'at+jwt';
 // RFC 9068 §2.2: required in every JWT access token (iss and aud are checked by value).
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'client_id'];
 // A compact JWS is three base64url segments; anything longer than this is not one of ours.
+// The signature may be empty here so that `alg: none` is refused as such, by the algorithm check.
 const MAX_TOKEN_LENGTH = 8192;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export function createVerifier(options: VerifierOptions) {
   const issuer = requireUrl(options.issuer);
