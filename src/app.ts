@@ -1,5 +1,5 @@
 // createApp(deps): the Koa host. Order matters: request id and logging first,
-// then error rendering, security headers, Latchkey's own routes, and last
+// then security headers, error rendering, Latchkey's own routes, and last
 // oidc-provider, which owns every protocol endpoint.
 import Koa from 'koa';
 import compose from 'koa-compose';
@@ -26,9 +26,13 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.silent = true; // errors are logged by our own middleware, never printed raw
+  // The provider's middleware runs on this app's context, so its signed
+  // cookies (session, interaction) are signed with this app's keys: the same.
+  app.keys = deps.provider.keys;
   app.use(requestContext(deps.log));
-  app.use(errorHandler(deps.views, deps.log));
+  // Outside the error handler, so error pages get the headers (and CSP) too.
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
+  app.use(errorHandler(deps.views, deps.log));
   app.use(staticAssets());
   app.use(healthRoutes(deps.readiness));
   for (const route of deps.routes ?? []) app.use(route);
