@@ -9,6 +9,7 @@ import type { Config } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate, pendingMigrations } from './db/migrator.ts';
 import { createViews } from './http/views.ts';
+import { createInteractionRoutes } from './interactions/interaction-routes.ts';
 import { createKeyRepository } from './keys/key-repository.ts';
 import { createKeyService } from './keys/key-service.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
@@ -51,11 +52,12 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
     const services = createServices({ config, db });
     const artifacts = createArtifactRepository(db.prisma);
     const views = createViews();
+    const cookieKeys = await keys.cookieKeys();
     const provider = createProvider({
       config,
       adapter: createAdapterFactory({ artifacts, clients: providerClientSource(services.clients) }),
       jwks: await keys.signingJwks(),
-      cookieKeys: await keys.cookieKeys(),
+      cookieKeys,
       resources: services.resources,
       accounts: services.accounts,
       views,
@@ -67,6 +69,7 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       log,
       views,
       provider,
+      routes: [createInteractionRoutes({ provider, accounts: services.accounts, views, cookieKeys })],
       readiness: async () => {
         const checks = { database: false, migrations: false, keys: false };
         try {

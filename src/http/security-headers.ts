@@ -3,13 +3,45 @@
 // stylesheet; never framed, which stops clickjacking of login and consent).
 import type { Middleware } from 'koa';
 
-const PAGE_CSP = [
-  "default-src 'none'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export interface PagePolicyOptions {
+  /**
+   * Where the page's forms may submit. Chromium checks form-action against
+   * every redirect that follows a submission too, so a form whose answer
+   * redirects to a client must list that client's origin. Unset: no
+   * form-action directive (it does not fall back to default-src).
+   */
+  readonly formAction?: readonly string[];
+  /** Script sources; unset: no script runs at all. */
+  readonly scriptSrc?: readonly string[];
+}
+
+/** The Content-Security-Policy for an HTML page Latchkey serves. */
+export function pageCsp(options: PagePolicyOptions = {}): string {
+  return [
+    "default-src 'none'",
+    ...(options.scriptSrc ? [`script-src ${options.scriptSrc.join(' ')}`] : []),
+    "style-src 'self'",
+    "img-src 'self'",
+    ...(options.formAction ? [`form-action ${options.formAction.join(' ')}`] : []),
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+const PAGE_CSP = pageCsp();
+
+/**
+ * oidc-provider's auto-submitting pages (form_post responses, the logout
+ * hand-off when there is no session) carry one inline script, and it adds
+ * that script's hash to the page's script-src, but only to a script-src that
+ * is already there. Mounted in front of the provider so one is; 'self' serves
+ * no script (the only same-origin asset is a stylesheet, sent with nosniff).
+ */
+export const providerPagePolicy: Middleware = async (ctx, next) => {
+  ctx.set('Content-Security-Policy', pageCsp({ scriptSrc: ["'self'"] }));
+  await next();
+  if (!ctx.response.is('html')) ctx.remove('Content-Security-Policy');
+};
 
 export function securityHeaders(options: { hsts: boolean }): Middleware {
   return async (ctx, next) => {

@@ -1,0 +1,78 @@
+// What every interaction step shares: finding the interaction the browser is
+// in (bound to its cookie, and to the uid in the URL), and rendering a page
+// with the policy interaction pages need.
+import type { Context } from 'koa';
+import { errors, type Interaction, type Provider } from 'oidc-provider';
+import { pageCsp } from '../http/security-headers.ts';
+import type { PageData, Views } from '../http/views.ts';
+
+export interface InteractionPages {
+  /**
+   * The interaction this browser is in, if it is the one named in the URL.
+   * Otherwise an "expired" page is rendered and the result is undefined.
+   */
+  load(ctx: Context): Promise<Interaction | undefined>;
+  render(ctx: Context, interaction: Interaction, view: string, data: PageData, status?: number): void;
+  /** A readable page for a request that cannot go on; never a redirect to an unchecked URI. */
+  renderProblem(ctx: Context, status: number, data: PageData & { message: string; code: string }): void;
+  /** The client's name, for pages; falls back to its id. */
+  clientName(interaction: Interaction): Promise<string>;
+}
+
+export function createInteractionPages(provider: Provider, views: Views): InteractionPages {
+  const pages: InteractionPages = {
+    async load(ctx) {
+      let interaction: Interaction | undefined;
+      try {
+        interaction = await provider.interactionDetails(ctx.req, ctx.res);
+      } catch (error) {
+        if (!(error instanceof errors.SessionNotFound)) throw error;
+      }
+      // The cookie names the interaction; a URL naming another one is a stale
+      // tab or a forged link, and neither may act on this browser's behalf.
+      if (!interaction || interaction.uid !== ctx.params.uid) {
+        pages.renderProblem(ctx, 400, {
+          title: 'This sign-in request has expired',
+          message: 'Sign-in requests are valid for a limited time and in the browser that started them. Go back to the application and start again.',
+          code: 'interaction_expired',
+        });
+        return undefined;
+      }
+      return interaction;
+    },
+
+    render(ctx, interaction, view, data, status = 200) {
+      ctx.status = status;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Content-Security-Policy', pageCsp({ formAction: formTargets(interaction.params.redirect_uri) }));
+      ctx.type = 'html';
+      ctx.body = views.render(view, data);
+    },
+
+    renderProblem(ctx, status, data) {
+      ctx.status = status;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = views.render('error', data);
+    },
+
+    async clientName(interaction) {
+      const clientId = String(interaction.params.client_id);
+      const client = await provider.Client.find(clientId);
+      return client?.clientName ?? clientId;
+    },
+  };
+  return pages;
+}
+
+/**
+ * Where a form's submission may end up: here, then the client URI the answer
+ * redirects to (already checked against the client's registration).
+ */
+export function formTargets(redirectUri: unknown): string[] {
+  const url = typeof redirectUri === 'string' ? URL.parse(redirectUri) : null;
+  if (!url) return ["'self'"];
+  if (url.protocol === 'http:' || url.protocol === 'https:') return ["'self'", url.origin];
+  // A native app's private-use scheme (com.example.app:) is a scheme source.
+  return ["'self'", url.protocol];
+}

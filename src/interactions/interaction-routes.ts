@@ -1,0 +1,116 @@
+// The pages oidc-provider sends a browser to (interactions.url is
+// /interaction/:uid): GET shows the step the interaction is at, and each
+// step's form posts back to /interaction/:uid/<step>. Every POST must carry
+// the form token bound to the interaction; the interaction itself is bound to
+// the browser by oidc-provider's SameSite cookie.
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { Provider } from 'oidc-provider';
+import type { AccountService } from '../accounts/account-service.ts';
+import type { Views } from '../http/views.ts';
+import { createConsentStep } from './consent-step.ts';
+import { readForm } from './form-body.ts';
+import { createFormTokens } from './form-token.ts';
+import { createInteractionPages } from './interaction-page.ts';
+import { createLoginStep } from './login-step.ts';
+
+export interface InteractionRoutesDeps {
+  readonly provider: Provider;
+  readonly accounts: Pick<AccountService, 'authenticate' | 'findById'>;
+  readonly views: Views;
+  /** The shared cookie keys, newest first: form tokens are derived from them. */
+  readonly cookieKeys: readonly string[];
+}
+
+type Step = 'login' | 'consent';
+
+export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware {
+  const pages = createInteractionPages(deps.provider, deps.views);
+  const formTokens = createFormTokens(deps.cookieKeys);
+  const login = createLoginStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens });
+  const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens });
+  const router = new Router({ prefix: '/interaction/:uid' });
+
+  function stepMismatch(ctx: Context) {
+    pages.renderProblem(ctx, 400, {
+      title: 'This page is out of date',
+      message: 'The sign-in request has moved on since this page was shown. Go back to the application and start again.',
+      code: 'interaction_step_mismatch',
+    });
+  }
+
+  async function show(ctx: Context, expected?: Step) {
+    const interaction = await pages.load(ctx);
+    if (!interaction) return;
+    const step = interaction.prompt.name;
+    if (expected && expected !== step) {
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
+      return;
+    }
+    if (step === 'login') return login.render(ctx, interaction);
+    if (step === 'consent' && interaction.session) return consent.render(ctx, interaction);
+    return stepMismatch(ctx);
+  }
+
+  /** Loads the interaction and checks the form for a POST to `step` (or to abort, when undefined). */
+  async function accept(ctx: Context, step?: Step) {
+    const form = await readForm(ctx);
+    const interaction = await pages.load(ctx);
+    if (!interaction) return undefined;
+    if (!formTokens.verify(interaction.uid, form.get('token'))) {
+      pages.renderProblem(ctx, 403, {
+        title: 'This form could not be accepted',
+        message: 'The form was not sent from this sign-in page. Go back to the application and start again.',
+        code: 'invalid_form_token',
+      });
+      return undefined;
+    }
+    if (step && (interaction.prompt.name !== step || (step === 'consent' && !interaction.session))) {
+      stepMismatch(ctx);
+      return undefined;
+    }
+    return { interaction, form };
+  }
+
+  router.get('/', (ctx) => show(ctx));
+  router.get('/login', (ctx) => show(ctx, 'login'));
+  router.get('/consent', (ctx) => show(ctx, 'consent'));
+
+  router.post('/login', async (ctx) => {
+    const accepted = await accept(ctx, 'login');
+    if (accepted) await login.submit(ctx, accepted.interaction, accepted.form);
+  });
+
+  router.post('/consent', async (ctx) => {
+    const accepted = await accept(ctx, 'consent');
+    if (accepted) await consent.submit(ctx, accepted.interaction);
+  });
+
+  // "Deny" and "Cancel": the client gets access_denied at its redirect URI.
+  router.post('/abort', async (ctx) => {
+    const accepted = await accept(ctx);
+    if (!accepted) return;
+    const returnTo = await deps.provider.interactionResult(
+      ctx.req,
+      ctx.res,
+      { error: 'access_denied', error_description: 'End-User aborted interaction' },
+      { mergeWithLastSubmission: false },
+    );
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  });
+
+  const routes = router.routes() as Middleware;
+  // Anything else under /interaction/ is ours too: a readable page, not the provider's bare 404.
+  return (ctx, next) => {
+    if (!ctx.path.startsWith('/interaction/')) return next();
+    return routes(ctx, async () => {
+      pages.renderProblem(ctx, 404, {
+        title: 'This page does not exist',
+        message: 'Go back to the application and start again.',
+        code: 'not_found',
+      });
+    });
+  };
+}

@@ -1,0 +1,67 @@
+// The login step: the email and password form, and its submission. Every way
+// a sign-in can fail (unknown email, wrong password, disabled account) gets
+// the same message and costs the same time (AccountService.authenticate
+// verifies against a decoy hash when the email is unknown), so the page never
+// reveals whether an account exists. The password is never logged or echoed.
+import type { Context } from 'koa';
+import type { Interaction, Provider } from 'oidc-provider';
+import type { AccountService } from '../accounts/account-service.ts';
+import type { FormTokens } from './form-token.ts';
+import type { InteractionPages } from './interaction-page.ts';
+
+export const INVALID_CREDENTIALS = 'Invalid email or password';
+
+export interface LoginStepDeps {
+  readonly provider: Provider;
+  readonly accounts: Pick<AccountService, 'authenticate'>;
+  readonly pages: InteractionPages;
+  readonly formTokens: FormTokens;
+}
+
+export function createLoginStep({ provider, accounts, pages, formTokens }: LoginStepDeps) {
+  async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: string; status?: number } = {}) {
+    const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
+    const email = options.email ?? hint;
+    pages.render(
+      ctx,
+      interaction,
+      'login',
+      {
+        title: 'Sign in',
+        clientName: await pages.clientName(interaction),
+        uid: interaction.uid,
+        token: formTokens.issue(interaction.uid),
+        email,
+        error: options.error,
+        // Straight to the password when the email is already known.
+        focus: email ? 'password' : 'email',
+      },
+      options.status,
+    );
+  }
+
+  return {
+    render: (ctx: Context, interaction: Interaction) => render(ctx, interaction),
+
+    async submit(ctx: Context, interaction: Interaction, form: URLSearchParams) {
+      const email = (form.get('email') ?? '').slice(0, 320);
+      const account = await accounts.authenticate(email, form.get('password') ?? '');
+      if (!account) {
+        ctx.state.log?.info({ interaction: interaction.uid }, 'sign-in refused');
+        await render(ctx, interaction, { email: email.trim(), error: INVALID_CREDENTIALS, status: 400 });
+        return;
+      }
+      ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'signed in');
+      const returnTo = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { login: { accountId: account.id, amr: ['pwd'], remember: true } },
+        { mergeWithLastSubmission: false },
+      );
+      ctx.status = 303;
+      ctx.redirect(returnTo);
+    },
+  };
+}
+
+export type LoginStep = ReturnType<typeof createLoginStep>;
