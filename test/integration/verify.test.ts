@@ -1,0 +1,285 @@
+// The verifier and its Koa middleware against a real Latchkey over HTTP:
+// tokens come from the client-credentials grant, keys from the published JWKS,
+// and a small Koa API stands in for a resource server.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Router from '@koa/router';
+import Koa from 'koa';
+import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
+import { createVerifier, requireToken, type TokenState, type Verifier, type VerifyError, type VerifyErrorCode } from '../../src/verify/index.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const ORDERS = 'https://orders.example.test/api';
+const BILLING = 'https://billing.example.test/api';
+
+let server: TestServer;
+let reader: { id: string; secret: string };
+let writer: { id: string; secret: string };
+let billing: { id: string; secret: string };
+let resourceServer: { id: string; secret: string };
+let verifier: Verifier;
+let jwksFetches = 0;
+let api: { url: string; close(): Promise<void> };
+
+function basic(id: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+async function accessToken(client: { id: string; secret: string }, form: Record<string, string> = {}): Promise<string> {
+  const response = await fetch(`${server.issuer}/token`, {
+    method: 'POST',
+    headers: { authorization: basic(client.id, client.secret), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...form }),
+  });
+  const body = (await response.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<VerifyError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!error) throw new Error('expected a rejection, the token was accepted');
+  return error as VerifyError;
+}
+
+/** A GET with raw header lines, so the same header can be sent twice (fetch would join them). */
+function rawGet(url: string, headers: [string, string][]): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'GET' }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body }));
+    });
+    const grouped = new Map<string, string[]>();
+    for (const [name, value] of headers) grouped.set(name, [...(grouped.get(name) ?? []), value]);
+    for (const [name, values] of grouped) request.setHeader(name, values.length === 1 ? values[0]! : values);
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+async function startApi(routeVerifier: Verifier): Promise<typeof api> {
+  const router = new Router<TokenState>();
+  router.get('/orders', requireToken({ verifier: routeVerifier, scopes: ['orders:read'], realm: 'orders' }), (ctx) => {
+    ctx.body = { sub: ctx.state.token.claims.sub, scopes: ctx.state.token.scopes };
+  });
+  router.post('/orders', requireToken({ verifier: routeVerifier, scopes: ['orders:write'], realm: 'orders' }), (ctx) => {
+    ctx.status = 201;
+    ctx.body = { created: true };
+  });
+  router.get('/orders/audit', requireToken({ verifier: routeVerifier, scopes: ['orders:read'], introspect: true }), (ctx) => {
+    ctx.body = { audited: ctx.state.token.claims.jti };
+  });
+  const app = new Koa<TokenState>();
+  app.use(router.routes());
+  const listener = http.createServer(app.callback());
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(listener.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        listener.close(() => resolve());
+        listener.closeAllConnections();
+      }),
+  };
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  const { resources, clients } = server.services;
+  await resources.create({ identifier: ORDERS, scopes: ['orders:read', 'orders:write'] });
+  await resources.create({ identifier: BILLING, scopes: ['billing:read'], signingAlg: 'RS256' });
+  const created = await Promise.all([
+    clients.create({ name: 'Order reader', grantTypes: ['client_credentials'], resources: [ORDERS], scope: 'orders:read' }),
+    clients.create({ name: 'Order writer', grantTypes: ['client_credentials'], resources: [ORDERS] }),
+    clients.create({ name: 'Billing job', grantTypes: ['client_credentials'], resources: [BILLING] }),
+    // The orders API's own identity at Latchkey, for the online check.
+    clients.create({ name: 'Orders API', grantTypes: ['client_credentials'], resources: [ORDERS] }),
+  ]);
+  [reader, writer, billing, resourceServer] = created.map((c) => ({ id: c.client.clientId, secret: c.clientSecret! }));
+
+  const countingFetch: typeof fetch = (input, init) => {
+    if (String(input instanceof Request ? input.url : input).endsWith('/jwks')) jwksFetches += 1;
+    return fetch(input, init);
+  };
+  verifier = createVerifier({
+    issuer: server.issuer,
+    audience: ORDERS,
+    fetch: countingFetch,
+    refetchCooldownMs: 60_000,
+    introspect: { clientId: resourceServer.id, clientSecret: resourceServer.secret },
+  });
+  api = await startApi(verifier);
+});
+
+afterAll(async () => {
+  await api?.close();
+  await server?.stop();
+});
+
+describe('tokens Latchkey issues', () => {
+  it('verify offline, with their claims and scopes, against the published JWKS', async () => {
+    const token = await accessToken(writer);
+    const verified = await verifier.verify(token, { requiredScopes: ['orders:read', 'orders:write'] });
+    expect(verified.claims).toMatchObject({ iss: server.issuer, aud: ORDERS, sub: writer.id, client_id: writer.id, jti: expect.any(String) });
+    expect(verified.scopes).toEqual(['orders:read', 'orders:write']);
+    const published = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string }[] };
+    expect(published.keys.map((key) => key.kid)).toContain(verified.header.kid);
+    expect((await verifier.jwks()).keys).toEqual(published.keys);
+  });
+
+  it('verify for an RS256 resource too', async () => {
+    const billingVerifier = createVerifier({ issuer: server.issuer, audience: BILLING });
+    const token = await accessToken(billing);
+    expect(decodeProtectedHeader(token).alg).toBe('RS256');
+    await expect(billingVerifier.verify(token, { requiredScopes: ['billing:read'] })).resolves.toMatchObject({ scopes: ['billing:read'] });
+  });
+
+  const refused: [string, () => Promise<{ token: string; with?: Verifier }>, VerifyErrorCode][] = [
+    ['a token for another resource', async () => ({ token: await accessToken(billing) }), 'audience_mismatch'],
+    [
+      'an expired token (the clock moved past exp plus tolerance)',
+      async () => {
+        const token = await accessToken(reader);
+        const { exp } = decodeJwt(token) as { exp: number };
+        return { token, with: createVerifier({ issuer: server.issuer, audience: ORDERS, now: () => (exp + 6) * 1000 }) };
+      },
+      'token_expired',
+    ],
+    [
+      'a tampered payload (scope widened)',
+      async () => {
+        const [header, payload, signature] = (await accessToken(reader)).split('.');
+        const claims = decodeJwt(`${header}.${payload}.${signature}`);
+        return { token: `${header}.${base64url.encode(JSON.stringify({ ...claims, scope: 'orders:read orders:write' }))}.${signature}` };
+      },
+      'signature_invalid',
+    ],
+    [
+      "another token's signature",
+      async () => {
+        const [a, b] = await Promise.all([accessToken(reader), accessToken(writer)]);
+        return { token: `${a.split('.').slice(0, 2).join('.')}.${b.split('.')[2]}` };
+      },
+      'signature_invalid',
+    ],
+    [
+      'a token signed by another key under Latchkey’s kid',
+      async () => {
+        const real = decodeProtectedHeader(await accessToken(reader));
+        const { privateKey } = await generateKeyPair('ES256');
+        const claims = { iss: server.issuer, aud: ORDERS, sub: 'x', client_id: 'x', scope: 'orders:read', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 };
+        return { token: await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: real.kid! }).sign(privateKey) };
+      },
+      'signature_invalid',
+    ],
+    [
+      'HS256 keyed with Latchkey’s published public key',
+      async () => {
+        const { keys } = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string; alg: string }[] };
+        const es = keys.find((key) => key.alg === 'ES256')!;
+        const claims = { iss: server.issuer, aud: ORDERS, sub: 'x', client_id: 'x', scope: 'orders:read', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 };
+        return { token: await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: es.kid }).sign(new TextEncoder().encode(JSON.stringify(es))) };
+      },
+      'algorithm_not_allowed',
+    ],
+    ['an ES256 token where only RS256 is allowed', async () => ({ token: await accessToken(reader), with: createVerifier({ issuer: server.issuer, audience: ORDERS, algorithms: ['RS256'] }) }), 'algorithm_not_allowed'],
+  ];
+
+  it.each(refused)('refuses %s', async (_name, build, code) => {
+    const { token, with: which = verifier } = await build();
+    const error = await rejection(which.verify(token));
+    expect({ code: error.code, status: error.status }).toEqual({ code, status: 401 });
+  });
+
+  it('refetches the real JWKS once for a flood of unknown kids', async () => {
+    await verifier.verify(await accessToken(reader));
+    const before = jwksFetches;
+    const { privateKey } = await generateKeyPair('ES256');
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        new SignJWT({ iss: server.issuer, aud: ORDERS, sub: 'x', client_id: 'x', iat: now, exp: now + 60 }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: `forged-${i}` }).sign(privateKey),
+      ),
+    );
+    const codes = await Promise.all(forged.map(async (token) => (await rejection(verifier.verify(token))).code));
+    expect(new Set(codes)).toEqual(new Set(['unknown_key']));
+    for (const token of forged.slice(0, 5)) expect((await rejection(verifier.verify(token))).code).toBe('unknown_key');
+    expect(jwksFetches - before).toBe(1);
+    await expect(verifier.verify(await accessToken(reader))).resolves.toBeDefined();
+  });
+});
+
+describe('requireToken (Koa) in front of an API', () => {
+  it('lets a token with the route scope through and sets ctx.state.token', async () => {
+    const response = await fetch(`${api.url}/orders`, { headers: { authorization: `Bearer ${await accessToken(reader)}` } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ sub: reader.id, scopes: ['orders:read'] });
+  });
+
+  it('answers 201 on a write route for a token with orders:write', async () => {
+    const response = await fetch(`${api.url}/orders`, { method: 'POST', headers: { authorization: `Bearer ${await accessToken(writer)}` } });
+    expect(response.status).toBe(201);
+  });
+
+  it.each([
+    ['no Authorization header', async () => [] as [string, string][], 401, undefined, 'Bearer realm="orders"'],
+    ['a Basic header', async () => [['authorization', basic(reader.id, reader.secret)]] as [string, string][], 401, undefined, 'Bearer realm="orders"'],
+    ['a malformed header', async () => [['authorization', 'Bearer two tokens']] as [string, string][], 400, 'invalid_request', /^Bearer realm="orders", error="invalid_request", error_description="[^"]+"$/],
+    [
+      'two Authorization headers',
+      async () => {
+        const token = await accessToken(reader);
+        return [
+          ['authorization', `Bearer ${token}`],
+          ['authorization', `Bearer ${token}`],
+        ] as [string, string][];
+      },
+      400,
+      'invalid_request',
+      /error="invalid_request"/,
+    ],
+    ['a token that is not a JWT', async () => [['authorization', 'Bearer abc.def']] as [string, string][], 401, 'invalid_token', /^Bearer realm="orders", error="invalid_token", error_description="[^"]+"$/],
+    ['a token for another API', async () => [['authorization', `Bearer ${await accessToken(billing)}`]] as [string, string][], 401, 'invalid_token', /error="invalid_token"/],
+  ])('refuses %s', async (_name, headers, status, error, challenge) => {
+    const response = await rawGet(`${api.url}/orders`, await headers());
+    expect(response.status).toBe(status);
+    if (typeof challenge === 'string') expect(response.headers['www-authenticate']).toBe(challenge);
+    else expect(response.headers['www-authenticate']).toMatch(challenge);
+    expect(JSON.parse(response.body).error).toBe(error ?? 'unauthorized');
+  });
+
+  it('answers 403 insufficient_scope naming the scope the route needs', async () => {
+    const response = await fetch(`${api.url}/orders`, { method: 'POST', headers: { authorization: `Bearer ${await accessToken(reader)}` } });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer realm="orders", error="insufficient_scope", error_description="the access token does not carry every scope this resource requires", scope="orders:write"',
+    );
+    expect(((await response.json()) as { error: string }).error).toBe('insufficient_scope');
+  });
+});
+
+describe('the online check against Latchkey’s introspection endpoint', () => {
+  // oidc-provider answers unsupported_token_type for JWT access tokens until
+  // Latchkey introspects its own JWTs (issue 4, item 3): the verifier must
+  // then fail closed, never fall back to the offline answer.
+  it('fails closed (503) while the endpoint cannot introspect JWT access tokens', async () => {
+    const token = await accessToken(reader);
+    const error = await rejection(verifier.verify(token, { introspect: true }));
+    expect({ code: error.code, status: error.status }).toEqual({ code: 'introspection_unavailable', status: 503 });
+    const response = await fetch(`${api.url}/orders/audit`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('www-authenticate')).toBeNull();
+    expect(((await response.json()) as { error: string }).error).toBe('temporarily_unavailable');
+  });
+
+  it('fails closed when the resource server’s own credentials are refused', async () => {
+    const wrong = createVerifier({ issuer: server.issuer, audience: ORDERS, introspect: { clientId: resourceServer.id, clientSecret: 'not-the-secret' } });
+    const error = await rejection(wrong.verify(await accessToken(reader), { introspect: true }));
+    expect(error.code).toBe('introspection_unavailable');
+  });
+});
