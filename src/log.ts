@@ -1,5 +1,7 @@
 // Structured JSON logs (pino). Anything that could carry a secret is redacted
 // by path, so a careless `log.info({ req })` cannot leak a token or password.
+// (`code` is not redacted: it is the error code on every error object, and
+// authorization codes are never logged because query strings are not.)
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { Config } from './config/config.ts';
 
@@ -20,8 +22,6 @@ const REDACT = [
   '*.refresh_token',
   'id_token',
   '*.id_token',
-  'code',
-  '*.code',
   'code_verifier',
   '*.code_verifier',
   'secret',

@@ -38,8 +38,12 @@ try {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 } catch (error) {
+  const systemCode = (error as NodeJS.ErrnoException).code;
   if (error instanceof LatchkeyError) {
     log.fatal({ code: error.code }, error.message);
+  } else if (systemCode === 'EADDRINUSE' || systemCode === 'EACCES' || systemCode === 'EADDRNOTAVAIL') {
+    // An expected operator mistake: one line, no stack trace.
+    log.fatal({ code: systemCode }, `cannot listen on ${config.host}:${config.port}: ${systemCode === 'EADDRINUSE' ? 'the port is already in use' : 'not permitted or not available'}`);
   } else {
     log.fatal({ err: error }, 'Latchkey failed to start');
   }
