@@ -26,6 +26,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.silent = true; // errors are logged by our own middleware, never printed raw
+  // X-Forwarded-* decide client IPs and https only behind a proxy we were told to trust.
+  app.proxy = deps.config.trustProxy;
   // The provider's middleware runs on this app's context, so its signed
   // cookies (session, interaction) are signed with this app's keys: the same.
   app.keys = deps.provider.keys;

@@ -38,6 +38,8 @@ export interface Config {
   readonly masterSecret: string | null;
   readonly ttl: TtlConfig;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Behind a reverse proxy: take client IPs and https from X-Forwarded-* (only then). */
+  readonly trustProxy: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -84,8 +86,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   ) as unknown as TtlConfig;
 
   const logLevel = parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, mode === 'test' ? 'warn' : 'info');
+  const trustProxy = parseBoolean(env, 'LATCHKEY_TRUST_PROXY', false);
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel });
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {
@@ -157,6 +160,14 @@ function parseInteger(env: Env, name: string, fallback: number, min: number, max
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}`);
   return value;
+}
+
+function parseBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(name, `"${raw}" is not true or false`);
 }
 
 function parseEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -110,6 +110,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   };
 
   const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
   useHashedClientSecrets(provider);
   provider.use(unauthorizedClientErrors);
   return provider;

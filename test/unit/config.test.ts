@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(config.issuer).toBe('http://localhost:3000');
     expect(config.masterSecret).toBeNull();
     expect(config.ttl.accessToken).toBe(900);
+    expect(config.trustProxy).toBe(false);
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.ttl)).toBe(true);
   });
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
     [{ LATCHKEY_ACCESS_TOKEN_TTL: '0' }, 'LATCHKEY_ACCESS_TOKEN_TTL', 'between 1 and'],
     [{ LATCHKEY_REFRESH_TOKEN_TTL: '1.5' }, 'LATCHKEY_REFRESH_TOKEN_TTL', 'not a whole number'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'not one of'],
+    [{ LATCHKEY_TRUST_PROXY: 'yes' }, 'LATCHKEY_TRUST_PROXY', 'not true or false'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
