@@ -31,6 +31,9 @@ export type StoredClientMetadata = {
   readonly scope: string;
   readonly token_endpoint_auth_method: AuthMethod;
   readonly jwks_uri?: string;
+  readonly backchannel_logout_uri?: string;
+  /** Always true with a back-channel logout URI: the logout token names the session (sid). */
+  readonly backchannel_logout_session_required?: boolean;
   /** Identifiers of the API resources this client may get access tokens for. */
   readonly resources: string[];
 };
@@ -54,6 +57,7 @@ export interface ClientView {
   readonly scope: string;
   readonly resources: string[];
   readonly jwksUri?: string;
+  readonly backchannelLogoutUri?: string;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -113,6 +117,10 @@ export function createClientService({ repository, resources, config }: ClientSer
         scope: scope.join(' '),
         token_endpoint_auth_method: registration.tokenEndpointAuthMethod,
         ...(registration.jwksUri !== undefined && { jwks_uri: registration.jwksUri }),
+        ...(registration.backchannelLogoutUri !== undefined && {
+          backchannel_logout_uri: registration.backchannelLogoutUri,
+          backchannel_logout_session_required: true,
+        }),
         resources: registration.resources,
       };
       const clientSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method) ? generateClientSecret() : undefined;
@@ -195,6 +203,7 @@ function toView(row: ClientRow): ClientView {
     scope: metadata.scope,
     resources: metadata.resources,
     ...(metadata.jwks_uri !== undefined && { jwksUri: metadata.jwks_uri }),
+    ...(metadata.backchannel_logout_uri !== undefined && { backchannelLogoutUri: metadata.backchannel_logout_uri }),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -26,6 +26,8 @@ export interface ClientRegistrationInput {
   readonly public?: boolean;
   readonly tokenEndpointAuthMethod?: string;
   readonly jwksUri?: string;
+  /** OpenID Connect Back-Channel Logout: where Latchkey posts a logout token when the person signs out. */
+  readonly backchannelLogoutUri?: string;
 }
 
 export interface ClientRegistration {
@@ -40,6 +42,7 @@ export interface ClientRegistration {
   readonly scope: string[] | undefined;
   readonly resources: string[];
   readonly jwksUri: string | undefined;
+  readonly backchannelLogoutUri: string | undefined;
 }
 
 const MAX_NAME_LENGTH = 200;
@@ -80,6 +83,7 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   for (const uri of postLogoutRedirectUris) checkRedirectUri(uri, 'post-logout redirect URI', rules);
 
   const jwksUri = parseJwksUri(input.jwksUri, tokenEndpointAuthMethod);
+  const backchannelLogoutUri = parseBackchannelLogoutUri(input.backchannelLogoutUri, usesCode, env);
   const scope = input.scope === undefined ? undefined : parseScopeTokens(input.scope);
   if (scope !== undefined && scope.length === 0) throw new InvalidInputError('scope must not be empty');
   const resources = distinct((input.resources ?? []).map((resource) => resource.trim()));
@@ -95,6 +99,7 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
     scope,
     resources,
     jwksUri,
+    backchannelLogoutUri,
   };
 }
 
@@ -183,6 +188,22 @@ function parseJwksUri(value: string | undefined, method: AuthMethod): string | u
     throw new InvalidInputError(`JWKS URI "${jwksUri}" must be an absolute https URL without a fragment`);
   }
   return jwksUri;
+}
+
+// Back-Channel Logout 1.0 §2.2: an absolute http(s) URL without a fragment,
+// called server to server; like a redirect URI, https outside loopback in production.
+function parseBackchannelLogoutUri(value: string | undefined, usesCode: boolean, env: Config['env']): string | undefined {
+  const uri = value?.trim() || undefined;
+  if (uri === undefined) return undefined;
+  if (!usesCode) throw new InvalidInputError('a back-channel logout URI is used only with the authorization_code grant');
+  const url = URL.parse(uri);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname || uri.includes('#') || uri.length > MAX_URI_LENGTH) {
+    throw new InvalidInputError(`back-channel logout URI "${uri}" must be an absolute http or https URL without a fragment`);
+  }
+  if (url.protocol === 'http:' && env === 'production' && !isLoopbackHost(url.hostname)) {
+    throw new InvalidInputError(`back-channel logout URI "${uri}" must use https in production (http is allowed only for loopback hosts)`);
+  }
+  return uri;
 }
 
 function distinct(values: readonly string[]): string[] {

@@ -18,6 +18,7 @@ function describe(client: ClientView, clientSecret?: string): string {
     ['scope', client.scope],
     ['resources', client.resources],
     ...(client.jwksUri ? ([['jwks_uri', client.jwksUri]] as const) : []),
+    ...(client.backchannelLogoutUri ? ([['back-channel logout URI', client.backchannelLogoutUri]] as const) : []),
     ['created', client.createdAt],
     ...(clientSecret !== undefined ? ([['client_secret', clientSecret]] as const) : []),
   ]);
@@ -29,7 +30,7 @@ function withSecret(client: ClientView, clientSecret: string | undefined): strin
 
 const create = defineCommand<CreateClientInput>({
   usage:
-    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL]',
+    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL]',
   summary: 'Register a client; prints its client_id and (confidential clients) its secret, once',
   options: {
     name: { type: 'string' },
@@ -41,6 +42,7 @@ const create = defineCommand<CreateClientInput>({
     public: { type: 'boolean' },
     'token-endpoint-auth-method': { type: 'string' },
     'jwks-uri': { type: 'string' },
+    'backchannel-logout-uri': { type: 'string' },
   },
   parse: (args) => ({
     name: requiredString(args, 'name'),
@@ -52,6 +54,7 @@ const create = defineCommand<CreateClientInput>({
     public: flag(args, 'public'),
     tokenEndpointAuthMethod: optionalString(args, 'token-endpoint-auth-method'),
     jwksUri: optionalString(args, 'jwks-uri'),
+    backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
   }),
   async run({ services }, input) {
     const { client, clientSecret } = await services.clients.create(input);
