@@ -63,6 +63,8 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       views,
     });
     provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
+    // A client that misses its logout token keeps its session: worth a warning, not a failed sign-out.
+    provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed'));
 
     const app = createApp({
       config,

@@ -3,7 +3,11 @@
 // first request. Everything stateful comes in through `deps`.
 import { Provider, type AdapterFactory, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
+import { providerPagePolicy } from '../http/security-headers.ts';
 import type { Views } from '../http/views.ts';
+import { createInteractionPolicy } from '../interactions/interaction-policy.ts';
+import { createLogoutPages } from '../interactions/logout-pages.ts';
+import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
@@ -64,6 +68,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         }
       },
     },
+    fetch: createProviderFetch(),
     // Redirect URIs are always matched exactly, and always sent.
     allowOmittingSingleRegisteredRedirectUri: false,
     pkce: { required: () => true },
@@ -75,7 +80,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
+      backchannelLogout: { enabled: true },
       resourceIndicators: createResourceIndicators(deps.resources),
     },
     ttl: {
@@ -90,6 +96,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: createInteractionPolicy(),
     },
     clientBasedCORS(ctx, origin, client) {
       // Browsers may call the token and userinfo endpoints only from the
@@ -112,6 +119,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   useHashedClientSecrets(provider);
+  provider.use(providerPagePolicy);
   provider.use(unauthorizedClientErrors);
   return provider;
 }

@@ -246,3 +246,30 @@ export async function oauthError(promise: Promise<unknown>): Promise<string> {
   }
   throw new Error('expected the call to fail');
 }
+
+export function expectPage(step: Step): Extract<Step, { kind: 'page' }> {
+  if (step.kind !== 'page') throw new Error(`expected a page, got a redirect to ${step.url.href}`);
+  return step;
+}
+
+export function expectRedirect(step: Step): URL {
+  if (step.kind !== 'redirect') throw new Error(`expected a redirect, got ${step.status} ${step.url.pathname}: ${step.html.slice(0, 400)}`);
+  return step.url;
+}
+
+/** The page's <h1>, as HTML. */
+export const heading = (step: Step) => /<h1>([\s\S]*?)<\/h1>/.exec(expectPage(step).html)?.[1]?.trim();
+
+/**
+ * A fresh authorization request through the login page and the consent page
+ * ("Allow") to the client's callback. Throws when a page is not the expected one.
+ */
+export async function signInAndAllow(rp: RelyingParty, credentials: { email: string; password: string }, params: Record<string, string> = {}) {
+  const request = await rp.authorizationRequest(params);
+  const login = await rp.browser.open(request.url);
+  if (heading(login) !== 'Sign in') throw new Error(`expected the login page, got: ${expectPage(login).html.slice(0, 400)}`);
+  const consent = await rp.browser.submit(login, credentials);
+  if (!heading(consent)?.endsWith('wants to access your account')) throw new Error(`expected the consent page, got: ${expectPage(consent).html.slice(0, 400)}`);
+  const callback = expectRedirect(await rp.browser.submit(consent, {}, 'Allow'));
+  return { request, callback };
+}

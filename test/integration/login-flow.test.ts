@@ -5,7 +5,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createPasswordHasher } from '../../src/accounts/password-hasher.ts';
-import { createRelyingParty, oauthError, parseForms, UserAgent, type RelyingParty, type Step } from '../helpers/rp.ts';
+import {
+  createRelyingParty,
+  expectPage,
+  expectRedirect,
+  heading,
+  oauthError,
+  parseForms,
+  signInAndAllow as signIn,
+  UserAgent,
+  type RelyingParty,
+} from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -42,28 +52,9 @@ afterAll(async () => {
 const webRp = () => createRelyingParty({ issuer: server.issuer, clientId: web.id, clientSecret: web.secret, redirectUri: WEB_CALLBACK });
 const spaRp = () => createRelyingParty({ issuer: server.issuer, clientId: spa.id, redirectUri: SPA_CALLBACK });
 
-function page(step: Step): Extract<Step, { kind: 'page' }> {
-  if (step.kind !== 'page') throw new Error(`expected a page, got a redirect to ${step.url.href}`);
-  return step;
-}
-
-function redirect(step: Step): URL {
-  if (step.kind !== 'redirect') throw new Error(`expected a redirect, got ${step.status} ${step.url.pathname}: ${step.html.slice(0, 400)}`);
-  return step.url;
-}
-
-const heading = (step: Step) => /<h1>([\s\S]*?)<\/h1>/.exec(page(step).html)?.[1]?.trim();
-
-/** Login page → consent page → Allow, from a fresh authorization request. */
-async function signInAndAllow(rp: RelyingParty, params: Record<string, string> = {}, email = ada.email) {
-  const request = await rp.authorizationRequest(params);
-  const login = await rp.browser.open(request.url);
-  expect(heading(login)).toBe('Sign in');
-  const consent = await rp.browser.submit(login, { email, password: PASSWORD });
-  expect(heading(consent), page(consent).html).toMatch(/wants to access your account$/);
-  const callback = redirect(await rp.browser.submit(consent, {}, 'Allow'));
-  return { request, callback };
-}
+const page = expectPage;
+const redirect = expectRedirect;
+const signInAndAllow = (rp: RelyingParty, params: Record<string, string> = {}, email = ada.email) => signIn(rp, { email, password: PASSWORD }, params);
 
 describe('authorization code flow with PKCE', () => {
   it('signs a person in: login page, consent page, code, tokens, verified RS256 ID token, userinfo', async () => {

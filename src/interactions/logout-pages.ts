@@ -1,0 +1,37 @@
+// The pages of RP-initiated logout, rendered from views/ in place of
+// oidc-provider's defaults: the confirmation (a "Sign out" button posting
+// oidc-provider's own xsrf secret back to it) and the signed-out page.
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { pageCsp } from '../http/security-headers.ts';
+import type { Views } from '../http/views.ts';
+import { formTargets } from './interaction-page.ts';
+
+function clientName(ctx: KoaContextWithOIDC): string | undefined {
+  const client = ctx.oidc.client;
+  return client ? (client.clientName ?? client.clientId) : undefined;
+}
+
+export function createLogoutPages(views: Views) {
+  return {
+    /** features.rpInitiatedLogout.logoutSource; `_form` is replaced by the view's own escaped form. */
+    async logoutSource(ctx: KoaContextWithOIDC, _form: string): Promise<void> {
+      const state = (ctx.oidc.session?.state ?? {}) as { secret?: string; postLogoutRedirectUri?: string };
+      // The confirmation redirects to the client's post-logout URI (checked
+      // against its registration by now) or to our own signed-out page.
+      ctx.set('Content-Security-Policy', pageCsp({ formAction: formTargets(state.postLogoutRedirectUri) }));
+      ctx.type = 'html';
+      ctx.body = views.render('logout', {
+        title: 'Sign out',
+        action: ctx.oidc.urlFor('end_session_confirm'),
+        xsrf: state.secret ?? '',
+        clientName: clientName(ctx),
+      });
+    },
+
+    /** features.rpInitiatedLogout.postLogoutSuccessSource */
+    async postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {
+      ctx.type = 'html';
+      ctx.body = views.render('logged-out', { title: 'Signed out', clientName: clientName(ctx) });
+    },
+  };
+}
