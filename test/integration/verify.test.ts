@@ -8,16 +8,21 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { createVerifier, requireToken, type TokenState, type Verifier, type VerifyError, type VerifyErrorCode } from '../../src/verify/index.ts';
+import { createRelyingParty } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ORDERS = 'https://orders.example.test/api';
 const BILLING = 'https://billing.example.test/api';
+const WEB_CALLBACK = 'https://app.example.test/cb';
+const PASSWORD = 'correct horse battery staple';
 
 let server: TestServer;
 let reader: { id: string; secret: string };
 let writer: { id: string; secret: string };
 let billing: { id: string; secret: string };
 let resourceServer: { id: string; secret: string };
+let webApp: { id: string; secret: string };
+let person: { id: string; email: string };
 let verifier: Verifier;
 let jwksFetches = 0;
 let api: { url: string; close(): Promise<void> };
@@ -99,8 +104,10 @@ beforeAll(async () => {
     clients.create({ name: 'Billing job', grantTypes: ['client_credentials'], resources: [BILLING] }),
     // The orders API's own identity at Latchkey, for the online check.
     clients.create({ name: 'Orders API', grantTypes: ['client_credentials'], resources: [ORDERS] }),
+    clients.create({ name: 'Web app', redirectUris: [WEB_CALLBACK], resources: [ORDERS] }),
   ]);
-  [reader, writer, billing, resourceServer] = created.map((c) => ({ id: c.client.clientId, secret: c.clientSecret! }));
+  [reader, writer, billing, resourceServer, webApp] = created.map((c) => ({ id: c.client.clientId, secret: c.clientSecret! }));
+  person = await server.services.accounts.create({ email: 'ada@example.test', name: 'Ada', password: PASSWORD });
 
   const countingFetch: typeof fetch = (input, init) => {
     if (String(input instanceof Request ? input.url : input).endsWith('/jwks')) jwksFetches += 1;
@@ -211,6 +218,29 @@ describe('tokens Latchkey issues', () => {
     for (const token of forged.slice(0, 5)) expect((await rejection(verifier.verify(token))).code).toBe('unknown_key');
     expect(jwksFetches - before).toBe(1);
     await expect(verifier.verify(await accessToken(reader))).resolves.toBeDefined();
+  });
+});
+
+describe('tokens a person gets by signing in', () => {
+  async function signIn() {
+    const rp = await createRelyingParty({ issuer: server.issuer, clientId: webApp.id, clientSecret: webApp.secret, redirectUri: WEB_CALLBACK });
+    const request = await rp.authorizationRequest({ scope: 'openid orders:read', resource: ORDERS });
+    const consent = await rp.browser.submit(await rp.browser.open(request.url), { email: person.email, password: PASSWORD });
+    const callback = await rp.browser.submit(consent, {}, 'Allow');
+    if (callback.kind !== 'redirect') throw new Error(`sign-in did not complete: ${callback.html.slice(0, 300)}`);
+    return rp.exchange(callback.url, request);
+  }
+
+  it('accepts the access token for the API, and refuses the ID token even where its audience would match', async () => {
+    const tokens = await signIn();
+    await expect(verifier.verify(tokens.access_token, { requiredScopes: ['orders:read'] })).resolves.toMatchObject({
+      claims: { sub: person.id, client_id: webApp.id, aud: ORDERS },
+      scopes: ['orders:read'],
+    });
+    for (const audience of [ORDERS, webApp.id]) {
+      const error = await rejection(createVerifier({ issuer: server.issuer, audience }).verify(tokens.id_token!));
+      expect({ code: error.code, status: error.status }).toEqual({ code: 'wrong_token_type', status: 401 });
+    }
   });
 });
 
