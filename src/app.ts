@@ -2,23 +2,25 @@
 // then security headers, error rendering, Latchkey's own routes, and last
 // oidc-provider, which owns every protocol endpoint.
 import Koa from 'koa';
-import compose from 'koa-compose';
-import type { Provider } from 'oidc-provider';
 import type { Config } from './config/config.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
+import type { Metrics } from './http/metrics.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
 import type { Views } from './http/views.ts';
 import type { Log } from './log.ts';
+import type { ProviderHolder } from './oidc/provider-holder.ts';
 
 export interface AppDeps {
   readonly config: Config;
   readonly log: Log;
   readonly views: Views;
-  readonly provider: Provider;
+  /** The oidc-provider instance, replaceable while serving (a new key set builds a new one). */
+  readonly provider: ProviderHolder;
   readonly readiness: ReadinessCheck;
+  readonly metrics: Metrics;
   /** Extra routes mounted before the provider (interaction pages). */
   readonly routes?: Koa.Middleware[];
 }
@@ -30,14 +32,17 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = deps.config.trustProxy;
   // The provider's middleware runs on this app's context, so its signed
   // cookies (session, interaction) are signed with this app's keys: the same.
-  app.keys = deps.provider.keys;
+  // Every instance the holder ever serves has the same cookie keys.
+  app.keys = deps.provider.current.keys;
   app.use(requestContext(deps.log));
+  app.use(deps.metrics.middleware());
   // Outside the error handler, so error pages get the headers (and CSP) too.
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
   app.use(errorHandler(deps.views, deps.log));
   app.use(staticAssets());
   app.use(healthRoutes(deps.readiness));
+  app.use(deps.metrics.route(deps.config.metricsToken));
   for (const route of deps.routes ?? []) app.use(route);
-  app.use(compose(deps.provider.middleware as Koa.Middleware[]));
+  app.use(deps.provider.middleware);
   return app;
 }

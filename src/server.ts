@@ -8,6 +8,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate, pendingMigrations } from './db/migrator.ts';
+import { createMetrics } from './http/metrics.ts';
 import { createViews } from './http/views.ts';
 import { createInteractionRoutes } from './interactions/interaction-routes.ts';
 import { createKeyRepository } from './keys/key-repository.ts';
@@ -63,10 +64,13 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       views,
     });
     provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
+    const metrics = createMetrics();
+    metrics.observe(provider);
     // A client that misses its logout token keeps its session: worth a warning, not a failed sign-out.
     provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed'));
 
     const app = createApp({
+      metrics,
       config,
       log,
       views,

@@ -40,6 +40,8 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Behind a reverse proxy: take client IPs and https from X-Forwarded-* (only then). */
   readonly trustProxy: boolean;
+  /** Bearer token that unlocks GET /metrics; null keeps /metrics off. */
+  readonly metricsToken: string | null;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -87,8 +89,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const logLevel = parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, mode === 'test' ? 'warn' : 'info');
   const trustProxy = parseBoolean(env, 'LATCHKEY_TRUST_PROXY', false);
+  const metricsToken = env.LATCHKEY_METRICS_TOKEN?.trim() || null;
+  if (metricsToken !== null && metricsToken.length < 16) {
+    throw new ConfigError('LATCHKEY_METRICS_TOKEN', 'must be at least 16 characters long');
+  }
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy });
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {

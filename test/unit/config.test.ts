@@ -58,6 +58,7 @@ describe('loadConfig', () => {
     [{ LATCHKEY_REFRESH_TOKEN_TTL: '1.5' }, 'LATCHKEY_REFRESH_TOKEN_TTL', 'not a whole number'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'not one of'],
     [{ LATCHKEY_TRUST_PROXY: 'yes' }, 'LATCHKEY_TRUST_PROXY', 'not true or false'],
+    [{ LATCHKEY_METRICS_TOKEN: 'short' }, 'LATCHKEY_METRICS_TOKEN', 'at least 16 characters'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
