@@ -4,25 +4,28 @@
 import type { Middleware } from 'koa';
 
 export interface PagePolicyOptions {
-  /**
-   * Where the page's forms may submit. Chromium checks form-action against
-   * every redirect that follows a submission too, so a form whose answer
-   * redirects to a client must list that client's origin. Unset: no
-   * form-action directive (it does not fall back to default-src).
-   */
-  readonly formAction?: readonly string[];
   /** Script sources; unset: no script runs at all. */
   readonly scriptSrc?: readonly string[];
 }
 
-/** The Content-Security-Policy for an HTML page Latchkey serves. */
+/**
+ * The Content-Security-Policy for an HTML page Latchkey serves.
+ *
+ * There is deliberately no form-action: Chromium applies it to every
+ * redirect that follows a form submission, and the login, consent and logout
+ * forms end, through redirects, at the client and then wherever the client
+ * sends the person next, which may be another origin than its redirect URI.
+ * Checked in Chromium (test/e2e/login-browser.test.ts): with form-action
+ * 'self' plus the redirect URI's origin, an app whose callback redirects to
+ * its own other origin was blocked. With no script and escaped templates,
+ * nothing on these pages can add a form.
+ */
 export function pageCsp(options: PagePolicyOptions = {}): string {
   return [
     "default-src 'none'",
     ...(options.scriptSrc ? [`script-src ${options.scriptSrc.join(' ')}`] : []),
     "style-src 'self'",
     "img-src 'self'",
-    ...(options.formAction ? [`form-action ${options.formAction.join(' ')}`] : []),
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');

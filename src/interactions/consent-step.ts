@@ -43,7 +43,7 @@ export function createConsentStep({ provider, accounts, pages, formTokens }: Con
       // Asked again (prompt=consent, or a native app): show the whole request.
       const summary = describeConsent(nothingMissing ? { ...missing, scopes: requestedScopes(interaction) } : missing);
       const account = await accounts.findById(interaction.session!.accountId);
-      pages.render(ctx, interaction, 'consent', {
+      pages.render(ctx, 'consent', {
         title: 'Allow access?',
         clientName: await pages.clientName(interaction),
         accountEmail: account?.email,

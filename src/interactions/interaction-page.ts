@@ -1,9 +1,8 @@
 // What every interaction step shares: finding the interaction the browser is
-// in (bound to its cookie, and to the uid in the URL), and rendering a page
-// with the policy interaction pages need.
+// in (bound to its cookie, and to the uid in the URL), and rendering its
+// pages (never cached; the strict page CSP comes from http/security-headers.ts).
 import type { Context } from 'koa';
 import { errors, type Interaction, type Provider } from 'oidc-provider';
-import { pageCsp } from '../http/security-headers.ts';
 import type { PageData, Views } from '../http/views.ts';
 
 export interface InteractionPages {
@@ -12,7 +11,7 @@ export interface InteractionPages {
    * Otherwise an "expired" page is rendered and the result is undefined.
    */
   load(ctx: Context): Promise<Interaction | undefined>;
-  render(ctx: Context, interaction: Interaction, view: string, data: PageData, status?: number): void;
+  render(ctx: Context, view: string, data: PageData, status?: number): void;
   /** A readable page for a request that cannot go on; never a redirect to an unchecked URI. */
   renderProblem(ctx: Context, status: number, data: PageData & { message: string; code: string }): void;
   /** The client's name, for pages; falls back to its id. */
@@ -41,10 +40,9 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
       return interaction;
     },
 
-    render(ctx, interaction, view, data, status = 200) {
+    render(ctx, view, data, status = 200) {
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      ctx.set('Content-Security-Policy', pageCsp({ formAction: formTargets(interaction.params.redirect_uri) }));
       ctx.type = 'html';
       ctx.body = views.render(view, data);
     },
@@ -65,14 +63,3 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
   return pages;
 }
 
-/**
- * Where a form's submission may end up: here, then the client URI the answer
- * redirects to (already checked against the client's registration).
- */
-export function formTargets(redirectUri: unknown): string[] {
-  const url = typeof redirectUri === 'string' ? URL.parse(redirectUri) : null;
-  if (!url) return ["'self'"];
-  if (url.protocol === 'http:' || url.protocol === 'https:') return ["'self'", url.origin];
-  // A native app's private-use scheme (com.example.app:) is a scheme source.
-  return ["'self'", url.protocol];
-}

@@ -24,7 +24,6 @@ export function createLoginStep({ provider, accounts, pages, formTokens }: Login
     const email = options.email ?? hint;
     pages.render(
       ctx,
-      interaction,
       'login',
       {
         title: 'Sign in',

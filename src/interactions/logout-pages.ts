@@ -4,7 +4,6 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { pageCsp } from '../http/security-headers.ts';
 import type { Views } from '../http/views.ts';
-import { formTargets } from './interaction-page.ts';
 
 function clientName(ctx: KoaContextWithOIDC): string | undefined {
   const client = ctx.oidc.client;
@@ -15,10 +14,9 @@ export function createLogoutPages(views: Views) {
   return {
     /** features.rpInitiatedLogout.logoutSource; `_form` is replaced by the view's own escaped form. */
     async logoutSource(ctx: KoaContextWithOIDC, _form: string): Promise<void> {
-      const state = (ctx.oidc.session?.state ?? {}) as { secret?: string; postLogoutRedirectUri?: string };
-      // The confirmation redirects to the client's post-logout URI (checked
-      // against its registration by now) or to our own signed-out page.
-      ctx.set('Content-Security-Policy', pageCsp({ formAction: formTargets(state.postLogoutRedirectUri) }));
+      const state = (ctx.oidc.session?.state ?? {}) as { secret?: string };
+      // This page has no script: the strict policy, not the provider pages' one.
+      ctx.set('Content-Security-Policy', pageCsp());
       ctx.type = 'html';
       ctx.body = views.render('logout', {
         title: 'Sign out',

@@ -71,11 +71,9 @@ describe('authorization code flow with PKCE', () => {
     expect(login.html).toContain('Photo &lt;Album&gt; &amp; &quot;Friends&quot;');
     expect(login.html).not.toContain('<Album>');
     expect(login.html).not.toMatch(/<script/i);
-    const csp = login.headers.get('content-security-policy')!;
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).toContain("form-action 'self' https://app.example.test");
-    expect(csp).not.toContain('script-src');
+    // No script, one stylesheet, never framed; no form-action (see src/http/security-headers.ts).
+    expect(login.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'");
+    expect(login.headers.get('x-frame-options')).toBe('DENY');
     expect(login.headers.get('cache-control')).toBe('no-store');
 
     const consent = page(await rp.browser.submit(login, { email: 'ada@example.test', password: PASSWORD }));
@@ -86,6 +84,7 @@ describe('authorization code flow with PKCE', () => {
     expect(consent.html).toContain('Your email address, and whether it is verified');
     expect(consent.html).toContain('Signed in as <strong>ada@example.test</strong>');
     expect(parseForms(consent.html)[0]!.buttons.map((b) => b.label)).toEqual(['Allow', 'Deny']);
+    expect(consent.headers.get('content-security-policy')).toBe(login.headers.get('content-security-policy'));
 
     const callback = redirect(await rp.browser.submit(consent, {}, 'Allow'));
     expect(callback.origin + callback.pathname).toBe(WEB_CALLBACK);
