@@ -1,0 +1,20 @@
+// The one set of facts both servers are provisioned with, so every scenario
+// asks Latchkey and the reference for exactly the same thing.
+export const API = 'https://api.bench.test';
+export const API_SCOPES = ['read', 'write'] as const;
+/** Never followed: the login driver stops at the redirect and reads the code from it. */
+export const CALLBACK = 'https://rp.bench.test/callback';
+export const USER = { email: 'bench@example.test', password: 'a long bench password, typed for real' } as const;
+
+/** What a provisioned server gives the scenarios. */
+export interface Credentials {
+  readonly issuer: string;
+  /** client_credentials, client_secret_basic, registered for API. */
+  readonly service: { readonly id: string; readonly secret: string };
+  /** authorization_code + refresh_token, client_secret_basic, redirect URI CALLBACK, registered for API. */
+  readonly web: { readonly id: string; readonly secret: string };
+}
+
+export function basicAuth(client: { id: string; secret: string }): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`;
+}

@@ -1,0 +1,123 @@
+// The reference: a bare oidc-provider in Koa, as its own documentation sets it
+// up, with nothing of Latchkey's. In-memory storage (oidc-provider's own
+// MemoryAdapter, the default when no adapter is configured), one static
+// client, ES256 JWT access tokens for one resource, and a minimal login and
+// consent page. It is what "as fast as oidc-provider can go" means in the
+// bench's ratios. Run as a process of its own: BENCH_REFERENCE_CONFIG names
+// a JSON file written by reference-config.ts.
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import Router from '@koa/router';
+import argon2 from 'argon2';
+import type { Context } from 'koa';
+import { errors, Provider, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { API, API_SCOPES, CALLBACK } from './fixture.ts';
+import type { ReferenceConfig } from './reference-config.ts';
+
+const file = process.env.BENCH_REFERENCE_CONFIG;
+if (!file) throw new Error('BENCH_REFERENCE_CONFIG must name the reference configuration file');
+const settings = JSON.parse(readFileSync(file, 'utf8')) as ReferenceConfig;
+const { account } = settings;
+
+const isClientCredentials = (ctx: KoaContextWithOIDC) => ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
+
+// The same lifetimes and rules as Latchkey's defaults, so both issue the same tokens.
+const configuration: Configuration = {
+  clients: [
+    {
+      client_id: settings.client.id,
+      client_secret: settings.client.secret,
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      response_types: ['code'],
+      redirect_uris: [CALLBACK],
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+  ],
+  jwks: settings.jwks,
+  cookies: { keys: settings.cookieKeys },
+  findAccount: (_ctx, id) => (id === account.id ? { accountId: id, claims: () => ({ sub: id, email: account.email }) } : undefined),
+  claims: { email: ['email', 'email_verified'] },
+  pkce: { required: () => true },
+  responseTypes: ['code'],
+  rotateRefreshToken: () => true,
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true },
+    revocation: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: (ctx, _client, oneOf) => oneOf ?? (isClientCredentials(ctx) ? API : undefined),
+      getResourceServerInfo(_ctx, indicator) {
+        if (indicator !== API) throw new errors.InvalidTarget();
+        return { scope: API_SCOPES.join(' '), audience: API, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+      },
+      useGrantedResource: () => true,
+    },
+  },
+  ttl: {
+    AccessToken: 900,
+    ClientCredentials: 900,
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    RefreshToken: 14 * 24 * 3600,
+    Session: 14 * 24 * 3600,
+    Interaction: 600,
+    Grant: 14 * 24 * 3600,
+  },
+  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+};
+
+const provider = new Provider(settings.issuer, configuration);
+
+const page = (uid: string, step: 'login' | 'consent') =>
+  step === 'login'
+    ? `<!doctype html><title>Sign in</title><form method="post" action="/interaction/${uid}/login"><input name="email"><input name="password" type="password"><button>Sign in</button></form>`
+    : `<!doctype html><title>Allow</title><form method="post" action="/interaction/${uid}/consent"><button>Allow</button></form>`;
+
+async function readForm(ctx: Context): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+const router = new Router();
+router.get('/interaction/:uid', async (ctx) => {
+  const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+  ctx.type = 'html';
+  ctx.body = page(interaction.uid, interaction.prompt.name === 'login' ? 'login' : 'consent');
+});
+router.post('/interaction/:uid/login', async (ctx) => {
+  const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+  const form = await readForm(ctx);
+  const ok = form.get('email') === account.email && (await argon2.verify(account.passwordHash, form.get('password') ?? ''));
+  if (!ok) {
+    ctx.status = 400;
+    ctx.type = 'html';
+    ctx.body = page(interaction.uid, 'login');
+    return;
+  }
+  const to = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: account.id } }, { mergeWithLastSubmission: false });
+  ctx.redirect(to);
+});
+router.post('/interaction/:uid/consent', async (ctx) => {
+  const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+  const details = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const grant = interaction.grantId
+    ? (await provider.Grant.find(interaction.grantId))!
+    : new provider.Grant({ accountId: interaction.session!.accountId, clientId: String(interaction.params.client_id) });
+  if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+  if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  const grantId = await grant.save();
+  const to = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  ctx.redirect(to);
+});
+
+// As in oidc-provider's own Koa example: the provider is the Koa app, the interaction routes are its middleware.
+provider.use(router.routes());
+
+const server = http.createServer(provider.callback());
+server.keepAliveTimeout = 5_000;
+server.listen(settings.port, '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
