@@ -1,0 +1,125 @@
+// Turns one bench run into the two things people read: a table for the
+// terminal and a JSON file under bench/results/ to compare runs over time.
+// Also checks the issue's targets, so a reader sees at once what was missed.
+import type { Measurement } from './http-load.ts';
+import type { ProfileSummary } from './cpu-profile-summary.ts';
+import type { QueriesPerOp } from './query-snapshots.ts';
+
+export interface ScenarioResult {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly latchkey: Measurement & { readonly queries?: QueriesPerOp };
+  readonly reference: Measurement;
+}
+
+export interface ServerFacts {
+  /** Spawn to first 200 from discovery, on a database already provisioned (keys generated at this boot for Latchkey). */
+  readonly firstBootMs: number;
+  /** The same after a restart (keys already there). */
+  readonly restartMs?: number;
+  readonly idleRssMbAfterStart: number;
+  readonly idleRssMbAfterLoad: number;
+  readonly peakRssMbUnderLoad: number;
+}
+
+export interface BenchReport {
+  readonly version: 1;
+  readonly startedAt: string;
+  readonly dialect: 'sqlite' | 'postgres';
+  readonly quick: boolean;
+  readonly machine: { readonly node: string; readonly cpu: string; readonly cores: number; readonly loadBefore: number[]; readonly loadAfter: number[]; readonly commit: string };
+  readonly options: Record<string, unknown>;
+  readonly scenarios: ScenarioResult[];
+  readonly servers: { readonly latchkey: ServerFacts; readonly reference: ServerFacts };
+  readonly targets: TargetCheck[];
+  readonly profiles?: { readonly latchkey?: ProfileSummary; readonly reference?: ProfileSummary; readonly scenario: string };
+}
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+}
+
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const pct = (ratio: number) => (Number.isFinite(ratio) ? `${Math.round(ratio * 100)}%` : '–');
+// autocannon's latencies are whole milliseconds: 0 means under one.
+const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : n === 0 ? '<1' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+
+export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonly ScenarioResult[], servers: BenchReport['servers']): TargetCheck[] {
+  const find = (id: string) => scenarios.find((s) => s.id === id);
+  const checks: TargetCheck[] = [];
+  const cc = find('client-credentials');
+  if (cc) {
+    const floor = dialect === 'sqlite' ? 0.9 : 0.8;
+    const ratio = cc.latchkey.rate / cc.reference.rate;
+    checks.push({ target: `client credentials ≥ ${floor * 100}% of the reference (${dialect})`, measured: `${pct(ratio)} (${fmt(cc.latchkey.rate)} vs ${fmt(cc.reference.rate)} req/s)`, met: ratio >= floor });
+    const p99 = cc.latchkey.p99Ms / cc.reference.p99Ms;
+    checks.push({ target: 'client credentials p99 ≤ 2× the reference', measured: `${p99.toFixed(2)}× (${ms(cc.latchkey.p99Ms)} vs ${ms(cc.reference.p99Ms)} ms)`, met: p99 <= 2 });
+  }
+  const login = find('login');
+  if (login?.latchkey.cpuMsPerOp) {
+    const perCore = 1000 / login.latchkey.cpuMsPerOp;
+    checks.push({ target: 'full logins ≥ 35/s per core', measured: `${fmt(perCore, 1)} per CPU-second (${fmt(login.latchkey.rate, 1)}/s using ${fmt(login.latchkey.serverCores, 2)} cores)`, met: perCore >= 35 });
+  }
+  const { latchkey } = servers;
+  const idle = Math.max(latchkey.idleRssMbAfterStart, latchkey.idleRssMbAfterLoad);
+  checks.push({ target: 'idle RSS < 150 MB', measured: `${fmt(latchkey.idleRssMbAfterStart)} MB after start, ${fmt(latchkey.idleRssMbAfterLoad)} MB after load`, met: idle < 150 });
+  const startup = Math.max(latchkey.firstBootMs, latchkey.restartMs ?? 0);
+  checks.push({
+    target: 'start-up < 1.5 s',
+    measured: `${fmt(latchkey.firstBootMs)} ms first boot${latchkey.restartMs === undefined ? '' : `, ${fmt(latchkey.restartMs)} ms restart`}`,
+    met: startup < 1500,
+  });
+  return checks;
+}
+
+export function formatReport(report: BenchReport): string {
+  const header = ['scenario', 'Latchkey', 'reference', 'ratio', 'p50 ms L / R', 'p99 ms L / R', 'p99 ×', 'CPU ms/op L / R', 'failed L / R'];
+  const rows = report.scenarios.map((s) => [
+    s.title,
+    `${fmt(s.latchkey.rate)} ${s.unit}`,
+    `${fmt(s.reference.rate)} ${s.unit}`,
+    pct(s.latchkey.rate / s.reference.rate),
+    `${ms(s.latchkey.p50Ms)} / ${ms(s.reference.p50Ms)}`,
+    `${ms(s.latchkey.p99Ms)} / ${ms(s.reference.p99Ms)}`,
+    s.reference.p99Ms > 0 ? (s.latchkey.p99Ms / s.reference.p99Ms).toFixed(2) : '–',
+    `${ms(s.latchkey.cpuMsPerOp)} / ${ms(s.reference.cpuMsPerOp)}`,
+    `${s.latchkey.failed} / ${s.reference.failed}`,
+  ]);
+  const { latchkey: l, reference: r } = report.servers;
+  const serverRows = [
+    ['start-up to first discovery (ms)', `${fmt(l.firstBootMs)} first boot / ${fmt(l.restartMs)} restart`, `${fmt(r.firstBootMs)} / ${fmt(r.restartMs)}`],
+    ['RSS idle after start (MB)', fmt(l.idleRssMbAfterStart), fmt(r.idleRssMbAfterStart)],
+    ['RSS peak under load (MB)', fmt(l.peakRssMbUnderLoad), fmt(r.peakRssMbUnderLoad)],
+    ['RSS idle after load (MB)', fmt(l.idleRssMbAfterLoad), fmt(r.idleRssMbAfterLoad)],
+  ];
+  const lines = [
+    `Latchkey (${report.dialect}) vs bare oidc-provider (in-memory), ${report.quick ? 'quick run' : 'full run'}, ${report.options.seconds} s per scenario, ${report.options.connections} connections`,
+    `node ${report.machine.node}, ${report.machine.cores} × ${report.machine.cpu}, load ${report.machine.loadBefore.map((n) => n.toFixed(2)).join(' ')} before / ${report.machine.loadAfter.map((n) => n.toFixed(2)).join(' ')} after, commit ${report.machine.commit}`,
+    '',
+    table(header, rows),
+    '',
+    table(['server', 'Latchkey', 'reference'], serverRows),
+  ];
+  const notes = report.scenarios.flatMap((s) => [s.latchkey.note && `${s.id} (Latchkey): ${s.latchkey.note}`, s.reference.note && `${s.id} (reference): ${s.reference.note}`]).filter(Boolean);
+  if (notes.length) lines.push('', ...notes.map((n) => `note: ${n}`));
+  const queries = report.scenarios.filter((s) => s.latchkey.queries);
+  if (queries.length) {
+    lines.push('', 'Latchkey database statements per successful operation:');
+    for (const s of queries) {
+      lines.push(`  ${s.id}: ${s.latchkey.queries!.total.toFixed(2)}`);
+      for (const statement of s.latchkey.queries!.statements.slice(0, 8)) lines.push(`    ${statement.perOp.toFixed(2)}  ${statement.sql.slice(0, 150)}`);
+    }
+  }
+  lines.push('', 'targets (issue 6):', ...report.targets.map((t) => `  ${t.met === null ? '?   ' : t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.measured}`));
+  return lines.join('\n');
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,258 @@
+// `npm run bench`: Latchkey and a bare oidc-provider side by side, each in a
+// process of its own on loopback, under the same scenarios; prints a table
+// and writes bench/results/<timestamp>-<dialect>.json.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config/config.ts';
+import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
+import { formatProfile, summariseProfile } from './cpu-profile-summary.ts';
+import type { Credentials } from './fixture.ts';
+import { parseOptions, USAGE, type BenchOptions } from './options.ts';
+import { residentBytes } from './process-stats.ts';
+import { provisionLatchkey } from './provision-latchkey.ts';
+import { queriesPerOp, takeQuerySnapshot, type QuerySnapshot } from './query-snapshots.ts';
+import { createReferenceConfig } from './reference-config.ts';
+import { checkTargets, formatReport, type BenchReport, type ScenarioResult, type ServerFacts } from './report.ts';
+import { SCENARIOS, type Target } from './scenarios.ts';
+import { launchServer, type ServerProcess } from './server-process.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SETTLE_MS = 1000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Only what a process needs to run: the caller's LATCHKEY_* or DATABASE_URL must not leak into a server. */
+function baseEnv(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ'];
+  return Object.fromEntries(keep.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const rssMb = (pid: number) => residentBytes(pid) / 2 ** 20;
+
+function gitCommit(): string {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    return dirty ? `${commit}+uncommitted` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface Launcher {
+  launch(): Promise<ServerProcess>;
+}
+
+async function prepareLatchkey(database: BenchDatabase, workDir: string, options: BenchOptions): Promise<{ launcher: Launcher; credentials: Credentials; queryLog?: string }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const dataDir = path.join(workDir, 'latchkey-data');
+  const queryLog = options.profile ? path.join(workDir, 'latchkey-queries.json') : undefined;
+  // Production settings, as an operator runs it (info logs, one access-log line per request).
+  const env = {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    ISSUER: issuer,
+    DATABASE_URL: database.url,
+    LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
+    LATCHKEY_DATA_DIR: dataDir,
+  };
+  const credentials = await provisionLatchkey(loadConfig(env, ROOT));
+  const nodeArgs = [
+    '--import',
+    'tsx',
+    ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-latchkey')}`, '--import', './bench/query-counter.ts'] : []),
+    'src/main.ts',
+  ];
+  return {
+    credentials: { issuer, ...credentials },
+    queryLog,
+    launcher: {
+      launch: () =>
+        launchServer({
+          name: 'Latchkey',
+          nodeArgs,
+          env: { ...baseEnv(), ...env, ...(queryLog && { BENCH_QUERY_LOG: queryLog }) },
+          issuer,
+          logFile: path.join(workDir, 'latchkey.log'),
+          cwd: ROOT,
+        }),
+    },
+  };
+}
+
+async function prepareReference(workDir: string, options: BenchOptions): Promise<{ launcher: Launcher; credentials: Credentials }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const config = await createReferenceConfig(issuer, port);
+  const file = path.join(workDir, 'reference-config.json');
+  writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+  const client = { id: config.client.id, secret: config.client.secret };
+  return {
+    credentials: { issuer, service: client, web: client },
+    launcher: {
+      launch: () =>
+        launchServer({
+          name: 'reference',
+          nodeArgs: ['--import', 'tsx', ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-reference')}`] : []), 'bench/reference-server.ts'],
+          env: { ...baseEnv(), NODE_ENV: 'production', BENCH_REFERENCE_CONFIG: file },
+          issuer,
+          logFile: path.join(workDir, 'reference.log'),
+          cwd: ROOT,
+        }),
+    },
+  };
+}
+
+/** The main thread's profile: --cpu-prof writes one per thread (tsx's module loader has its own). */
+function mainThreadProfile(dir: string): string | undefined {
+  try {
+    const main = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+    return main && path.join(dir, main);
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const parsed = parseOptions(process.argv.slice(2), path.join(ROOT, 'bench', 'results'));
+  if (parsed === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const options = parsed;
+  const unknown = options.only.filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
+  const scenarios = SCENARIOS.filter((s) => !options.only.length || options.only.includes(s.id));
+
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-bench-'));
+  const database = await createBenchDatabase(process.env.DATABASE_URL, workDir);
+  const running: ServerProcess[] = [];
+  const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+  try {
+    log(`${database.dialect}; work directory ${workDir}`);
+    const latchkeySetup = await prepareLatchkey(database, workDir, options);
+    const referenceSetup = await prepareReference(workDir, options);
+
+    const start = async (launcher: Launcher) => {
+      const server = await launcher.launch();
+      running.push(server);
+      return server;
+    };
+    let latchkey = await start(latchkeySetup.launcher);
+    let reference = await start(referenceSetup.launcher);
+    const firstBoot = { latchkey: latchkey.startupMs, reference: reference.startupMs };
+    await sleep(SETTLE_MS);
+    const idleAfterStart = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
+    log(`started: Latchkey ${latchkey.startupMs.toFixed(0)} ms, reference ${reference.startupMs.toFixed(0)} ms`);
+
+    const targets = {
+      latchkey: { name: 'latchkey', pid: latchkey.pid, issuer: latchkey.issuer, credentials: latchkeySetup.credentials } satisfies Target,
+      reference: { name: 'reference', pid: reference.pid, issuer: reference.issuer, credentials: referenceSetup.credentials } satisfies Target,
+    };
+
+    const results: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+      log(`${scenario.id}: Latchkey`);
+      const queryLog = latchkeySetup.queryLog;
+      let before: QuerySnapshot | undefined;
+      let after: QuerySnapshot | undefined;
+      const window = queryLog && scenario.http
+        ? { begin: async () => void (before = await takeQuerySnapshot(latchkey.pid, queryLog)), end: async () => void (after = await takeQuerySnapshot(latchkey.pid, queryLog)) }
+        : undefined;
+      const l = await scenario.run(targets.latchkey, { ...options, ...(window && { window }) });
+      log(`${scenario.id}: reference`);
+      const r = await scenario.run(targets.reference, options);
+      results.push({
+        id: scenario.id,
+        title: scenario.title,
+        unit: scenario.unit,
+        latchkey: before && after ? { ...l, queries: queriesPerOp(before, after, l.ok) } : l,
+        reference: r,
+      });
+    }
+
+    await sleep(SETTLE_MS * 2);
+    const idleAfterLoad = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
+    const peak = (name: 'latchkey' | 'reference') => Math.max(0, ...results.map((s) => s[name].peakRssMb ?? 0));
+
+    let restart: { latchkey?: number; reference?: number } = {};
+    if (!options.profile) {
+      // A restart on the same database: what scaling out or a deploy costs.
+      for (const server of running.splice(0)) await server.stop();
+      latchkey = await start(latchkeySetup.launcher);
+      reference = await start(referenceSetup.launcher);
+      restart = { latchkey: latchkey.startupMs, reference: reference.startupMs };
+    }
+    for (const server of running.splice(0)) await server.stop();
+
+    const facts = (name: 'latchkey' | 'reference'): ServerFacts => ({
+      firstBootMs: firstBoot[name],
+      ...(restart[name] !== undefined && { restartMs: restart[name] }),
+      idleRssMbAfterStart: idleAfterStart[name],
+      idleRssMbAfterLoad: idleAfterLoad[name],
+      peakRssMbUnderLoad: peak(name),
+    });
+    const servers = { latchkey: facts('latchkey'), reference: facts('reference') };
+
+    let profiles: BenchReport['profiles'];
+    if (options.profile) {
+      const latchkeyProfile = mainThreadProfile(path.join(workDir, 'profile-latchkey'));
+      const referenceProfile = mainThreadProfile(path.join(workDir, 'profile-reference'));
+      profiles = {
+        scenario: scenarios.map((s) => s.id).join(','),
+        ...(latchkeyProfile && { latchkey: summariseProfile(latchkeyProfile) }),
+        ...(referenceProfile && { reference: summariseProfile(referenceProfile) }),
+      };
+    }
+
+    const report: BenchReport = {
+      version: 1,
+      startedAt: startedAt.toISOString(),
+      dialect: database.dialect,
+      quick: options.quick,
+      machine: { node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadBefore, loadAfter: os.loadavg(), commit: gitCommit() },
+      options: { seconds: options.seconds, warmupSeconds: options.warmupSeconds, connections: options.connections, loginConcurrency: options.loginConcurrency, only: options.only, profile: options.profile },
+      scenarios: results,
+      servers,
+      targets: checkTargets(database.dialect, results, servers),
+      ...(profiles && { profiles }),
+    };
+
+    process.stdout.write(`\n${formatReport(report)}\n`);
+    if (profiles?.latchkey) process.stdout.write(`\n${formatProfile(`Latchkey CPU profile (${profiles.scenario})`, profiles.latchkey)}\n`);
+    if (profiles?.reference) process.stdout.write(`\n${formatProfile(`reference CPU profile (${profiles.scenario})`, profiles.reference)}\n`);
+
+    mkdirSync(options.outDir, { recursive: true });
+    const file = path.join(options.outDir, `${startedAt.toISOString().replace(/[:.]/g, '-')}-${database.dialect}${options.profile ? '-profile' : ''}.json`);
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
+  } finally {
+    for (const server of running) await server.stop().catch(() => {});
+    await database.drop().catch((error: unknown) => log(`could not drop the bench database: ${(error as Error).message}`));
+    if (options.keep) log(`kept ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});
