@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'not_found'
   | 'migration_failed'
   | 'database_unavailable'
-  | 'key_unavailable';
+  | 'key_unavailable'
+  | 'key_in_use';
 
 export abstract class LatchkeyError extends Error {
   abstract readonly code: ErrorCode;
@@ -65,4 +66,13 @@ export class KeyUnavailableError extends LatchkeyError {
   readonly code = 'key_unavailable';
   readonly status = 500;
   override readonly expose = false;
+}
+
+/**
+ * A signing key cannot change state yet: it still signs, or tokens it signed
+ * may still be unexpired. Unlike invalid_input, retrying later (or --force) can succeed.
+ */
+export class KeyInUseError extends LatchkeyError {
+  readonly code = 'key_in_use';
+  readonly status = 409;
 }

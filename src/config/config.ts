@@ -42,6 +42,16 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Bearer token that unlocks GET /metrics; null keeps /metrics off. */
   readonly metricsToken: string | null;
+  readonly keys: KeyRotationConfig;
+}
+
+export interface KeyRotationConfig {
+  /** Seconds a rotated-in key is published before it signs, so verifier caches learn it first. */
+  readonly activationDelay: number;
+  /** Rotate each algorithm's key automatically once it is this many days old; 0 = never. */
+  readonly rotationDays: number;
+  /** Seconds between two checks of the key set, by which every instance picks up a rotation. */
+  readonly watchInterval: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -93,8 +103,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (metricsToken !== null && metricsToken.length < 16) {
     throw new ConfigError('LATCHKEY_METRICS_TOKEN', 'must be at least 16 characters long');
   }
+  const keys: KeyRotationConfig = {
+    // An hour: well past the 10-minute JWKS caches of jose and latchkey/verify,
+    // with room for an HTTP cache in front of /jwks, and short enough that a
+    // rotation by hand takes effect the same hour.
+    activationDelay: parseInteger(env, 'LATCHKEY_KEY_ACTIVATION_DELAY', 3600, 0, 30 * 24 * 3600),
+    rotationDays: parseInteger(env, 'LATCHKEY_KEY_ROTATION_DAYS', 0, 0, 3650),
+    watchInterval: parseInteger(env, 'LATCHKEY_KEY_WATCH_INTERVAL', 5, 1, 3600),
+  };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken });
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, keys });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(config.masterSecret).toBeNull();
     expect(config.ttl.accessToken).toBe(900);
     expect(config.trustProxy).toBe(false);
+    expect(config.keys).toEqual({ activationDelay: 3600, rotationDays: 0, watchInterval: 5 });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.ttl)).toBe(true);
   });
@@ -58,6 +59,12 @@ describe('loadConfig', () => {
     [{ LATCHKEY_REFRESH_TOKEN_TTL: '1.5' }, 'LATCHKEY_REFRESH_TOKEN_TTL', 'not a whole number'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'not one of'],
     [{ LATCHKEY_TRUST_PROXY: 'yes' }, 'LATCHKEY_TRUST_PROXY', 'not true or false'],
+    [{ LATCHKEY_KEY_ACTIVATION_DELAY: '1h' }, 'LATCHKEY_KEY_ACTIVATION_DELAY', 'not a whole number'],
+    [{ LATCHKEY_KEY_ACTIVATION_DELAY: '2592001' }, 'LATCHKEY_KEY_ACTIVATION_DELAY', 'between 0 and 2592000'],
+    [{ LATCHKEY_KEY_ROTATION_DAYS: '-7' }, 'LATCHKEY_KEY_ROTATION_DAYS', 'not a whole number'],
+    [{ LATCHKEY_KEY_ROTATION_DAYS: '3651' }, 'LATCHKEY_KEY_ROTATION_DAYS', 'between 0 and 3650'],
+    [{ LATCHKEY_KEY_WATCH_INTERVAL: '0' }, 'LATCHKEY_KEY_WATCH_INTERVAL', 'between 1 and 3600'],
+    [{ LATCHKEY_KEY_WATCH_INTERVAL: '0.5' }, 'LATCHKEY_KEY_WATCH_INTERVAL', 'not a whole number'],
     [{ LATCHKEY_METRICS_TOKEN: 'short' }, 'LATCHKEY_METRICS_TOKEN', 'at least 16 characters'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
@@ -73,6 +80,11 @@ describe('loadConfig', () => {
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
     expect(error.message).toContain(fragment);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('reads the key rotation settings; 0 turns scheduled rotation off and publishes keys without delay', () => {
+    const env = { LATCHKEY_KEY_ACTIVATION_DELAY: '0', LATCHKEY_KEY_ROTATION_DAYS: '90', LATCHKEY_KEY_WATCH_INTERVAL: '1' };
+    expect(loadConfig(env).keys).toEqual({ activationDelay: 0, rotationDays: 90, watchInterval: 1 });
   });
 
   it('allows http issuers on loopback in production', () => {
