@@ -7,6 +7,7 @@ import type { Prisma } from '../db/generated/sqlite/client.ts';
 
 export type SigningKeyRow = Models.SigningKeyModel;
 export type CookieKeyRow = Models.CookieKeyModel;
+export type KeyTimelineRow = Pick<SigningKeyRow, 'kid' | 'alg' | 'state' | 'activatesAt' | 'retiredAt' | 'createdAt'>;
 
 export interface NewSigningKey {
   readonly kid: string;
@@ -43,6 +44,23 @@ function createKeyQueries(prisma: Client) {
     /** Signing keys in any of `states`. */
     async findSigningKeysInStates(states: readonly string[]): Promise<SigningKeyRow[]> {
       return prisma.signingKey.findMany({ where: { state: { in: [...states] } }, orderBy: [{ createdAt: 'desc' }, { kid: 'desc' }] });
+    },
+
+    /**
+     * Every signing key's kid, alg and timeline, without key material: what
+     * the key-set watcher polls every few seconds, so it stays one cheap read.
+     */
+    async listKeyTimelines(): Promise<KeyTimelineRow[]> {
+      return prisma.signingKey.findMany({
+        select: { kid: true, alg: true, state: true, activatesAt: true, retiredAt: true, createdAt: true },
+        orderBy: [{ createdAt: 'desc' }, { kid: 'desc' }],
+      });
+    },
+
+    /** Sets the key's state to 'retired'; returns whether a live key was there to retire. */
+    async retireSigningKey(kid: string, at: Date): Promise<boolean> {
+      const { count } = await prisma.signingKey.updateMany({ where: { kid, state: { not: 'retired' } }, data: { state: 'retired', retiredAt: at } });
+      return count > 0;
     },
 
     async listCookieKeys(): Promise<CookieKeyRow[]> {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { KeyUnavailableError } from '../errors.ts';
+import { compareForSigning, isActive } from './key-lifecycle.ts';
 import type { KeyQueries, KeyRepository, NewCookieKey, NewSigningKey, SigningKeyRow } from './key-repository.ts';
 import type { Sealer } from './sealing.ts';
 
@@ -57,6 +58,7 @@ interface LoadedSigningKey {
   readonly alg: string;
   readonly state: string;
   readonly activatesAt: Date | null;
+  readonly retiredAt: Date | null;
   readonly createdAt: Date;
   readonly privateJwk: JWK;
   readonly publicJwk: JWK;
@@ -167,7 +169,11 @@ async function findMissing(keys: KeyQueries): Promise<{ algs: SigningAlg[]; cook
   return { algs, cookies };
 }
 
-async function generateSigningKey(alg: SigningAlg, sealer: Sealer, createdAt: Date): Promise<NewSigningKey> {
+/**
+ * A fresh key pair for `alg`, its private half sealed. Born 'active' unless
+ * `activatesAt` is given: then 'published' until that instant (key rotation).
+ */
+export async function generateSigningKey(alg: SigningAlg, sealer: Sealer, createdAt: Date, activatesAt: Date | null = null): Promise<NewSigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { ...GENERATE_OPTIONS[alg], extractable: true });
   const publicParts = publicMembers(await exportJWK(publicKey));
   const kid = await calculateJwkThumbprint(publicParts, 'sha256');
@@ -178,8 +184,8 @@ async function generateSigningKey(alg: SigningAlg, sealer: Sealer, createdAt: Da
     alg,
     publicJwk: JSON.stringify({ ...publicParts, ...meta }),
     sealedPrivate: sealer.seal(JSON.stringify(privateJwk), signingContext(kid)),
-    state: 'active',
-    activatesAt: null,
+    state: activatesAt ? 'published' : 'active',
+    activatesAt,
     createdAt,
   };
 }
@@ -235,7 +241,7 @@ async function openSigningKey(row: SigningKeyRow, sealer: Sealer): Promise<Loade
   if (fromPrivate !== row.kid || fromPublic !== row.kid) {
     throw refuse('its kid, private key and public key do not belong together');
   }
-  return { kid: row.kid, alg: row.alg, state: row.state, activatesAt: row.activatesAt, createdAt: row.createdAt, privateJwk, publicJwk };
+  return { kid: row.kid, alg: row.alg, state: row.state, activatesAt: row.activatesAt, retiredAt: row.retiredAt, createdAt: row.createdAt, privateJwk, publicJwk };
 }
 
 /** Only the public members of a JWK (an allow-list: unknown members never leak). */
@@ -248,25 +254,10 @@ function publicMembers(jwk: JWK): JWK {
   return picked as JWK;
 }
 
-function isActive(key: { state: string; activatesAt: Date | null }, at: Date): boolean {
-  return key.state === 'active' || (key.state === 'published' && key.activatesAt !== null && key.activatesAt <= at);
-}
-
-/** When a key started (or will start) signing: its activatesAt, or its creation for keys born active. */
-const activeSince = (key: LoadedSigningKey) => (key.activatesAt ?? key.createdAt).getTime();
-
 function inSigningOrder(keys: readonly LoadedSigningKey[], at: Date): LoadedSigningKey[] {
   const algRank = (alg: string) => {
     const index = (SIGNING_ALGS as readonly string[]).indexOf(alg);
     return index === -1 ? SIGNING_ALGS.length : index;
   };
-  return [...keys].sort(
-    (a, b) =>
-      algRank(a.alg) - algRank(b.alg) ||
-      a.alg.localeCompare(b.alg) ||
-      Number(isActive(b, at)) - Number(isActive(a, at)) ||
-      activeSince(b) - activeSince(a) ||
-      b.createdAt.getTime() - a.createdAt.getTime() ||
-      a.kid.localeCompare(b.kid),
-  );
+  return [...keys].sort((a, b) => algRank(a.alg) - algRank(b.alg) || a.alg.localeCompare(b.alg) || compareForSigning(a, b, at));
 }
