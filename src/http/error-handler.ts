@@ -3,7 +3,8 @@
 // anything else becomes a generic 500 whose details go to the log only.
 // (oidc-provider renders its own OAuth errors before they reach this.)
 import type { Middleware } from 'koa';
-import { LatchkeyError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../db/availability.ts';
+import { DatabaseUnavailableError, LatchkeyError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { Views } from './views.ts';
 
@@ -12,13 +13,15 @@ export function errorHandler(views: Views, log: Log): Middleware {
     try {
       await next();
     } catch (error) {
-      const known = error instanceof LatchkeyError ? error : undefined;
+      const known = toLatchkeyError(error);
       const status = known?.status ?? (isClientHttpError(error) ? error.status : 500);
       const code = known?.code ?? (status >= 500 ? 'server_error' : 'invalid_request');
-      const message = known?.expose || (status < 500 && isClientHttpError(error)) ? (error as Error).message : 'Latchkey could not complete this request.';
+      const message = known?.expose ? known.message : isClientHttpError(error) ? error.message : 'Latchkey could not complete this request.';
       const requestLog: Log = ctx.state.log ?? log;
-      if (status >= 500) requestLog.error({ err: error }, 'request failed');
+      if (status === 503) requestLog.warn({ code }, 'database unavailable');
+      else if (status >= 500) requestLog.error({ err: error }, 'request failed');
       ctx.status = status;
+      if (status === 503) ctx.set('Retry-After', '5');
       if (ctx.accepts('html', 'json') === 'html') {
         ctx.type = 'html';
         ctx.body = views.render('error', { title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed', message, code });
@@ -27,6 +30,13 @@ export function errorHandler(views: Views, log: Log): Middleware {
       }
     }
   };
+}
+
+/** Our own errors as they are; a lost database connection as DatabaseUnavailableError (503). */
+function toLatchkeyError(error: unknown): LatchkeyError | undefined {
+  if (error instanceof LatchkeyError) return error;
+  if (isDatabaseUnavailable(error)) return new DatabaseUnavailableError('Latchkey cannot reach its database right now; try again in a few seconds.', { cause: error });
+  return undefined;
 }
 
 /** Koa's own errors (e.g. a body too large) carry an HTTP status and a safe message. */

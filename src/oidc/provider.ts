@@ -13,6 +13,8 @@ import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { unauthorizedClientErrors } from './unauthorized-client.ts';
+import { databaseUnavailableResponses, markDatabaseOutages } from './database-unavailable.ts';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -24,6 +26,8 @@ export interface ProviderDeps {
   readonly resources: ResourceLookup;
   readonly accounts: AccountLookup;
   readonly views: Views;
+  /** Called for each request that failed because the database was unreachable. */
+  readonly onDatabaseOutage?: (error: unknown) => void;
 }
 
 /** Asymmetric algorithms only: Latchkey keeps no client secret in clear, so nothing HS* can be verified. */
@@ -107,6 +111,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     async renderError(ctx: KoaContextWithOIDC, out, error) {
       ctx.type = 'html';
+      if (isDatabaseUnavailable(error)) {
+        ctx.body = deps.views.render('error', {
+          title: 'Temporarily unavailable',
+          message: 'Latchkey cannot complete this request right now. Please try again in a few seconds.',
+          code: 'temporarily_unavailable',
+        });
+        return;
+      }
       const status = (error as { status?: number }).status ?? 500;
       ctx.body = deps.views.render('error', {
         title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
@@ -121,5 +133,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   useHashedClientSecrets(provider);
   provider.use(providerPagePolicy);
   provider.use(unauthorizedClientErrors);
+  provider.use(databaseUnavailableResponses);
+  markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));
   return provider;
 }
