@@ -34,6 +34,7 @@ let dataDir: string;
 let env: Record<string, string>;
 let issuer: string;
 let client: { id: string; secret: string };
+let resourceServer: { id: string; secret: string };
 let running: LatchkeyProcess | undefined;
 const everything: string[] = []; // all output of every Latchkey run, checked for secrets at the end
 
@@ -136,6 +137,8 @@ beforeAll(async () => {
   await services.resources.create({ identifier: API, scopes: ['orders:read'] });
   const created = await services.clients.create({ name: 'Order sync', grantTypes: ['client_credentials'], resources: [API] });
   client = { id: created.client.clientId, secret: created.clientSecret! };
+  const api = await services.clients.create({ name: 'Orders API', grantTypes: ['client_credentials'], resources: [API] });
+  resourceServer = { id: api.client.clientId, secret: api.clientSecret! };
 });
 
 afterAll(async () => {
@@ -163,7 +166,14 @@ it('keeps verifying issued tokens while Latchkey is stopped, and after it restar
   };
   // No cooldown and no cache lifetime: every unknown kid and every use asks the
   // issuer again, the worst case for an outage.
-  const verifier = createVerifier({ issuer, audience: API, fetch: recordingFetch, refetchCooldownMs: 0, cacheMaxAgeMs: 0 });
+  const verifier = createVerifier({
+    issuer,
+    audience: API,
+    fetch: recordingFetch,
+    refetchCooldownMs: 0,
+    cacheMaxAgeMs: 0,
+    introspect: { clientId: resourceServer.id, clientSecret: resourceServer.secret },
+  });
   expect((await verifier.verify(token, { requiredScopes: ['orders:read'] })).claims.client_id).toBe(client.id);
 
   // Stop Latchkey: exit code 0 within 10 s.
@@ -194,6 +204,13 @@ it('keeps verifying issued tokens while Latchkey is stopped, and after it restar
   expect(await refusal(verifier.verify(forgedUnknownKid))).toBe('unknown_key');
   expect(await refusal(verifier.verify(widened))).toBe('signature_invalid');
   expect(await refusal(verifier.verify(unsigned))).toBe('algorithm_not_allowed');
+
+  // A route that demands the online check fails closed instead (503), while offline routes keep working.
+  const online = await verifier.verify(token, { introspect: true }).then(
+    () => undefined,
+    (error: VerifyError) => ({ code: error.code, status: error.status }),
+  );
+  expect(online).toEqual({ code: 'introspection_unavailable', status: 503 });
 
   // The verifier did try to reach the issuer (unknown kid, stale cache) and failed, and still serves.
   await expect.poll(() => attempts.filter((a) => a.failed).length).toBeGreaterThan(failedBefore);
