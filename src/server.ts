@@ -12,7 +12,9 @@ import { createMetrics } from './http/metrics.ts';
 import { createViews } from './http/views.ts';
 import { createInteractionRoutes } from './interactions/interaction-routes.ts';
 import { createKeyRepository } from './keys/key-repository.ts';
+import { createKeyRotationService, rotationPolicy } from './keys/key-rotation.ts';
 import { createKeyService } from './keys/key-service.ts';
+import { startKeySetWatcher } from './keys/key-set-watcher.ts';
 import { resolveMasterSecret } from './keys/master-secret.ts';
 import { createSealer } from './keys/sealing.ts';
 import type { Log } from './log.ts';
@@ -21,6 +23,7 @@ import { startArtifactPurger } from './oidc/artifact-purger.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
 import { createProvider } from './oidc/provider.ts';
+import { createProviderHolder } from './oidc/provider-holder.ts';
 import { createServices } from './services.ts';
 
 export interface RunningLatchkey {
@@ -47,34 +50,49 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
   const db = openDatabase(config.database);
   try {
     const masterSecret = resolveMasterSecret(config, { info: (msg) => log.info(msg) });
-    const keys = createKeyService({ keys: createKeyRepository(db.prisma, db.dialect), sealer: createSealer(masterSecret) });
+    const keyRepository = createKeyRepository(db.prisma, db.dialect);
+    const sealer = createSealer(masterSecret);
+    const keys = createKeyService({ keys: keyRepository, sealer });
     await keys.ensureKeys();
+    // Read before the keys are (re)loaded, so a change made in between is seen by the watcher's first check.
+    const initialKeySet = await keyRepository.listKeyTimelines();
+    await keys.reload();
 
     const services = createServices({ config, db });
     const artifacts = createArtifactRepository(db.prisma);
     const views = createViews();
     const cookieKeys = await keys.cookieKeys();
-    const provider = createProvider({
-      config,
-      adapter: createAdapterFactory({ artifacts, clients: providerClientSource(services.clients) }),
-      jwks: await keys.signingJwks(),
-      cookieKeys,
-      resources: services.resources,
-      accounts: services.accounts,
-      views,
-    });
-    provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
     const metrics = createMetrics();
-    metrics.observe(provider);
-    // A client that misses its logout token keeps its session: worth a warning, not a failed sign-out.
-    provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed'));
+    const adapter = createAdapterFactory({ artifacts, clients: providerClientSource(services.clients) });
+    // oidc-provider reads its keys only at construction, so a change of the key
+    // set builds a new instance with everything else the same (provider-holder.ts).
+    const buildProvider = async () => {
+      const provider = createProvider({
+        config,
+        adapter,
+        jwks: await keys.signingJwks(),
+        cookieKeys,
+        resources: services.resources,
+        accounts: services.accounts,
+        views,
+      });
+      provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
+      metrics.observe(provider);
+      // A client that misses its logout token keeps its session: worth a warning, not a failed sign-out.
+      provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed'));
+      return provider;
+    };
+    const providers = createProviderHolder(await buildProvider());
+    // The interaction pages keep the first instance: they only read and write
+    // artifacts and cookies (same database, same cookie keys), never sign.
+    const provider = providers.current;
 
     const app = createApp({
       metrics,
       config,
       log,
       views,
-      provider,
+      provider: providers,
       routes: [createInteractionRoutes({ provider, accounts: services.accounts, views, cookieKeys })],
       readiness: async () => {
         const checks = { database: false, migrations: false, keys: false };
@@ -100,6 +118,31 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       server.listen(config.port, config.host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
+    const rotation = createKeyRotationService({ keys: keyRepository, sealer, policy: rotationPolicy(config) });
+    const keyWatcher = startKeySetWatcher({
+      listKeyTimelines: () => keyRepository.listKeyTimelines(),
+      initial: initialKeySet,
+      intervalMs: config.keys.watchInterval * 1000,
+      ...(config.keys.rotationDays > 0
+        ? {
+            async maintain(current, at) {
+              if (!rotation.maintenanceDue(current, at)) return false;
+              const { rotated, retired } = await rotation.runMaintenance();
+              if (rotated.length || retired.length) {
+                log.info({ rotated: rotated.map((key) => key.kid), retired: retired.map((key) => key.kid) }, 'scheduled key rotation');
+              }
+              return rotated.length > 0 || retired.length > 0;
+            },
+          }
+        : {}),
+      async onChange() {
+        await keys.reload();
+        providers.swap(await buildProvider());
+        const signing = (await keys.signingJwks()).keys.map((key) => ({ alg: key.alg, kid: key.kid }));
+        log.info({ keys: signing }, 'key set changed; serving with the new keys');
+      },
+      onError: (error) => log.warn({ err: error }, 'checking the key set for changes failed'),
+    });
     const purger = startArtifactPurger({
       artifacts,
       intervalMs: PURGE_INTERVAL_MS,
@@ -117,6 +160,7 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
           const timer = setTimeout(() => server.closeAllConnections(), drainMs);
           await closed;
           clearTimeout(timer);
+          await keyWatcher.stop();
           await purger.stop();
           await db.close();
         })()),

@@ -2,14 +2,19 @@
 // errors stop here, before any I/O), load the configuration, open and migrate
 // the database, call the services, print the result, close the database.
 // Returns the exit status instead of exiting so output is always flushed.
-import { loadConfig } from '../config/config.ts';
-import { openDatabase } from '../db/database.ts';
+import { loadConfig, type Config } from '../config/config.ts';
+import { openDatabase, type Database } from '../db/database.ts';
 import { migrate } from '../db/migrator.ts';
 import { LatchkeyError } from '../errors.ts';
+import { createKeyRepository } from '../keys/key-repository.ts';
+import { createKeyRotationService, rotationPolicy, type KeyRotationService } from '../keys/key-rotation.ts';
+import { resolveMasterSecret } from '../keys/master-secret.ts';
+import { createSealer } from '../keys/sealing.ts';
 import { createServices } from '../services.ts';
 import { parseCommandArgs, refusePasswordArguments } from './args.ts';
 import type { CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
 import { clientCommands } from './commands/client.ts';
+import { keyCommands } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { resourceCommands } from './commands/resource.ts';
 import { userCommands } from './commands/user.ts';
@@ -21,7 +26,7 @@ export interface CliIo extends CliInput {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands];
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 
 type Resolved =
@@ -83,10 +88,15 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
   }
   const db = openDatabase(config.database, { poolSize: 2 });
   try {
-    return await command.run({ services: createServices({ config, db }), migration }, input);
+    return await command.run({ services: createServices({ config, db }), migration, keys: () => createCliKeyRotation(config, db, io) }, input);
   } finally {
     await db.close();
   }
+}
+
+function createCliKeyRotation(config: Config, db: Database, io: CliIo): KeyRotationService {
+  const masterSecret = resolveMasterSecret(config, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) });
+  return createKeyRotationService({ keys: createKeyRepository(db.prisma, db.dialect), sealer: createSealer(masterSecret), policy: rotationPolicy(config) });
 }
 
 function report(error: unknown, json: boolean, io: CliIo): number {

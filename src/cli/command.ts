@@ -5,6 +5,7 @@ import type { ParseArgsConfig } from 'node:util';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import type { MigrationResult } from '../db/migrator.ts';
+import type { KeyRotationService } from '../keys/key-rotation.ts';
 import type { Services } from '../services.ts';
 
 export type OptionValue = string | boolean | string[] | undefined;
@@ -23,6 +24,8 @@ export interface CommandContext {
   readonly services: Services;
   /** What the automatic migration at start-up applied. */
   readonly migration: MigrationResult;
+  /** Signing-key management; built on first use (it needs the master secret, which other commands never touch). */
+  keys(): KeyRotationService;
 }
 
 export interface CommandOutput {
