@@ -141,6 +141,21 @@ describe('accepted tokens', () => {
     await expect(verifierFor().verify(token)).resolves.toMatchObject({ claims: { sub: 'lk_service' } });
   });
 
+  it('tries every published key that fits a token without kid', async () => {
+    const standIn = await startStandInIssuer();
+    try {
+      const second = await signingKey('es-2', 'ES256');
+      standIn.state.published = [es256.publicJwk, second.publicJwk];
+      const verifier = createVerifier({ issuer: standIn.issuer, audience: AUDIENCE });
+      const withoutKid = (key: SigningKey) => new SignJWT(claims({ iss: standIn.issuer })).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).sign(key.privateKey);
+      await expect(verifier.verify(await withoutKid(second))).resolves.toMatchObject({ claims: { sub: 'lk_service' } });
+      await expect(verifier.verify(await withoutKid(es256))).resolves.toMatchObject({ claims: { sub: 'lk_service' } });
+      expect((await rejection(verifier.verify(await withoutKid(attacker)))).code).toBe('signature_invalid');
+    } finally {
+      await standIn.stop();
+    }
+  });
+
   it('treats a token without scope as carrying none', async () => {
     const { scope: _omitted, ...rest } = claims();
     const verified = await verifierFor().verify(await sign(es256, rest));
