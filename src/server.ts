@@ -22,8 +22,13 @@ import { createAdapterFactory } from './oidc/adapter.ts';
 import { startArtifactPurger } from './oidc/artifact-purger.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
+import { createJwtAccessTokens } from './oidc/jwt-access-tokens.ts';
+import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
+import { createJwtRevocation } from './oidc/jwt-revocation.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createProviderHolder } from './oidc/provider-holder.ts';
+import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
+import { answerStructuredTokens } from './oidc/structured-token-fallback.ts';
 import { createServices } from './services.ts';
 
 export interface RunningLatchkey {
@@ -64,6 +69,8 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
     const cookieKeys = await keys.cookieKeys();
     const metrics = createMetrics();
     const adapter = createAdapterFactory({ artifacts, clients: providerClientSource(services.clients) });
+    const revokedAccessTokens = createRevokedAccessTokens({ artifacts });
+    const jwtAccessTokens = createJwtAccessTokens({ issuer: config.issuer, publicJwks: () => keys.publicJwks(), revoked: revokedAccessTokens, accounts: services.accounts });
     // oidc-provider reads its keys only at construction, so a change of the key
     // set builds a new instance with everything else the same (provider-holder.ts).
     const buildProvider = async () => {
@@ -80,6 +87,10 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       metrics.observe(provider);
       // A client that misses its logout token keeps its session: worth a warning, not a failed sign-out.
       provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed'));
+      answerStructuredTokens(provider, {
+        introspection: createJwtIntrospection(jwtAccessTokens),
+        revocation: createJwtRevocation(jwtAccessTokens, revokedAccessTokens),
+      });
       return provider;
     };
     const providers = createProviderHolder(await buildProvider());

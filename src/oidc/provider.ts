@@ -10,8 +10,10 @@ import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
+import { addGrantReference } from './grant-reference.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
+import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
 import { unauthorizedClientErrors } from './unauthorized-client.ts';
 import { databaseUnavailableResponses, markDatabaseOutages } from './database-unavailable.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
@@ -78,11 +80,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     pkce: { required: () => true },
     responseTypes: ['code'],
     rotateRefreshToken: () => true,
+    // JWT access tokens name their grant, so introspection can tell when it is revoked.
+    formats: { customizers: { jwt: addGrantReference } },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
+      revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
       backchannelLogout: { enabled: true },
