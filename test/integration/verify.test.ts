@@ -293,23 +293,36 @@ describe('requireToken (Koa) in front of an API', () => {
   });
 });
 
-describe('the online check against Latchkey’s introspection endpoint', () => {
-  // oidc-provider answers unsupported_token_type for JWT access tokens until
-  // Latchkey introspects its own JWTs (issue 4, item 3): the verifier must
-  // then fail closed, never fall back to the offline answer.
-  it('fails closed (503) while the endpoint cannot introspect JWT access tokens', async () => {
+describe('the online check against Latchkey’s introspection endpoint (RFC 7662)', () => {
+  async function revoke(token: string, by: { id: string; secret: string }) {
+    const response = await fetch(`${server.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { authorization: basic(by.id, by.secret), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+    });
+    expect(response.status).toBe(200);
+  }
+
+  it('accepts a live token, and refuses it once revoked although it still verifies offline', async () => {
     const token = await accessToken(reader);
+    await expect(verifier.verify(token, { introspect: true, requiredScopes: ['orders:read'] })).resolves.toMatchObject({ claims: { sub: reader.id } });
+    const before = await fetch(`${api.url}/orders/audit`, { headers: { authorization: `Bearer ${token}` } });
+    expect(before.status).toBe(200);
+
+    await revoke(token, reader);
+
+    await expect(verifier.verify(token)).resolves.toMatchObject({ claims: { sub: reader.id } });
     const error = await rejection(verifier.verify(token, { introspect: true }));
-    expect({ code: error.code, status: error.status }).toEqual({ code: 'introspection_unavailable', status: 503 });
-    const response = await fetch(`${api.url}/orders/audit`, { headers: { authorization: `Bearer ${token}` } });
-    expect(response.status).toBe(503);
-    expect(response.headers.get('www-authenticate')).toBeNull();
-    expect(((await response.json()) as { error: string }).error).toBe('temporarily_unavailable');
+    expect({ code: error.code, status: error.status }).toEqual({ code: 'token_inactive', status: 401 });
+    const after = await fetch(`${api.url}/orders/audit`, { headers: { authorization: `Bearer ${token}` } });
+    expect(after.status).toBe(401);
+    expect(after.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token", error_description="[^"]+"$/);
+    expect((await fetch(`${api.url}/orders`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
   it('fails closed when the resource server’s own credentials are refused', async () => {
     const wrong = createVerifier({ issuer: server.issuer, audience: ORDERS, introspect: { clientId: resourceServer.id, clientSecret: 'not-the-secret' } });
     const error = await rejection(wrong.verify(await accessToken(reader), { introspect: true }));
-    expect(error.code).toBe('introspection_unavailable');
+    expect({ code: error.code, status: error.status }).toEqual({ code: 'introspection_unavailable', status: 503 });
   });
 });
