@@ -3,23 +3,29 @@
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
 import { createPasswordHasher } from './accounts/password-hasher.ts';
+import { createAuditRepository } from './audit/audit-repository.ts';
+import { createAuditService } from './audit/audit-service.ts';
 import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
+import type { Log } from './log.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
 
 export interface ServicesDeps {
   readonly config: Config;
   readonly db: Database;
+  /** Where audit events are logged as they are recorded: the server's log. The CLI passes none. */
+  readonly log?: Log;
 }
 
-export function createServices({ config, db }: ServicesDeps) {
+export function createServices({ config, db, log }: ServicesDeps) {
   const resources = createResourceService({ repository: createResourceRepository(db.prisma), config });
   const clients = createClientService({ repository: createClientRepository(db.prisma), resources, config });
   const accounts = createAccountService({ repository: createAccountRepository(db.prisma), hasher: createPasswordHasher() });
-  return { accounts, clients, resources };
+  const audit = createAuditService({ repository: createAuditRepository(db.prisma), log });
+  return { accounts, clients, resources, audit };
 }
 
 export type Services = ReturnType<typeof createServices>;

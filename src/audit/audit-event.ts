@@ -1,0 +1,88 @@
+// What an audit event is: its types, the fields every event may carry, and a
+// time-ordered id. Events hold identifiers (account ids, client_ids, kids),
+// never a token, secret, password or cookie; details are built field by field
+// by the code that records them, never copied from a request.
+import { randomBytes } from 'node:crypto';
+
+export const AUDIT_EVENT_TYPES = [
+  'login.success',
+  'login.failure',
+  'logout',
+  'consent.granted',
+  'consent.denied',
+  'token.issued',
+  'refresh_token.reuse_detected',
+  'authorization_code.reuse_detected',
+  'client.created',
+  'client.deleted',
+  'client.secret_rotated',
+  'user.created',
+  'user.disabled',
+  'user.enabled',
+  'user.password_set',
+  'resource.created',
+  'resource.deleted',
+  'key.rotated',
+  'key.retired',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** Who acted when it was not a person or a client: the CLI, or the server's own key schedule. */
+export const CLI_ACTOR = 'cli';
+export const SCHEDULE_ACTOR = 'schedule';
+
+export type AuditDetailValue = string | number | boolean | null | readonly string[];
+
+export interface AuditEventInput {
+  readonly type: AuditEventType;
+  /** Who acted: an account id, a client_id, "cli" or "schedule". */
+  readonly actor?: string | null;
+  /** What was acted on: an account id, a client_id, a resource identifier, a kid. */
+  readonly subject?: string | null;
+  readonly clientId?: string | null;
+  readonly ip?: string | null;
+  readonly details?: Readonly<Record<string, AuditDetailValue>>;
+  /** Goes to the log line only, to find the request's other lines; not stored. */
+  readonly requestId?: string;
+}
+
+export interface AuditEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly at: Date;
+  readonly actor: string | null;
+  readonly subject: string | null;
+  readonly clientId: string | null;
+  readonly ip: string | null;
+  readonly details: Readonly<Record<string, AuditDetailValue>> | null;
+}
+
+export function isAuditEventType(value: string): value is AuditEventType {
+  return (AUDIT_EVENT_TYPES as readonly string[]).includes(value);
+}
+
+let lastMs = 0;
+let sequence = 0;
+
+/**
+ * A UUIDv7: 48 bits of Unix milliseconds, then a per-process counter and
+ * random bits. Ids sort in recording order within a process, so `audit list`
+ * is stable for events recorded in the same millisecond.
+ */
+export function auditEventId(at: Date): string {
+  const ms = at.getTime();
+  if (ms === lastMs) {
+    sequence = (sequence + 1) & 0xfff;
+  } else {
+    lastMs = ms;
+    sequence = 0;
+  }
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(ms, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
