@@ -3,7 +3,7 @@
 // of an unknown sign-in email.
 import { describe, expect, it } from 'vitest';
 import { AUDIT_EVENT_TYPES, auditEventId } from '../../src/audit/audit-event.ts';
-import { DEFAULT_LIST_LIMIT, parseAuditQuery } from '../../src/audit/audit-query.ts';
+import { DEFAULT_LIST_LIMIT, parseAuditQuery, type AuditListInput } from '../../src/audit/audit-query.ts';
 import { createLoginIdentifierDigest } from '../../src/audit/login-identifier.ts';
 import { LatchkeyError } from '../../src/errors.ts';
 
@@ -50,7 +50,7 @@ describe('audit list query', () => {
     ['a limit past the maximum', { limit: 1001 }],
     ['a limit that is not a whole number (the CLI passes NaN)', { limit: Number.NaN }],
     ['a fractional limit', { limit: 2.5 }],
-  ])('refuses %s with invalid_input, without echoing it', (_case, input) => {
+  ] as [string, AuditListInput][])('refuses %s with invalid_input, without echoing it', (_case, input) => {
     let caught: unknown;
     try {
       parseAuditQuery(input, NOW);
