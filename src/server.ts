@@ -5,6 +5,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
+import { SCHEDULE_ACTOR } from './audit/audit-event.ts';
+import { createInteractionAudit } from './audit/interaction-audit.ts';
+import { auditProviderEvents } from './audit/provider-audit.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate, pendingMigrations } from './db/migrator.ts';
@@ -63,7 +66,7 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
     const initialKeySet = await keyRepository.listKeyTimelines();
     await keys.reload();
 
-    const services = createServices({ config, db });
+    const services = createServices({ config, db, log });
     const artifacts = createArtifactRepository(db.prisma);
     const views = createViews();
     const cookieKeys = await keys.cookieKeys();
@@ -85,6 +88,7 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       });
       provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
       metrics.observe(provider);
+      auditProviderEvents(provider, services.audit);
       // A client that misses its logout token keeps its session: worth a warning, not a failed sign-out.
       provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed'));
       answerStructuredTokens(provider, {
@@ -104,7 +108,15 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       log,
       views,
       provider: providers,
-      routes: [createInteractionRoutes({ provider, accounts: services.accounts, views, cookieKeys })],
+      routes: [
+        createInteractionRoutes({
+          provider,
+          accounts: services.accounts,
+          views,
+          cookieKeys,
+          audit: createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret }),
+        }),
+      ],
       readiness: async () => {
         const checks = { database: false, migrations: false, keys: false };
         try {
@@ -142,6 +154,8 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
               if (rotated.length || retired.length) {
                 log.info({ rotated: rotated.map((key) => key.kid), retired: retired.map((key) => key.kid) }, 'scheduled key rotation');
               }
+              for (const key of rotated) services.audit.record({ type: 'key.rotated', actor: SCHEDULE_ACTOR, subject: key.kid, details: { alg: key.alg } });
+              for (const key of retired) services.audit.record({ type: 'key.retired', actor: SCHEDULE_ACTOR, subject: key.kid, details: { alg: key.alg, forced: false } });
               return rotated.length > 0 || retired.length > 0;
             },
           }
@@ -173,6 +187,8 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
           clearTimeout(timer);
           await keyWatcher.stop();
           await purger.stop();
+          // After the last request: the events it recorded are in the buffer, written now.
+          await services.audit.stop();
           await db.close();
         })()),
     };

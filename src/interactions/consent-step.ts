@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { InteractionAudit } from '../audit/interaction-audit.ts';
 import { describeConsent, type ConsentRequest } from './consent-words.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionPages } from './interaction-page.ts';
@@ -14,6 +15,7 @@ export interface ConsentStepDeps {
   readonly accounts: Pick<AccountService, 'findById'>;
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
+  readonly audit: Pick<InteractionAudit, 'consentGranted'>;
 }
 
 /** What the consent prompt found missing from the grant; all empty when consent was asked for explicitly. */
@@ -35,7 +37,7 @@ function requestedScopes(interaction: Interaction): string[] {
   return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
 }
 
-export function createConsentStep({ provider, accounts, pages, formTokens }: ConsentStepDeps) {
+export function createConsentStep({ provider, accounts, pages, formTokens, audit }: ConsentStepDeps) {
   return {
     async render(ctx: Context, interaction: Interaction) {
       const missing = missingFromGrant(interaction);
@@ -68,6 +70,7 @@ export function createConsentStep({ provider, accounts, pages, formTokens }: Con
       const grantId = await grant.save();
 
       const returnTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      audit.consentGranted(ctx, interaction, { ...missing, grantId });
       ctx.status = 303;
       ctx.redirect(returnTo);
     },

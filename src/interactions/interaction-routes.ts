@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { InteractionAudit } from '../audit/interaction-audit.ts';
 import type { Views } from '../http/views.ts';
 import { createConsentStep } from './consent-step.ts';
 import { readForm } from './form-body.ts';
@@ -20,6 +21,8 @@ export interface InteractionRoutesDeps {
   readonly views: Views;
   /** The shared cookie keys, newest first: form tokens are derived from them. */
   readonly cookieKeys: readonly string[];
+  /** Sign-in and consent outcomes for the audit trail. */
+  readonly audit: InteractionAudit;
 }
 
 type Step = 'login' | 'consent';
@@ -27,8 +30,8 @@ type Step = 'login' | 'consent';
 export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware {
   const pages = createInteractionPages(deps.provider, deps.views);
   const formTokens = createFormTokens(deps.cookieKeys);
-  const login = createLoginStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens });
-  const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens });
+  const login = createLoginStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit });
+  const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit });
   const router = new Router({ prefix: '/interaction/:uid' });
 
   function stepMismatch(ctx: Context) {
@@ -91,6 +94,7 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   router.post('/abort', async (ctx) => {
     const accepted = await accept(ctx);
     if (!accepted) return;
+    if (accepted.interaction.prompt.name === 'consent') deps.audit.consentDenied(ctx, accepted.interaction);
     const returnTo = await deps.provider.interactionResult(
       ctx.req,
       ctx.res,

@@ -6,6 +6,7 @@
 import type { Context } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { InteractionAudit } from '../audit/interaction-audit.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionPages } from './interaction-page.ts';
 
@@ -16,9 +17,10 @@ export interface LoginStepDeps {
   readonly accounts: Pick<AccountService, 'authenticate'>;
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
+  readonly audit: Pick<InteractionAudit, 'loginSucceeded' | 'loginFailed'>;
 }
 
-export function createLoginStep({ provider, accounts, pages, formTokens }: LoginStepDeps) {
+export function createLoginStep({ provider, accounts, pages, formTokens, audit }: LoginStepDeps) {
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: string; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
@@ -47,6 +49,7 @@ export function createLoginStep({ provider, accounts, pages, formTokens }: Login
       const account = await accounts.authenticate(email, form.get('password') ?? '');
       if (!account) {
         ctx.state.log?.info({ interaction: interaction.uid }, 'sign-in refused');
+        await audit.loginFailed(ctx, interaction, email);
         await render(ctx, interaction, { email: email.trim(), error: INVALID_CREDENTIALS, status: 400 });
         return;
       }
@@ -57,6 +60,7 @@ export function createLoginStep({ provider, accounts, pages, formTokens }: Login
         { login: { accountId: account.id, amr: ['pwd'], remember: true } },
         { mergeWithLastSubmission: false },
       );
+      audit.loginSucceeded(ctx, interaction, account.id);
       ctx.status = 303;
       ctx.redirect(returnTo);
     },
