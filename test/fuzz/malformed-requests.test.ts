@@ -84,7 +84,7 @@ function encode(value: string): string {
   }
 }
 
-function body(rand: () => number, kind: number): BodyInit {
+function body(rand: () => number, kind: number): string | Uint8Array {
   const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
   switch (kind) {
     case 0: {
