@@ -32,6 +32,7 @@ export function answerStructuredTokens(provider: Provider, handlers: Partial<Rec
     const handler = handlers[ctx.oidc?.route as StructuredTokenRoute];
     if (!handler || !ctx.oidc.client) return;
 
+    // Drops the refusal, and with it the Content-Type of an HTML error page (Accept: text/html).
     ctx.body = undefined;
     try {
       await handler(ctx);

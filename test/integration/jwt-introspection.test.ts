@@ -109,6 +109,21 @@ describe('introspection of an active JWT access token', () => {
     });
   });
 
+  it('answers as the RFC says even to a caller that prefers HTML (oidc-provider renders its refusal as a page then)', async () => {
+    const send = async (path: string, token: string, caller: Credentials) =>
+      fetch(`${server.issuer}${path}`, {
+        method: 'POST',
+        headers: { authorization: basic(caller), 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        body: new URLSearchParams({ token }),
+      });
+    const token = await clientCredentials(service, ORDERS);
+    const introspection = await send('/token/introspection', token, resourceServer);
+    expect(introspection.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await introspection.json()).toMatchObject({ active: true, client_id: service.id });
+    const revocation = await send('/token/revocation', token, service);
+    expect({ status: revocation.status, type: revocation.headers.get('content-type'), body: await revocation.text() }).toEqual({ status: 200, type: 'text/plain; charset=utf-8', body: '' });
+  });
+
   it('names the grant inside a person’s token, keeps it out of the answer, and answers for the person', async () => {
     const tokens = await userTokens(await webRp());
     expect(decodeJwt(tokens.access_token)[GRANT_CLAIM]).toEqual(expect.any(String));

@@ -16,6 +16,7 @@ import { createKeyService } from '../../src/keys/key-service.ts';
 import { createSealer } from '../../src/keys/sealing.ts';
 import { createVerifier, type Verifier } from '../../src/verify/index.ts';
 import { runCli } from '../helpers/cli.ts';
+import { createRelyingParty, signInAndAllow } from '../helpers/rp.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -23,6 +24,8 @@ const ORDERS = 'https://orders.example.test/api';
 const SECRET = randomBytes(32).toString('base64url');
 // Long enough to check "published, not signing yet" on a slow machine; short enough to wait for.
 const ACTIVATE_AFTER = 6;
+const PASSWORD = 'correct horse battery staple';
+const CALLBACK = 'https://app.example.test/cb';
 
 let database: TestDatabase;
 let issuer: string;
@@ -31,6 +34,7 @@ let b: TestServer;
 let urlA: string;
 let urlB: string;
 let service: { id: string; secret: string };
+let web: { id: string; secret: string };
 let jwksFetches = 0;
 let rsaKid: string;
 let cachedVerifier: Verifier;
@@ -78,6 +82,9 @@ beforeAll(async () => {
   await a.services.resources.create({ identifier: ORDERS, scopes: ['orders:read'] });
   const created = await a.services.clients.create({ name: 'Order sync', grantTypes: ['client_credentials'], resources: [ORDERS] });
   service = { id: created.client.clientId, secret: created.clientSecret! };
+  const webApp = await a.services.clients.create({ name: 'Web app', redirectUris: [CALLBACK], resources: [ORDERS] });
+  web = { id: webApp.client.clientId, secret: webApp.clientSecret! };
+  await a.services.accounts.create({ email: 'ada@example.test', password: PASSWORD });
   rsaKid = (await database.db.prisma.signingKey.findFirstOrThrow({ where: { alg: 'RS256' } })).kid;
 
   const countingFetch: typeof fetch = (input, init) => {
@@ -141,6 +148,15 @@ describe('keys rotate on two running instances', () => {
     // Many more new tokens: no further fetch.
     for (let i = 0; i < 5; i++) await cachedVerifier.verify(await accessToken(i % 2 ? urlA : urlB));
     expect(jwksFetches).toBe(2);
+  });
+
+  it('a person signs in on an instance that swapped providers: its login pages and the new provider share every artifact', async () => {
+    const rp = await createRelyingParty({ issuer, clientId: web.id, clientSecret: web.secret, redirectUri: CALLBACK });
+    const { request, callback } = await signInAndAllow(rp, { email: 'ada@example.test', password: PASSWORD }, { scope: 'openid orders:read', resource: ORDERS });
+    const tokens = await rp.exchange(callback, request);
+    expect(tokens.claims()!.sub).toEqual(expect.any(String));
+    expect(kidOf(tokens.access_token)).toBe(rotated.kid);
+    expect((await cachedVerifier.verify(tokens.access_token)).claims.sub).toBe(tokens.claims()!.sub);
   });
 
   it('tokens signed before the rotation still verify, for that resource server and a new one', async () => {
