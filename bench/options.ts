@@ -26,6 +26,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--warmup 
   --logins N     people signing in concurrently in the login scenario (default 4)
   --only         scenarios: client-credentials, jwks, discovery, refresh, introspection, login, verify-offline
   --profile      node --cpu-prof both servers and count Latchkey's SQL per operation
+                 (only client-credentials unless --only says otherwise)
   --out DIR      where the JSON result goes (default bench/results)
   --keep         keep the temporary directory (logs, profiles, database)
 DATABASE_URL=postgresql://… benches on a fresh database on that server (dropped afterwards).`;
@@ -62,7 +63,8 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
     warmupSeconds: number(values.warmup, quick ? 0.5 : 2, 'warmup'),
     connections: Math.max(1, Math.round(number(values.connections, 10, 'connections'))),
     loginConcurrency: Math.max(1, Math.round(number(values.logins, 4, 'logins'))),
-    only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    // A profile is of the whole server process: one scenario at a time keeps it readable.
+    only: values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : values.profile ? ['client-credentials'] : [],
     profile: values.profile!,
     outDir: values.out ?? defaultOutDir,
     keep: values.keep!,

@@ -2,7 +2,7 @@
 // counts every SQL statement the process executes, per statement text, in the
 // drivers themselves (better-sqlite3's Statement, pg's Client#query), so no
 // line of Latchkey changes to be measured. On SIGUSR2 it writes a snapshot of
-// the counts to BENCH_QUERY_LOG; the bench diffs two snapshots around a
+// the counts (and process.memoryUsage()) to BENCH_QUERY_LOG; the bench diffs two snapshots around a
 // scenario to get statements per request. Never loaded outside the bench.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,5 +44,6 @@ wrap(pg.Client.prototype, ['query'], (_self, args) => args[0]);
 
 process.on('SIGUSR2', () => {
   snapshots++;
-  writeFileSync(out, JSON.stringify({ snapshot: snapshots, counts: Object.fromEntries(counts) }));
+  // Where the memory is, too: RSS alone cannot tell V8's heap from native allocations.
+  writeFileSync(out, JSON.stringify({ snapshot: snapshots, counts: Object.fromEntries(counts), memory: process.memoryUsage() }));
 });

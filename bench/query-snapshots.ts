@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 export interface QuerySnapshot {
   readonly snapshot: number;
   readonly counts: Record<string, number>;
+  readonly memory: NodeJS.MemoryUsage;
 }
 
 function read(file: string): QuerySnapshot | undefined {

@@ -33,7 +33,13 @@ export interface BenchReport {
   readonly scenarios: ScenarioResult[];
   readonly servers: { readonly latchkey: ServerFacts; readonly reference: ServerFacts };
   readonly targets: TargetCheck[];
-  readonly profiles?: { readonly latchkey?: ProfileSummary; readonly reference?: ProfileSummary; readonly scenario: string };
+  readonly profiles?: {
+    readonly latchkey?: ProfileSummary;
+    readonly reference?: ProfileSummary;
+    readonly scenario: string;
+    /** process.memoryUsage() inside Latchkey, idle after the load. */
+    readonly latchkeyMemoryAfterLoad?: NodeJS.MemoryUsage;
+  };
 }
 
 export interface TargetCheck {
@@ -113,6 +119,11 @@ export function formatReport(report: BenchReport): string {
       lines.push(`  ${s.id}: ${s.latchkey.queries!.total.toFixed(2)}`);
       for (const statement of s.latchkey.queries!.statements.slice(0, 8)) lines.push(`    ${statement.perOp.toFixed(2)}  ${statement.sql.slice(0, 150)}`);
     }
+  }
+  const memory = report.profiles?.latchkeyMemoryAfterLoad;
+  if (memory) {
+    const mb = (n: number) => `${fmt(n / 2 ** 20)} MB`;
+    lines.push('', `Latchkey memory idle after load: rss ${mb(memory.rss)} = V8 heap ${mb(memory.heapTotal)} (${mb(memory.heapUsed)} used) + external ${mb(memory.external)} (array buffers ${mb(memory.arrayBuffers)}) + code, stacks and native`);
   }
   lines.push('', 'targets (issue 6):', ...report.targets.map((t) => `  ${t.met === null ? '?   ' : t.met ? 'met ' : 'MISS'}  ${t.target}: ${t.measured}`));
   return lines.join('\n');

@@ -191,6 +191,7 @@ async function main(): Promise<void> {
 
     await sleep(SETTLE_MS * 2);
     const idleAfterLoad = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
+    const memoryAfterLoad = latchkeySetup.queryLog ? (await takeQuerySnapshot(latchkey.pid, latchkeySetup.queryLog)).memory : undefined;
     const peak = (name: 'latchkey' | 'reference') => Math.max(0, ...results.map((s) => s[name].peakRssMb ?? 0));
 
     let restart: { latchkey?: number; reference?: number } = {};
@@ -218,6 +219,7 @@ async function main(): Promise<void> {
       const referenceProfile = mainThreadProfile(path.join(workDir, 'profile-reference'));
       profiles = {
         scenario: scenarios.map((s) => s.id).join(','),
+        ...(memoryAfterLoad && { latchkeyMemoryAfterLoad: memoryAfterLoad }),
         ...(latchkeyProfile && { latchkey: summariseProfile(latchkeyProfile) }),
         ...(referenceProfile && { reference: summariseProfile(referenceProfile) }),
       };
