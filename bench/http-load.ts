@@ -40,6 +40,8 @@ export interface Measurement {
   readonly serverCores?: number;
   readonly peakRssMb?: number;
   readonly note?: string;
+  /** With --rounds: every round's rate (this measurement is the median round). */
+  readonly roundRates?: number[];
 }
 
 function run(url: string, spec: RequestSpec, connections: number, seconds: number): Promise<autocannon.Result> {

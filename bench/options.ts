@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
+  /** Alternating rounds per scenario and server; the median round is reported. */
+  readonly rounds: number;
   readonly warmupSeconds: number;
   readonly connections: number;
   readonly loginConcurrency: number;
@@ -17,10 +19,12 @@ export interface BenchOptions {
   readonly keep: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--warmup N] [--connections N]
+export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--rounds N] [--warmup N] [--connections N]
                         [--logins N] [--only id,id] [--profile] [--out DIR] [--keep]
   --quick        ~2 s per scenario (what CI runs)
   --seconds N    measured seconds per scenario and server (default 10; 2 with --quick)
+  --rounds N     alternate Latchkey and the reference N times per scenario and report
+                 the median round (default 1; use 3+ on a busy machine)
   --warmup N     unmeasured seconds before each (default 2; 0.5 with --quick)
   --connections  concurrent HTTP connections (default 10)
   --logins N     people signing in concurrently in the login scenario (default 4)
@@ -44,6 +48,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
     options: {
       quick: { type: 'boolean', default: false },
       seconds: { type: 'string' },
+      rounds: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string' },
       logins: { type: 'string' },
@@ -60,6 +65,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
   return {
     quick,
     seconds: number(values.seconds, quick ? 2 : 10, 'seconds'),
+    rounds: Math.max(1, Math.round(number(values.rounds, 1, 'rounds'))),
     warmupSeconds: number(values.warmup, quick ? 0.5 : 2, 'warmup'),
     connections: Math.max(1, Math.round(number(values.connections, 10, 'connections'))),
     loginConcurrency: Math.max(1, Math.round(number(values.logins, 4, 'logins'))),

@@ -103,7 +103,7 @@ export function formatReport(report: BenchReport): string {
     ['RSS idle after load (MB)', fmt(l.idleRssMbAfterLoad), fmt(r.idleRssMbAfterLoad)],
   ];
   const lines = [
-    `Latchkey (${report.dialect}) vs bare oidc-provider (in-memory), ${report.quick ? 'quick run' : 'full run'}, ${report.options.seconds} s per scenario, ${report.options.connections} connections`,
+    `Latchkey (${report.dialect}) vs bare oidc-provider (in-memory), ${report.quick ? 'quick run' : 'full run'}, ${report.options.seconds} s per scenario${Number(report.options.rounds) > 1 ? ` × ${report.options.rounds} rounds` : ''}, ${report.options.connections} connections`,
     `node ${report.machine.node}, ${report.machine.cores} × ${report.machine.cpu}, load ${report.machine.loadBefore.map((n) => n.toFixed(2)).join(' ')} before / ${report.machine.loadAfter.map((n) => n.toFixed(2)).join(' ')} after, commit ${report.machine.commit}`,
     '',
     table(header, rows),
@@ -112,6 +112,12 @@ export function formatReport(report: BenchReport): string {
   ];
   const notes = report.scenarios.flatMap((s) => [s.latchkey.note && `${s.id} (Latchkey): ${s.latchkey.note}`, s.reference.note && `${s.id} (reference): ${s.reference.note}`]).filter(Boolean);
   if (notes.length) lines.push('', ...notes.map((n) => `note: ${n}`));
+  const spread = (m: Measurement) => (m.roundRates ? `${fmt(Math.min(...m.roundRates))}–${fmt(Math.max(...m.roundRates))}` : undefined);
+  const spreads = report.scenarios.filter((s) => s.latchkey.roundRates);
+  if (spreads.length) {
+    lines.push('', `round-to-round spread of the rate (min–max over ${spreads[0]!.latchkey.roundRates!.length} rounds; the table shows the median round):`);
+    for (const s of spreads) lines.push(`  ${s.id}: Latchkey ${spread(s.latchkey)}, reference ${spread(s.reference)} ${s.unit}`);
+  }
   const queries = report.scenarios.filter((s) => s.latchkey.queries);
   if (queries.length) {
     lines.push('', 'Latchkey database statements per successful operation:');

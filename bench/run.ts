@@ -14,7 +14,8 @@ import type { Credentials } from './fixture.ts';
 import { parseOptions, USAGE, type BenchOptions } from './options.ts';
 import { residentBytes } from './process-stats.ts';
 import { provisionLatchkey } from './provision-latchkey.ts';
-import { queriesPerOp, takeQuerySnapshot, type QuerySnapshot } from './query-snapshots.ts';
+import type { Measurement } from './http-load.ts';
+import { queriesPerOp, takeQuerySnapshot, type QueriesPerOp, type QuerySnapshot } from './query-snapshots.ts';
 import { createReferenceConfig } from './reference-config.ts';
 import { checkTargets, formatReport, type BenchReport, type ScenarioResult, type ServerFacts } from './report.ts';
 import { SCENARIOS, type Target } from './scenarios.ts';
@@ -51,6 +52,13 @@ function gitCommit(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The round with the median rate, carrying every round's rate so the spread is on record. */
+function median(rounds: readonly Measurement[]): Measurement {
+  const sorted = [...rounds].sort((a, b) => a.rate - b.rate);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return rounds.length > 1 ? { ...middle, roundRates: rounds.map((r) => r.rate) } : middle;
 }
 
 interface Launcher {
@@ -170,22 +178,31 @@ async function main(): Promise<void> {
 
     const results: ScenarioResult[] = [];
     for (const scenario of scenarios) {
-      log(`${scenario.id}: Latchkey`);
       const queryLog = latchkeySetup.queryLog;
-      let before: QuerySnapshot | undefined;
-      let after: QuerySnapshot | undefined;
-      const window = queryLog && scenario.http
-        ? { begin: async () => void (before = await takeQuerySnapshot(latchkey.pid, queryLog)), end: async () => void (after = await takeQuerySnapshot(latchkey.pid, queryLog)) }
-        : undefined;
-      const l = await scenario.run(targets.latchkey, { ...options, ...(window && { window }) });
-      log(`${scenario.id}: reference`);
-      const r = await scenario.run(targets.reference, options);
+      const rounds: { latchkey: Measurement[]; reference: Measurement[] } = { latchkey: [], reference: [] };
+      let queries: QueriesPerOp | undefined;
+      // Alternating rounds, so a burst of load from elsewhere on the machine
+      // hits both servers rather than whichever happened to be running.
+      for (let round = 0; round < options.rounds; round++) {
+        log(`${scenario.id}: Latchkey${options.rounds > 1 ? ` (round ${round + 1} of ${options.rounds})` : ''}`);
+        let before: QuerySnapshot | undefined;
+        let after: QuerySnapshot | undefined;
+        const window =
+          queryLog && scenario.http && round === 0
+            ? { begin: async () => void (before = await takeQuerySnapshot(latchkey.pid, queryLog)), end: async () => void (after = await takeQuerySnapshot(latchkey.pid, queryLog)) }
+            : undefined;
+        const l = await scenario.run(targets.latchkey, { ...options, ...(window && { window }) });
+        if (before && after) queries = queriesPerOp(before, after, l.ok);
+        rounds.latchkey.push(l);
+        log(`${scenario.id}: reference`);
+        rounds.reference.push(await scenario.run(targets.reference, options));
+      }
       results.push({
         id: scenario.id,
         title: scenario.title,
         unit: scenario.unit,
-        latchkey: before && after ? { ...l, queries: queriesPerOp(before, after, l.ok) } : l,
-        reference: r,
+        latchkey: { ...median(rounds.latchkey), ...(queries && { queries }) },
+        reference: median(rounds.reference),
       });
     }
 
@@ -231,7 +248,7 @@ async function main(): Promise<void> {
       dialect: database.dialect,
       quick: options.quick,
       machine: { node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadBefore, loadAfter: os.loadavg(), commit: gitCommit() },
-      options: { seconds: options.seconds, warmupSeconds: options.warmupSeconds, connections: options.connections, loginConcurrency: options.loginConcurrency, only: options.only, profile: options.profile },
+      options: { seconds: options.seconds, rounds: options.rounds, warmupSeconds: options.warmupSeconds, connections: options.connections, loginConcurrency: options.loginConcurrency, only: options.only, profile: options.profile },
       scenarios: results,
       servers,
       targets: checkTargets(database.dialect, results, servers),
