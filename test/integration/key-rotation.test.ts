@@ -281,3 +281,54 @@ describe('the rotation rules with a moved clock', () => {
     expect(rotation().maintenanceDue(await createKeyRepository(testDb.db.prisma, testDb.db.dialect).listKeyTimelines(), now())).toBe(false);
   });
 });
+
+describe('the schedule in running servers (LATCHKEY_KEY_ROTATION_DAYS)', () => {
+  let testDb: TestDatabase;
+  const servers: TestServer[] = [];
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    // Keys created two days ago, as if the deployment had been running since.
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
+    await createKeyService({ keys: createKeyRepository(testDb.db.prisma, testDb.db.dialect), sealer: createSealer(SECRET), now: () => twoDaysAgo }).ensureKeys();
+  });
+  afterAll(async () => {
+    for (const server of servers) await server.stop();
+    await testDb?.drop();
+  });
+
+  it('two instances due for rotation rotate each alg once between them, and both sign with the new keys after the delay', async () => {
+    const before = await testDb.db.prisma.signingKey.findMany();
+    const env = { LATCHKEY_SECRET: SECRET, LATCHKEY_KEY_ROTATION_DAYS: '1', LATCHKEY_KEY_ACTIVATION_DELAY: '2', LATCHKEY_KEY_WATCH_INTERVAL: '1' };
+    servers.push(await startTestServer({ database: testDb, env }), await startTestServer({ database: testDb, env }));
+    const rows = await eventually(() => testDb.db.prisma.signingKey.findMany(), (all) => all.length >= before.length * 2);
+    await sleep(1500); // room for a second, wrongful rotation to show up
+    const after = await testDb.db.prisma.signingKey.findMany();
+    expect(after).toHaveLength(rows.length);
+    expect(after.map((key) => key.alg).sort()).toEqual(['ES256', 'ES256', 'EdDSA', 'EdDSA', 'RS256', 'RS256']);
+
+    const fresh = after.filter((key) => !before.some((old) => old.kid === key.kid));
+    const kids = async (server: TestServer) => ((await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
+    for (const server of servers) {
+      const published = await eventually(() => kids(server), (list) => fresh.every((key) => list.includes(key.kid)));
+      expect(published).toEqual(expect.arrayContaining([...before, ...fresh].map((key) => key.kid)));
+    }
+    const { resources, clients } = servers[0]!.services;
+    await resources.create({ identifier: ORDERS, scopes: ['orders:read'] });
+    const job = await clients.create({ name: 'Nightly job', grantTypes: ['client_credentials'], resources: [ORDERS] });
+    const tokenFrom = async (server: TestServer) => {
+      const response = await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${job.client.clientId}:${job.clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+      });
+      return ((await response.json()) as { access_token: string }).access_token;
+    };
+    const es256 = fresh.find((key) => key.alg === 'ES256')!;
+    await sleep(Math.max(0, es256.activatesAt!.getTime() - Date.now()));
+    for (const server of servers) {
+      const token = await eventually(() => tokenFrom(server), (t) => kidOf(t) === es256.kid, 3000);
+      expect(kidOf(token)).toBe(es256.kid);
+    }
+  });
+});
