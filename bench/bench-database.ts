@@ -5,11 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { cpuSeconds } from './process-stats.ts';
 
 export interface BenchDatabase {
   readonly dialect: 'sqlite' | 'postgres';
   /** The DATABASE_URL Latchkey is started with. */
   readonly url: string;
+  /** PostgreSQL: CPU seconds used so far by each server process connected to this database. */
+  backendCpu?(): Promise<Map<number, number>>;
   drop(): Promise<void>;
 }
 
@@ -31,6 +34,26 @@ export async function createBenchDatabase(serverUrl: string | undefined, workDir
   return {
     dialect: 'postgres',
     url: url.href,
+    // The database's own work happens in PostgreSQL's processes, not in
+    // Latchkey's: counted separately, so CPU per request stays honest.
+    async backendCpu() {
+      const client = new pg.Client({ connectionString: admin.href });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [name]);
+        const cpu = new Map<number, number>();
+        for (const { pid } of rows) {
+          try {
+            cpu.set(pid, cpuSeconds(pid));
+          } catch {
+            // Gone between the query and the read, or not on this machine.
+          }
+        }
+        return cpu;
+      } finally {
+        await client.end();
+      }
+    },
     drop: () => adminQuery(admin.href, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }

@@ -19,6 +19,8 @@ export interface LoadOptions {
   readonly connections: number;
   /** Called around the measured part only (after warm-up), e.g. to count database statements. */
   readonly window?: MeasuredWindow;
+  /** CPU seconds so far per database server process (PostgreSQL), to charge the database's work too. */
+  readonly databaseCpu?: () => Promise<Map<number, number>>;
 }
 
 export interface MeasuredWindow {
@@ -36,6 +38,8 @@ export interface Measurement {
   readonly failed: number;
   /** Server CPU milliseconds per successful operation; absent for in-process work. */
   readonly cpuMsPerOp?: number;
+  /** PostgreSQL only: CPU milliseconds its backends spent per successful operation. */
+  readonly databaseCpuMsPerOp?: number;
   /** How many cores the server kept busy on average (CPU seconds / wall seconds). */
   readonly serverCores?: number;
   readonly peakRssMb?: number;
@@ -65,9 +69,9 @@ function run(url: string, spec: RequestSpec, connections: number, seconds: numbe
 export async function measureHttp(server: { issuer: string; pid: number }, spec: RequestSpec, options: LoadOptions): Promise<Measurement> {
   if (options.warmupSeconds > 0) await run(server.issuer, spec, options.connections, options.warmupSeconds);
   await options.window?.begin();
-  const usage = watchUsage(server.pid);
+  const usage = watchUsage(server.pid, options.databaseCpu);
   const result = await run(server.issuer, spec, options.connections, options.seconds);
-  const window = usage.end();
+  const window = await usage.end();
   await options.window?.end();
   const ok = result['2xx'];
   const failed = result.non2xx + result.errors;
@@ -78,6 +82,7 @@ export async function measureHttp(server: { issuer: string; pid: number }, spec:
     ok,
     failed,
     ...(ok > 0 && { cpuMsPerOp: (window.cpuSeconds * 1000) / ok }),
+    ...(ok > 0 && window.databaseCpuSeconds !== undefined && { databaseCpuMsPerOp: (window.databaseCpuSeconds * 1000) / ok }),
     serverCores: window.cpuSeconds / window.wallSeconds,
     peakRssMb: window.peakRssBytes / 2 ** 20,
   };

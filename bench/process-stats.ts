@@ -42,10 +42,17 @@ export interface UsageWindow {
   /** Largest RSS seen by the sampler inside the window, in bytes. */
   readonly peakRssBytes: number;
   readonly wallSeconds: number;
+  /** CPU seconds of the database's processes inside the window, when a probe was given. */
+  readonly databaseCpuSeconds?: number;
 }
 
-/** Samples a process while something runs: call end() when it is over. */
-export function watchUsage(pid: number, sampleMs = 200) {
+/**
+ * Samples a process while something runs: call end() when it is over.
+ * `databaseCpu` reads the CPU of other processes doing the server's work
+ * (PostgreSQL backends); ones that appear inside the window count from zero.
+ */
+export function watchUsage(pid: number, databaseCpu?: () => Promise<Map<number, number>>, sampleMs = 200) {
+  const databaseAtStart = databaseCpu?.();
   const startedCpu = cpuSeconds(pid);
   const startedAt = performance.now();
   let peak = residentBytes(pid);
@@ -57,10 +64,15 @@ export function watchUsage(pid: number, sampleMs = 200) {
     }
   }, sampleMs);
   return {
-    end(): UsageWindow {
+    async end(): Promise<UsageWindow> {
       clearInterval(timer);
       peak = Math.max(peak, residentBytes(pid));
-      return { cpuSeconds: cpuSeconds(pid) - startedCpu, peakRssBytes: peak, wallSeconds: (performance.now() - startedAt) / 1000 };
+      const window = { cpuSeconds: cpuSeconds(pid) - startedCpu, peakRssBytes: peak, wallSeconds: (performance.now() - startedAt) / 1000 };
+      if (!databaseCpu || !databaseAtStart) return window;
+      const [before, after] = [await databaseAtStart, await databaseCpu()];
+      let databaseCpuSeconds = 0;
+      for (const [backend, seconds] of after) databaseCpuSeconds += seconds - (before.get(backend) ?? 0);
+      return { ...window, databaseCpuSeconds };
     },
   };
 }

@@ -67,8 +67,13 @@ export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonl
   }
   const login = find('login');
   if (login?.latchkey.cpuMsPerOp) {
-    const perCore = 1000 / login.latchkey.cpuMsPerOp;
-    checks.push({ target: 'full logins ≥ 35/s per core', measured: `${fmt(perCore, 1)} per CPU-second (${fmt(login.latchkey.rate, 1)}/s using ${fmt(login.latchkey.serverCores, 2)} cores)`, met: perCore >= 35 });
+    const database = login.latchkey.databaseCpuMsPerOp ?? 0;
+    const perCore = 1000 / (login.latchkey.cpuMsPerOp + database);
+    checks.push({
+      target: 'full logins ≥ 35/s per core',
+      measured: `${fmt(perCore, 1)} per CPU-second${database ? ' (database processes included)' : ''}; ${fmt(login.latchkey.rate, 1)}/s using ${fmt(login.latchkey.serverCores, 2)} cores; reference ${fmt(1000 / (login.reference.cpuMsPerOp ?? Number.NaN), 1)} per CPU-second`,
+      met: perCore >= 35,
+    });
   }
   const { latchkey } = servers;
   const idle = Math.max(latchkey.idleRssMbAfterStart, latchkey.idleRssMbAfterLoad);
@@ -82,8 +87,18 @@ export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonl
   return checks;
 }
 
+/**
+ * Operations per CPU-second, Latchkey's over the reference's (database
+ * processes included). Less moved by other work on the machine than req/s:
+ * it says what each would do with a core to itself.
+ */
+function perCpuRatio(s: ScenarioResult): string {
+  const latchkey = (s.latchkey.cpuMsPerOp ?? Number.NaN) + (s.latchkey.databaseCpuMsPerOp ?? 0);
+  return pct((s.reference.cpuMsPerOp ?? Number.NaN) / latchkey);
+}
+
 export function formatReport(report: BenchReport): string {
-  const header = ['scenario', 'Latchkey', 'reference', 'ratio', 'p50 ms L / R', 'p99 ms L / R', 'p99 ×', 'CPU ms/op L / R', 'failed L / R'];
+  const header = ['scenario', 'Latchkey', 'reference', 'ratio', 'p50 ms L / R', 'p99 ms L / R', 'p99 ×', 'CPU ms/op L / R', 'per-CPU ratio', 'failed L / R'];
   const rows = report.scenarios.map((s) => [
     s.title,
     `${fmt(s.latchkey.rate)} ${s.unit}`,
@@ -92,7 +107,8 @@ export function formatReport(report: BenchReport): string {
     `${ms(s.latchkey.p50Ms)} / ${ms(s.reference.p50Ms)}`,
     `${ms(s.latchkey.p99Ms)} / ${ms(s.reference.p99Ms)}`,
     s.reference.p99Ms > 0 ? (s.latchkey.p99Ms / s.reference.p99Ms).toFixed(2) : '–',
-    `${ms(s.latchkey.cpuMsPerOp)} / ${ms(s.reference.cpuMsPerOp)}`,
+    `${ms(s.latchkey.cpuMsPerOp)}${s.latchkey.databaseCpuMsPerOp !== undefined ? ` + ${ms(s.latchkey.databaseCpuMsPerOp)} db` : ''} / ${ms(s.reference.cpuMsPerOp)}`,
+    perCpuRatio(s),
     `${s.latchkey.failed} / ${s.reference.failed}`,
   ]);
   const { latchkey: l, reference: r } = report.servers;

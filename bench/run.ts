@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     };
 
     const results: ScenarioResult[] = [];
+    const databaseCpu = database.backendCpu && (() => database.backendCpu!());
     for (const scenario of scenarios) {
       const queryLog = latchkeySetup.queryLog;
       const rounds: { latchkey: Measurement[]; reference: Measurement[] } = { latchkey: [], reference: [] };
@@ -191,7 +192,7 @@ async function main(): Promise<void> {
           queryLog && scenario.http && round === 0
             ? { begin: async () => void (before = await takeQuerySnapshot(latchkey.pid, queryLog)), end: async () => void (after = await takeQuerySnapshot(latchkey.pid, queryLog)) }
             : undefined;
-        const l = await scenario.run(targets.latchkey, { ...options, ...(window && { window }) });
+        const l = await scenario.run(targets.latchkey, { ...options, ...(window && { window }), ...(databaseCpu && { databaseCpu }) });
         if (before && after) queries = queriesPerOp(before, after, l.ok);
         rounds.latchkey.push(l);
         log(`${scenario.id}: reference`);

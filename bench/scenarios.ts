@@ -147,9 +147,9 @@ export const SCENARIOS: readonly Scenario[] = [
       const shared = { issuer: target.issuer, client: target.credentials.web, request, concurrency: options.loginConcurrency };
       if (options.warmupSeconds > 0) await loginLoad({ ...shared, seconds: options.warmupSeconds });
       await options.window?.begin();
-      const usage = watchUsage(target.pid);
+      const usage = watchUsage(target.pid, options.databaseCpu);
       const load = await loginLoad({ ...shared, seconds: options.seconds });
-      const window = usage.end();
+      const window = await usage.end();
       await options.window?.end();
       const sorted = load.latencies.sort((a, b) => a - b);
       return {
@@ -159,6 +159,7 @@ export const SCENARIOS: readonly Scenario[] = [
         ok: load.completed,
         failed: load.failed,
         ...(load.completed > 0 && { cpuMsPerOp: (window.cpuSeconds * 1000) / load.completed }),
+        ...(load.completed > 0 && window.databaseCpuSeconds !== undefined && { databaseCpuMsPerOp: (window.databaseCpuSeconds * 1000) / load.completed }),
         serverCores: window.cpuSeconds / window.wallSeconds,
         peakRssMb: window.peakRssBytes / 2 ** 20,
         note: `${options.loginConcurrency} concurrent people, 5 HTTP requests per login${load.firstError ? `; first failure: ${load.firstError}` : ''}`,
