@@ -1,0 +1,99 @@
+// Names what brute-force protection counts. A key never holds an email, a
+// client_id or an address as typed: each is a keyed digest (HMAC-SHA256 under
+// a key derived from the master secret, which every instance shares), so the
+// Throttle table cannot be turned back into the emails people tried, and an
+// attacker's 10 kB "email" becomes a 43-character key.
+import { createHmac, hkdfSync } from 'node:crypto';
+import net from 'node:net';
+import type { ThrottleScope } from './throttle-policy.ts';
+
+const INFO = 'latchkey throttle keys v1';
+
+export interface ThrottleKey {
+  readonly scope: ThrottleScope;
+  /** Keyed digest of what is counted (see createThrottleKeys). */
+  readonly id: string;
+}
+
+export interface LoginKeys {
+  readonly accountIp: ThrottleKey;
+  readonly ip: ThrottleKey;
+  readonly account: ThrottleKey;
+  /** Names the account (not the address): what a device cookie is bound to. */
+  readonly accountDigest: string;
+}
+
+export interface ClientAuthKeys {
+  /** Absent when the request named no client. */
+  readonly client?: ThrottleKey;
+  readonly ip: ThrottleKey;
+}
+
+export function createThrottleKeys(masterSecret: string) {
+  const secret = Buffer.from(hkdfSync('sha256', masterSecret, '', INFO, 32));
+  // NUL separates the parts: no email, client_id or address contains one that matters.
+  const digest = (...parts: string[]) => createHmac('sha256', secret).update(parts.join('\0'), 'utf8').digest('base64url');
+
+  return {
+    /** Keys of a sign-in attempt with `email` (normalised like stored emails) from `ip`. */
+    login(email: string, ip: string): LoginKeys {
+      const accountDigest = digest('account', normaliseLoginEmail(email));
+      const address = throttledAddress(ip);
+      return {
+        accountIp: { scope: 'login_account_ip', id: digest('account-ip', accountDigest, address) },
+        ip: { scope: 'login_ip', id: digest('ip', address) },
+        account: { scope: 'login_account', id: accountDigest },
+        accountDigest,
+      };
+    },
+
+    /** Keys of a client authentication attempt at the token, introspection or revocation endpoint. */
+    clientAuth(clientId: string | undefined, ip: string): ClientAuthKeys {
+      return {
+        ...(clientId ? { client: { scope: 'client', id: digest('client', clientId) } satisfies ThrottleKey } : {}),
+        ip: { scope: 'client_ip', id: digest('ip', throttledAddress(ip)) },
+      };
+    },
+  };
+}
+
+export type ThrottleKeys = ReturnType<typeof createThrottleKeys>;
+
+/**
+ * The form account emails are stored in (trimmed, lower-case), applied to
+ * anything typed, valid or not, so "Ada@X" and "ada@x " are one account.
+ */
+function normaliseLoginEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/**
+ * The address a client is counted under: IPv4 as it is (also when it arrives
+ * IPv4-mapped, ::ffff:a.b.c.d), IPv6 by its /64, because one subscriber
+ * usually holds a whole /64 and could otherwise use a fresh address per try.
+ */
+export function throttledAddress(ip: string): string {
+  const address = ip.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (net.isIPv6(address)) return `${expandIpv6(address).slice(0, 4).join(':')}::/64`;
+  return address;
+}
+
+/** The eight 16-bit groups of an IPv6 address, as lower-case hex without leading zeros. */
+function expandIpv6(address: string): string[] {
+  const toGroups = (part: string) =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [group];
+          // A trailing embedded IPv4 address fills the last two groups.
+          const [a, b, c, d] = group.split('.').map(Number) as [number, number, number, number];
+          return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+        });
+  const [head = '', tail] = address.split('::');
+  const first = toGroups(head);
+  const last = tail === undefined ? [] : toGroups(tail);
+  const zeros = new Array<string>(8 - first.length - last.length).fill('0');
+  return [...first, ...zeros, ...last].map((group) => parseInt(group, 16).toString(16));
+}

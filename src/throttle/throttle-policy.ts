@@ -1,0 +1,75 @@
+// The brute-force rules: what is counted, how many failures are free, how the
+// back-off grows, where it stops and when failures are forgotten. Pure data and
+// one pure function, so the numbers can be read and tested in one place.
+//
+// Every key follows the same rule. Failures of a key are counted until an hour
+// passes without one (then they are forgotten). The first `free` - 1 failures
+// cost nothing; the `free`-th and every later one blocks the key for
+// 15 s x 2^(failures - free), capped at `maxBlock`:
+// 15 s, 30 s, 1 min, 2 min, 4 min, 8 min, then the cap. A blocked attempt is
+// refused before any password or secret is checked, and is not counted (only
+// checked attempts are), so hammering a blocked key neither costs argon2 time
+// nor extends the block.
+//
+// Why these numbers: back-off steps shorter than ~15 s stop no script (it just
+// sleeps), so the first block is already 15 s; doubling reaches the cap within
+// half an hour of sustained guessing, after which a key gets one attempt per
+// cap. An hour of quiet is longer than every cap, so an attacker who waits out
+// a block is still at the cap, while a person who mistyped is forgiven soon.
+
+export type ThrottleScope =
+  /** One account (keyed digest of the normalised email) from one client IP. */
+  | 'login_account_ip'
+  /** One client IP, whatever account it tries. */
+  | 'login_ip'
+  /** One account, from anywhere. */
+  | 'login_account'
+  /** Failed client authentication for one client_id (token, introspection, revocation). */
+  | 'client'
+  /** Failed client authentication from one client IP. */
+  | 'client_ip';
+
+export interface ThrottlePolicy {
+  /** The failure that starts the back-off (earlier ones are free). */
+  readonly free: number;
+  /** Seconds of the first block; each later failure doubles it. */
+  readonly baseBlock: number;
+  /** Seconds; no block is ever longer. */
+  readonly maxBlock: number;
+  /** Seconds without a failure after which a key's failures are forgotten. */
+  readonly forgetAfter: number;
+  /** Whether a success for this key (right password, right secret) clears its failures. */
+  readonly clearedBySuccess: boolean;
+}
+
+const MINUTE = 60;
+const HOUR = 3600;
+
+export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> = Object.freeze({
+  // The strict limit on guessing one account: five tries, then the back-off up
+  // to 15 minutes. Only this key is cleared by the right password, so a person
+  // who got in is not held back by their own typos.
+  login_account_ip: { free: 5, baseBlock: 15, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: true },
+  // Password spraying from one address. Generous, because many people can
+  // share one address (offices, mobile carriers): 30 failures before the
+  // back-off. Never cleared by one person's success on a shared address.
+  login_ip: { free: 30, baseBlock: 15, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // Guessing one account from many addresses (a botnet), which the two keys
+  // above cannot see. Capped at 5 minutes so that it can never lock the owner
+  // out for long, and skipped for a browser the owner has signed in with
+  // before (device-cookie.ts): an attacker cannot have that cookie.
+  login_account: { free: 10, baseBlock: 15, maxBlock: 5 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // client_ids are public and secrets are 256 random bits, so this key guards
+  // against noise, not guessing; a short cap, and cleared by the client's next
+  // success, so a stranger cannot keep a working client from getting tokens.
+  client: { free: 20, baseBlock: 15, maxBlock: MINUTE, forgetAfter: HOUR, clearedBySuccess: true },
+  client_ip: { free: 20, baseBlock: 15, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+});
+
+/** Seconds the key is blocked for after its `failures`-th failure (0: not blocked). */
+export function blockSeconds(policy: ThrottlePolicy, failures: number): number {
+  if (failures < policy.free) return 0;
+  // 2^20 x 15 s is far past any cap; the exponent is bounded so the arithmetic stays exact.
+  const doublings = Math.min(failures - policy.free, 20);
+  return Math.min(policy.baseBlock * 2 ** doublings, policy.maxBlock);
+}
