@@ -1,0 +1,62 @@
+// Back-off for failed client authentication at the endpoints that
+// authenticate clients (token, introspection, revocation), per client_id and
+// per client IP, through oidc-provider's documented `provider.use` hook. Before
+// the provider runs, a blocked request is answered 429 and never reaches the
+// secret comparison; after it, a 401 invalid_client counts as a failure, and
+// a success clears what a success clears (throttle-policy.ts).
+//
+// The 429 body is RFC 6749's `temporarily_unavailable` (registered in the
+// OAuth error registry, and what Latchkey already answers when its database
+// is down), with Retry-After (RFC 6585) saying when to come back. Not
+// `slow_down`: that is RFC 8628's device-flow polling code, which tells a
+// client to keep polling 5 s slower, not to stop.
+import type { Middleware } from 'koa';
+import type { Provider } from 'oidc-provider';
+import { clientIdFromBasic, clientIdFromForm } from './client-auth-id.ts';
+import { peekForm } from './form-peek.ts';
+import type { ThrottleKey, ThrottleKeys } from './throttle-keys.ts';
+import type { ThrottleScope } from './throttle-policy.ts';
+import type { ThrottleService } from './throttle-service.ts';
+
+export interface ClientAuthThrottleDeps {
+  readonly throttle: Pick<ThrottleService, 'check' | 'fail' | 'succeed'>;
+  readonly keys: Pick<ThrottleKeys, 'clientAuth'>;
+  /** Called for each request refused, with the scope of the key that refused it. */
+  readonly onThrottled?: (scope: ThrottleScope) => void;
+}
+
+const CLIENT_AUTH_ROUTES = ['token', 'introspection', 'revocation'] as const;
+
+export function throttleClientAuthentication(provider: Provider, deps: ClientAuthThrottleDeps): void {
+  // Read from the provider, so a mount path (an issuer with a path) is included.
+  const paths = new Set(CLIENT_AUTH_ROUTES.map((route) => provider.pathFor(route)));
+
+  const middleware: Middleware = async (ctx, next) => {
+    if (ctx.method !== 'POST' || !paths.has(ctx.path)) return next();
+    const clientId =
+      clientIdFromBasic(ctx.get('authorization')) ?? (ctx.is('application/x-www-form-urlencoded') ? clientIdFromForm(await peekForm(ctx.req)) : undefined);
+    const { client, ip } = deps.keys.clientAuth(clientId, ctx.ip);
+    const keys: ThrottleKey[] = client ? [client, ip] : [ip];
+
+    const verdict = await deps.throttle.check(keys);
+    if (!verdict.allowed) {
+      deps.onThrottled?.(verdict.blockedBy!);
+      ctx.status = 429;
+      ctx.set('Retry-After', String(verdict.retryAfter));
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = {
+        error: 'temporarily_unavailable',
+        error_description: `too many failed client authentications; retry after ${verdict.retryAfter} seconds`,
+      };
+      return;
+    }
+
+    await next();
+
+    // 401 is invalid_client on these routes, and only that (InvalidClientAuth);
+    // the status, not the body, so asking for HTML does not dodge the count.
+    if (ctx.status === 401) await deps.throttle.fail(keys);
+    else if (ctx.status < 400 && verdict.counted.length > 0) await deps.throttle.succeed(verdict.counted);
+  };
+  provider.use(middleware);
+}

@@ -1,0 +1,156 @@
+// The pure parts of brute-force protection: the back-off numbers, how client
+// addresses and client_ids are read, the login page's words, and the bound on
+// concurrent password checks.
+import { describe, expect, it } from 'vitest';
+import { clientIdFromBasic, clientIdFromForm } from '../../src/throttle/client-auth-id.ts';
+import { createConcurrencyLimit } from '../../src/throttle/concurrency-limit.ts';
+import { tooManyAttemptsMessage } from '../../src/throttle/login-guard.ts';
+import { createThrottleKeys, throttledAddress } from '../../src/throttle/throttle-keys.ts';
+import { blockSeconds, THROTTLE_POLICIES, type ThrottleScope } from '../../src/throttle/throttle-policy.ts';
+
+const basic = (user: string, password = 'secret') => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const unsignedJwt = (payload: object) =>
+  `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.c2ln`;
+
+describe('back-off', () => {
+  it.each<[ThrottleScope, number[]]>([
+    // Seconds blocked after the 1st, 2nd, … failure.
+    ['login_account_ip', [0, 0, 0, 0, 15, 30, 60, 120, 240, 480, 900, 900, 900]],
+    ['login_account', [0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 30, 60, 120, 240, 300, 300]],
+    ['client', [...new Array<number>(19).fill(0), 15, 30, 60, 60]],
+  ])('%s blocks for %o seconds', (scope, expected) => {
+    expect(expected.map((_, index) => blockSeconds(THROTTLE_POLICIES[scope], index + 1))).toEqual(expected);
+  });
+
+  it('stays at the cap for absurd counts, and every cap is shorter than the memory of failures', () => {
+    for (const policy of Object.values(THROTTLE_POLICIES)) {
+      expect(blockSeconds(policy, 1_000_000)).toBe(policy.maxBlock);
+      expect(policy.maxBlock).toBeLessThan(policy.forgetAfter);
+    }
+  });
+
+  it('lets only the (account, IP) and client keys be cleared by a success', () => {
+    const cleared = Object.entries(THROTTLE_POLICIES).filter(([, policy]) => policy.clearedBySuccess).map(([scope]) => scope);
+    expect(cleared.sort()).toEqual(['client', 'login_account_ip']);
+  });
+});
+
+describe('keys', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2:ffff::1', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::9', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['64:ff9b::192.0.2.1', '64:ff9b:0:0::/64'],
+  ])('counts %s as %s', (ip, expected) => {
+    expect(throttledAddress(ip)).toBe(expected);
+  });
+
+  it('names neither the email nor the address, and treats case and spaces in an email as one account', () => {
+    const keys = createThrottleKeys('m'.repeat(40));
+    const login = keys.login(' Ada@Example.TEST ', '203.0.113.7');
+    expect(keys.login('ada@example.test', '203.0.113.7')).toEqual(login);
+    const text = JSON.stringify(login);
+    expect(text).not.toMatch(/ada|example|203\.0\.113/i);
+    expect(login.account.id).toBe(login.accountDigest);
+    // Another IPv6 address of the same /64 is the same client.
+    expect(keys.login('ada@example.test', '2001:db8::1').accountIp).toEqual(keys.login('ada@example.test', '2001:db8::2').accountIp);
+    expect(keys.login('ada@example.test', '2001:db8:0:1::1').accountIp).not.toEqual(keys.login('ada@example.test', '2001:db8::1').accountIp);
+    // Another master secret, other keys: the digests are keyed.
+    expect(createThrottleKeys('n'.repeat(40)).login('ada@example.test', '203.0.113.7').account).not.toEqual(login.account);
+  });
+});
+
+describe('client_id of a client authentication', () => {
+  it.each<[string, string | undefined, string | undefined]>([
+    ['Basic', basic('lk_app'), 'lk_app'],
+    ['Basic, form-urlencoded id', basic('lk%3Aapp+1'), 'lk:app 1'],
+    ['Basic, lower-case scheme', basic('lk_app').replace('Basic', 'basic'), 'lk_app'],
+    ['Bearer', 'Bearer abc', undefined],
+    ['Basic without a colon', `Basic ${Buffer.from('lk_app').toString('base64')}`, undefined],
+    ['Basic with an empty id', basic(''), undefined],
+    ['Basic, not base64', 'Basic ***', undefined],
+    ['Basic, bad percent-encoding', basic('%E0%A4%A'), undefined],
+    ['Basic, absurd id', basic('x'.repeat(300)), undefined],
+    ['none', undefined, undefined],
+  ])('%s', (_case, header, expected) => {
+    expect(clientIdFromBasic(header)).toBe(expected);
+  });
+
+  it.each<[string, string, string | undefined]>([
+    ['client_id', 'grant_type=client_credentials&client_id=lk_app&client_secret=x', 'lk_app'],
+    ['the first of two client_ids', 'client_id=lk_a&client_id=lk_b', 'lk_a'],
+    ['a client assertion', `client_assertion=${unsignedJwt({ sub: 'lk_jwt', iss: 'lk_jwt' })}`, 'lk_jwt'],
+    ['an assertion without sub', `client_assertion=${unsignedJwt({ iss: 'lk_jwt' })}`, undefined],
+    ['a malformed assertion', 'client_assertion=not.a.jwt', undefined],
+    ['nothing', 'grant_type=client_credentials', undefined],
+  ])('from the form: %s', (_case, body, expected) => {
+    expect(clientIdFromForm(new URLSearchParams(body))).toBe(expected);
+  });
+});
+
+describe('login page words', () => {
+  it.each([
+    [1, 'Too many attempts. Try again in 1 minute.'],
+    [60, 'Too many attempts. Try again in 1 minute.'],
+    [61, 'Too many attempts. Try again in 2 minutes.'],
+    [900, 'Too many attempts. Try again in 15 minutes.'],
+  ])('%i s: %s', (seconds, message) => {
+    expect(tooManyAttemptsMessage(seconds)).toBe(message);
+  });
+});
+
+describe('concurrency limit', () => {
+  function deferred() {
+    let resolve!: () => void;
+    const promise = new Promise<void>((done) => (resolve = done));
+    return { promise, resolve };
+  }
+
+  it('runs `concurrency` tasks at once, queues `queue` more in order, and refuses the rest without running them', async () => {
+    const limit = createConcurrencyLimit({ concurrency: 2, queue: 2 });
+    const gates = Array.from({ length: 5 }, deferred);
+    const started: number[] = [];
+    const results = gates.map((gate, index) =>
+      limit.tryRun(async () => {
+        started.push(index);
+        await gate.promise;
+        return index;
+      }),
+    );
+    expect(results.map((result) => result !== undefined)).toEqual([true, true, true, true, false]);
+    await Promise.resolve();
+    expect(started).toEqual([0, 1]);
+    expect([limit.running, limit.waiting]).toEqual([2, 2]);
+
+    gates[1]!.resolve();
+    expect(await results[1]).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([0, 1, 2]);
+    expect([limit.running, limit.waiting]).toEqual([2, 1]);
+
+    for (const gate of gates) gate.resolve();
+    expect(await Promise.all(results.slice(0, 4))).toEqual([0, 1, 2, 3]);
+    expect(started).toEqual([0, 1, 2, 3]);
+    expect([limit.running, limit.waiting]).toEqual([0, 0]);
+  });
+
+  it('frees the slot of a task that fails', async () => {
+    const limit = createConcurrencyLimit({ concurrency: 1, queue: 0 });
+    await expect(limit.tryRun(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await limit.tryRun(async () => 'next')).toBe('next');
+    expect(limit.running).toBe(0);
+  });
+
+  it.each([
+    [{ concurrency: 0, queue: 1 }, 'concurrency'],
+    [{ concurrency: 1.5, queue: 1 }, 'concurrency'],
+    [{ concurrency: 1, queue: -1 }, 'queue'],
+  ])('refuses %o', (options, word) => {
+    expect(() => createConcurrencyLimit(options)).toThrow(word);
+  });
+});
