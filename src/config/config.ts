@@ -43,6 +43,14 @@ export interface Config {
   /** Bearer token that unlocks GET /metrics; null keeps /metrics off. */
   readonly metricsToken: string | null;
   readonly keys: KeyRotationConfig;
+  readonly passwordHashing: PasswordHashingConfig;
+}
+
+export interface PasswordHashingConfig {
+  /** Password checks (argon2) running at once, per instance. */
+  readonly concurrency: number;
+  /** Sign-ins waiting for a check at most; the next one is told the server is busy. */
+  readonly queue: number;
 }
 
 export interface KeyRotationConfig {
@@ -112,7 +120,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     watchInterval: parseInteger(env, 'LATCHKEY_KEY_WATCH_INTERVAL', 5, 1, 3600),
   };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, keys });
+  const passwordHashing: PasswordHashingConfig = {
+    // argon2 runs on libuv's thread pool (4 threads by default), which token
+    // signing needs too: two checks at a time leave it half the pool.
+    concurrency: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
+    // 32 waiting at ~40 ms a check (OWASP parameters) on two threads: well under a second.
+    queue: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_QUEUE', 32, 0, 10_000),
+  };
+
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, keys, passwordHashing });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {

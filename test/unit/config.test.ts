@@ -66,6 +66,10 @@ describe('loadConfig', () => {
     [{ LATCHKEY_KEY_WATCH_INTERVAL: '0' }, 'LATCHKEY_KEY_WATCH_INTERVAL', 'between 1 and 3600'],
     [{ LATCHKEY_KEY_WATCH_INTERVAL: '0.5' }, 'LATCHKEY_KEY_WATCH_INTERVAL', 'not a whole number'],
     [{ LATCHKEY_METRICS_TOKEN: 'short' }, 'LATCHKEY_METRICS_TOKEN', 'at least 16 characters'],
+    [{ LATCHKEY_PASSWORD_HASH_CONCURRENCY: '0' }, 'LATCHKEY_PASSWORD_HASH_CONCURRENCY', 'between 1 and 64'],
+    [{ LATCHKEY_PASSWORD_HASH_CONCURRENCY: 'two' }, 'LATCHKEY_PASSWORD_HASH_CONCURRENCY', 'not a whole number'],
+    [{ LATCHKEY_PASSWORD_HASH_QUEUE: '-1' }, 'LATCHKEY_PASSWORD_HASH_QUEUE', 'not a whole number'],
+    [{ LATCHKEY_PASSWORD_HASH_QUEUE: '10001' }, 'LATCHKEY_PASSWORD_HASH_QUEUE', 'between 0 and 10000'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
@@ -85,6 +89,12 @@ describe('loadConfig', () => {
   it('reads the key rotation settings; 0 turns scheduled rotation off and publishes keys without delay', () => {
     const env = { LATCHKEY_KEY_ACTIVATION_DELAY: '0', LATCHKEY_KEY_ROTATION_DAYS: '90', LATCHKEY_KEY_WATCH_INTERVAL: '1' };
     expect(loadConfig(env).keys).toEqual({ activationDelay: 0, rotationDays: 90, watchInterval: 1 });
+  });
+
+  it('bounds password checks: 2 at once and 32 waiting unless set; a queue of 0 refuses whatever cannot start', () => {
+    expect(loadConfig({}).passwordHashing).toEqual({ concurrency: 2, queue: 32 });
+    const env = { LATCHKEY_PASSWORD_HASH_CONCURRENCY: '4', LATCHKEY_PASSWORD_HASH_QUEUE: '0' };
+    expect(loadConfig(env).passwordHashing).toEqual({ concurrency: 4, queue: 0 });
   });
 
   it('allows http issuers on loopback in production', () => {
