@@ -30,6 +30,10 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true; // errors are logged by our own middleware, never printed raw
   // X-Forwarded-* decide client IPs and https only behind a proxy we were told to trust.
   app.proxy = deps.config.trustProxy;
+  // The client address is the one our proxy appended (the last in
+  // X-Forwarded-For); entries before it are whatever the client sent, and
+  // brute-force protection counts per address.
+  app.maxIpsCount = 1;
   // The provider's middleware runs on this app's context, so its signed
   // cookies (session, interaction) are signed with this app's keys: the same.
   // Every instance the holder ever serves has the same cookie keys.

@@ -33,6 +33,12 @@ import { createProviderHolder } from './oidc/provider-holder.ts';
 import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
 import { answerStructuredTokens } from './oidc/structured-token-fallback.ts';
 import { createServices } from './services.ts';
+import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
+import { createDeviceCookies } from './throttle/device-cookie.ts';
+import { createLoginGuard } from './throttle/login-guard.ts';
+import { createThrottleKeys } from './throttle/throttle-keys.ts';
+import { createThrottleRepository } from './throttle/throttle-repository.ts';
+import { createThrottleService } from './throttle/throttle-service.ts';
 
 export interface RunningLatchkey {
   /** Where the listener is bound (not necessarily the issuer, behind a proxy). */
@@ -71,6 +77,9 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
     const views = createViews();
     const cookieKeys = await keys.cookieKeys();
     const metrics = createMetrics();
+    // Brute-force back-off, counted in the database so every instance sees every failure.
+    const throttle = createThrottleService({ repository: createThrottleRepository(db.prisma) });
+    const throttleKeys = createThrottleKeys(masterSecret);
     const adapter = createAdapterFactory({ artifacts, clients: providerClientSource(services.clients) });
     const revokedAccessTokens = createRevokedAccessTokens({ artifacts });
     const jwtAccessTokens = createJwtAccessTokens({ issuer: config.issuer, publicJwks: () => keys.publicJwks(), revoked: revokedAccessTokens, accounts: services.accounts });
@@ -85,6 +94,7 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
         resources: services.resources,
         accounts: services.accounts,
         views,
+        clientAuthThrottle: { throttle, keys: throttleKeys, onThrottled: (scope) => metrics.throttled.inc({ scope }) },
       });
       provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
       metrics.observe(provider);
@@ -115,6 +125,9 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
           views,
           cookieKeys,
           audit: createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret }),
+          guard: createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) }),
+          devices: createDeviceCookies({ secure: config.issuer.startsWith('https:') }),
+          metrics,
         }),
       ],
       readiness: async () => {
@@ -173,6 +186,12 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
       intervalMs: PURGE_INTERVAL_MS,
       onError: (error) => log.warn({ err: error }, 'purging expired artifacts failed'),
     });
+    // The same scheduler, pointed at throttle keys idle past every policy's memory.
+    const throttlePurger = startArtifactPurger({
+      artifacts: { purgeExpired: (_before, limit) => throttle.purgeIdle(limit) },
+      intervalMs: PURGE_INTERVAL_MS,
+      onError: (error) => log.warn({ err: error }, 'purging idle throttle keys failed'),
+    });
 
     let stopping: Promise<void> | undefined;
     return {
@@ -187,6 +206,7 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
           clearTimeout(timer);
           await keyWatcher.stop();
           await purger.stop();
+          await throttlePurger.stop();
           // After the last request: the events it recorded are in the buffer, written now.
           await services.audit.stop();
           await db.close();

@@ -8,7 +8,10 @@ import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { InteractionAudit } from '../audit/interaction-audit.ts';
+import type { Metrics } from '../http/metrics.ts';
 import type { Views } from '../http/views.ts';
+import type { DeviceCookies } from '../throttle/device-cookie.ts';
+import type { LoginGuard } from '../throttle/login-guard.ts';
 import { createConsentStep } from './consent-step.ts';
 import { readForm } from './form-body.ts';
 import { createFormTokens } from './form-token.ts';
@@ -23,6 +26,10 @@ export interface InteractionRoutesDeps {
   readonly cookieKeys: readonly string[];
   /** Sign-in and consent outcomes for the audit trail. */
   readonly audit: InteractionAudit;
+  /** Password sign-in behind brute-force protection and the bound on concurrent checks. */
+  readonly guard: Pick<LoginGuard, 'signIn'>;
+  readonly devices: DeviceCookies;
+  readonly metrics: Pick<Metrics, 'loginFailures' | 'throttled'>;
 }
 
 type Step = 'login' | 'consent';
@@ -30,7 +37,7 @@ type Step = 'login' | 'consent';
 export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware {
   const pages = createInteractionPages(deps.provider, deps.views);
   const formTokens = createFormTokens(deps.cookieKeys);
-  const login = createLoginStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit });
+  const login = createLoginStep({ provider: deps.provider, guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit });
   const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit });
   const router = new Router({ prefix: '/interaction/:uid' });
 

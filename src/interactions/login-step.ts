@@ -3,10 +3,14 @@
 // the same message and costs the same time (AccountService.authenticate
 // verifies against a decoy hash when the email is unknown), so the page never
 // reveals whether an account exists. The password is never logged or echoed.
+// Brute-force protection and the bound on concurrent password checks are the
+// login guard's (throttle/login-guard.ts); this step turns its outcome into a page.
 import type { Context } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
-import type { AccountService } from '../accounts/account-service.ts';
 import type { InteractionAudit } from '../audit/interaction-audit.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { DeviceCookies } from '../throttle/device-cookie.ts';
+import { BUSY_MESSAGE, tooManyAttemptsMessage, type LoginGuard } from '../throttle/login-guard.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionPages } from './interaction-page.ts';
 
@@ -14,13 +18,15 @@ export const INVALID_CREDENTIALS = 'Invalid email or password';
 
 export interface LoginStepDeps {
   readonly provider: Provider;
-  readonly accounts: Pick<AccountService, 'authenticate'>;
+  readonly guard: Pick<LoginGuard, 'signIn'>;
+  readonly devices: DeviceCookies;
+  readonly metrics: Pick<Metrics, 'loginFailures' | 'throttled'>;
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
   readonly audit: Pick<InteractionAudit, 'loginSucceeded' | 'loginFailed'>;
 }
 
-export function createLoginStep({ provider, accounts, pages, formTokens, audit }: LoginStepDeps) {
+export function createLoginStep({ provider, guard, devices, metrics, pages, formTokens, audit }: LoginStepDeps) {
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: string; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
@@ -46,13 +52,30 @@ export function createLoginStep({ provider, accounts, pages, formTokens, audit }
 
     async submit(ctx: Context, interaction: Interaction, form: URLSearchParams) {
       const email = (form.get('email') ?? '').slice(0, 320);
-      const account = await accounts.authenticate(email, form.get('password') ?? '');
-      if (!account) {
+      const outcome = await guard.signIn({ email, password: form.get('password') ?? '', ip: ctx.ip, knownAccounts: devices.read(ctx) });
+      if (outcome.kind === 'throttled') {
+        metrics.throttled.inc({ scope: outcome.scope });
+        ctx.state.log?.info({ interaction: interaction.uid, scope: outcome.scope }, 'sign-in throttled');
+        await audit.loginFailed(ctx, interaction, email, 'throttled');
+        ctx.set('Retry-After', String(outcome.retryAfter));
+        await render(ctx, interaction, { email: email.trim(), error: tooManyAttemptsMessage(outcome.retryAfter), status: 429 });
+        return;
+      }
+      if (outcome.kind === 'busy') {
+        ctx.state.log?.warn({ interaction: interaction.uid }, 'sign-in refused: too many password checks waiting');
+        ctx.set('Retry-After', '2');
+        await render(ctx, interaction, { email: email.trim(), error: BUSY_MESSAGE, status: 503 });
+        return;
+      }
+      if (outcome.kind === 'refused') {
+        metrics.loginFailures.inc();
         ctx.state.log?.info({ interaction: interaction.uid }, 'sign-in refused');
         await audit.loginFailed(ctx, interaction, email);
         await render(ctx, interaction, { email: email.trim(), error: INVALID_CREDENTIALS, status: 400 });
         return;
       }
+      const { account } = outcome;
+      devices.remember(ctx, outcome.accountDigest);
       ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'signed in');
       const returnTo = await provider.interactionResult(
         ctx.req,

@@ -17,6 +17,7 @@ import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-acc
 import { unauthorizedClientErrors } from './unauthorized-client.ts';
 import { databaseUnavailableResponses, markDatabaseOutages } from './database-unavailable.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
+import { throttleClientAuthentication, type ClientAuthThrottleDeps } from '../throttle/client-auth-throttle.ts';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -30,6 +31,8 @@ export interface ProviderDeps {
   readonly views: Views;
   /** Called for each request that failed because the database was unreachable. */
   readonly onDatabaseOutage?: (error: unknown) => void;
+  /** Back-off for failed client authentication (token, introspection, revocation). */
+  readonly clientAuthThrottle: ClientAuthThrottleDeps;
 }
 
 /** Asymmetric algorithms only: Latchkey keeps no client secret in clear, so nothing HS* can be verified. */
@@ -138,6 +141,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(providerPagePolicy);
   provider.use(unauthorizedClientErrors);
   provider.use(databaseUnavailableResponses);
+  // Innermost: a throttled request is answered before the provider parses it.
+  throttleClientAuthentication(provider, deps.clientAuthThrottle);
   markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));
   return provider;
 }
