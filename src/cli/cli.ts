@@ -2,6 +2,7 @@
 // errors stop here, before any I/O), load the configuration, open and migrate
 // the database, call the services, print the result, close the database.
 // Returns the exit status instead of exiting so output is always flushed.
+import { CLI_ACTOR } from '../audit/audit-event.ts';
 import { loadConfig, type Config } from '../config/config.ts';
 import { openDatabase, type Database } from '../db/database.ts';
 import { migrate } from '../db/migrator.ts';
@@ -12,7 +13,8 @@ import { resolveMasterSecret } from '../keys/master-secret.ts';
 import { createSealer } from '../keys/sealing.ts';
 import { createServices } from '../services.ts';
 import { parseCommandArgs, refusePasswordArguments } from './args.ts';
-import type { CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
+import type { CliAuditEvent, CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
+import { auditCommands } from './commands/audit.ts';
 import { clientCommands } from './commands/client.ts';
 import { keyCommands } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
@@ -26,7 +28,7 @@ export interface CliIo extends CliInput {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands];
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 
 type Resolved =
@@ -88,7 +90,16 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
   }
   const db = openDatabase(config.database, { poolSize: 2 });
   try {
-    return await command.run({ services: createServices({ config, db }), migration, keys: () => createCliKeyRotation(config, db, io) }, input);
+    const services = createServices({ config, db });
+    // Written before the command prints (not batched): the process exits right after.
+    const audit = async (event: CliAuditEvent) => {
+      try {
+        await services.audit.recordNow({ ...event, actor: CLI_ACTOR });
+      } catch (error) {
+        io.stderr.write(`latchkey: warning: the change was made, but its audit event (${event.type}) could not be stored: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
+      }
+    };
+    return await command.run({ services, migration, keys: () => createCliKeyRotation(config, db, io), audit }, input);
   } finally {
     await db.close();
   }

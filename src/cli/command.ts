@@ -4,6 +4,7 @@
 import type { ParseArgsConfig } from 'node:util';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+import type { AuditEventInput } from '../audit/audit-event.ts';
 import type { MigrationResult } from '../db/migrator.ts';
 import type { KeyRotationService } from '../keys/key-rotation.ts';
 import type { Services } from '../services.ts';
@@ -26,7 +27,15 @@ export interface CommandContext {
   readonly migration: MigrationResult;
   /** Signing-key management; built on first use (it needs the master secret, which other commands never touch). */
   keys(): KeyRotationService;
+  /**
+   * Records the change just made as an audit event by the CLI, before the
+   * command prints. Never throws: the change is done, and a secret it returns
+   * must still be shown (a failure is one warning line on stderr).
+   */
+  audit(event: CliAuditEvent): Promise<void>;
 }
+
+export type CliAuditEvent = Omit<AuditEventInput, 'actor' | 'ip' | 'requestId'>;
 
 export interface CommandOutput {
   /** The one object printed with --json. */

@@ -56,8 +56,9 @@ const create = defineCommand<CreateClientInput>({
     jwksUri: optionalString(args, 'jwks-uri'),
     backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
   }),
-  async run({ services }, input) {
+  async run({ services, audit }, input) {
     const { client, clientSecret } = await services.clients.create(input);
+    await audit({ type: 'client.created', subject: client.clientId, clientId: client.clientId, details: { name: client.name, public: client.public, grantTypes: client.grantTypes } });
     return { json: { client, ...(clientSecret !== undefined && { clientSecret }) }, human: withSecret(client, clientSecret) };
   },
 });
@@ -92,8 +93,9 @@ const remove = defineCommand<string>({
   options: {},
   arguments: ['CLIENT_ID'],
   parse: (args) => args.positionals[0]!,
-  async run({ services }, clientId) {
+  async run({ services, audit }, clientId) {
     const client = await services.clients.delete(clientId);
+    await audit({ type: 'client.deleted', subject: client.clientId, clientId: client.clientId, details: { name: client.name } });
     return { json: { deleted: true, client }, human: `Deleted client ${client.clientId} (${client.name}).` };
   },
 });
@@ -104,8 +106,9 @@ const rotateSecret = defineCommand<string>({
   options: {},
   arguments: ['CLIENT_ID'],
   parse: (args) => args.positionals[0]!,
-  async run({ services }, clientId) {
+  async run({ services, audit }, clientId) {
     const { client, clientSecret } = await services.clients.rotateSecret(clientId);
+    await audit({ type: 'client.secret_rotated', subject: client.clientId, clientId: client.clientId });
     return {
       json: { client, clientSecret },
       human: `${fields([['client_id', client.clientId], ['client_secret', clientSecret]])}\n\n${SECRET_NOTICE}`,

@@ -54,8 +54,9 @@ const rotate = defineCommand<RotateInput>({
     const activateAfterSec = optionalInteger(args, 'activate-after');
     return { ...(alg !== undefined && { alg }), ...(activateAfterSec !== undefined && { activateAfterSec }) };
   },
-  async run({ keys }, input) {
+  async run({ keys, audit }, input) {
     const key = await keys().rotate(input);
+    await audit({ type: 'key.rotated', subject: key.kid, details: { alg: key.alg, activatesAt: when(key.activatesAt) } });
     return {
       json: { key },
       human: `Published a new ${key.alg} key; it is in the JWKS now and ${key.signing ? 'signs from now on' : `starts signing at ${when(key.activatesAt)}`}.\n${describe(key)}`,
@@ -69,8 +70,9 @@ const retire = defineCommand<{ kid: string; force: boolean }>({
   options: { force: { type: 'boolean' } },
   arguments: ['KID'],
   parse: (args) => ({ kid: args.positionals[0]!, force: flag(args, 'force') }),
-  async run({ keys }, input) {
+  async run({ keys, audit }, input) {
     const { key, forced } = await keys().retire(input.kid, { force: input.force });
+    await audit({ type: 'key.retired', subject: key.kid, details: { alg: key.alg, forced } });
     const warning = forced ? '\nForced: tokens signed with this key that have not expired yet no longer verify anywhere once verifiers refresh their keys.' : '';
     return { json: { retired: true, forced, key }, human: `Retired key ${key.kid}; it leaves the JWKS of every instance within seconds.${warning}\n${describe(key)}` };
   },

@@ -34,8 +34,9 @@ const create = defineCommand<CreateResourceInput>({
       signingAlg: optionalString(args, 'signing-alg'),
     };
   },
-  async run({ services }, input) {
+  async run({ services, audit }, input) {
     const resource = await services.resources.create(input);
+    await audit({ type: 'resource.created', subject: resource.identifier, details: { scopes: resource.scopes, accessTokenTtl: resource.accessTokenTtl, signingAlg: resource.signingAlg } });
     return { json: { resource }, human: `Registered resource.\n${describe(resource)}` };
   },
 });
@@ -58,8 +59,9 @@ const remove = defineCommand<string>({
   options: {},
   arguments: ['IDENTIFIER'],
   parse: (args) => args.positionals[0]!,
-  async run({ services }, identifier) {
+  async run({ services, audit }, identifier) {
     const resource = await services.resources.delete(identifier);
+    await audit({ type: 'resource.deleted', subject: resource.identifier });
     return { json: { deleted: true, resource }, human: `Deleted resource ${resource.identifier}.` };
   },
 });

@@ -34,8 +34,10 @@ const create = defineCommand<CreateAccountInput>({
     const name = optionalString(args, 'name');
     return { email, ...(name !== undefined && { name }), password: await passwordFromStdin(args, input) };
   },
-  async run({ services }, input) {
+  async run({ services, audit }, input) {
     const user = await services.accounts.create(input);
+    // The account id, not the email: audit rows name people by identifier only.
+    await audit({ type: 'user.created', subject: user.id });
     return { json: { user }, human: `Created user.\n${describe(user)}` };
   },
 });
@@ -58,8 +60,9 @@ const disable = defineCommand<string>({
   options: {},
   arguments: ['EMAIL'],
   parse: (args) => args.positionals[0]!,
-  async run({ services }, email) {
+  async run({ services, audit }, email) {
     const user = await services.accounts.disable(email);
+    await audit({ type: 'user.disabled', subject: user.id });
     return { json: { user }, human: `Disabled ${user.email}.` };
   },
 });
@@ -70,8 +73,9 @@ const enable = defineCommand<string>({
   options: {},
   arguments: ['EMAIL'],
   parse: (args) => args.positionals[0]!,
-  async run({ services }, email) {
+  async run({ services, audit }, email) {
     const user = await services.accounts.enable(email);
+    await audit({ type: 'user.enabled', subject: user.id });
     return { json: { user }, human: `Enabled ${user.email}.` };
   },
 });
@@ -82,8 +86,9 @@ const setPassword = defineCommand<{ email: string; password: string }>({
   options: { 'password-stdin': { type: 'boolean' } },
   arguments: ['EMAIL'],
   parse: async (args, input) => ({ email: args.positionals[0]!, password: await passwordFromStdin(args, input) }),
-  async run({ services }, { email, password }) {
+  async run({ services, audit }, { email, password }) {
     const user = await services.accounts.setPassword(email, password);
+    await audit({ type: 'user.password_set', subject: user.id });
     return { json: { user }, human: `Password changed for ${user.email}.` };
   },
 });

@@ -1,0 +1,92 @@
+// The audit service against a real database: server-side events wait in
+// memory and are written as batches (by size, by time, and on stop), the CLI's
+// are written before recordNow returns, and big batches are split into
+// statements both dialects accept.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditRepository } from '../../src/audit/audit-repository.ts';
+import { createAuditService, type AuditBatchOptions } from '../../src/audit/audit-service.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+let testDb: TestDatabase;
+const stored = () => testDb.db.prisma.auditEvent.count();
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb?.drop();
+});
+beforeEach(async () => {
+  await testDb.db.prisma.auditEvent.deleteMany();
+});
+
+function service(batch: Partial<AuditBatchOptions>) {
+  // A counting repository: the real one, with its batch writes observed.
+  const repository = createAuditRepository(testDb.db.prisma);
+  const writes: number[] = [];
+  const counted = { ...repository, insertMany: async (rows: Parameters<typeof repository.insertMany>[0]) => (writes.push(rows.length), repository.insertMany(rows)) };
+  return { audit: createAuditService({ repository: counted, batch }), writes };
+}
+
+async function eventually(check: () => Promise<boolean>, ms = 5000) {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('server-side recording', () => {
+  it('writes nothing per event; a full batch is written as one write', async () => {
+    const { audit, writes } = service({ intervalMs: 60_000, batchSize: 100 });
+    for (let i = 0; i < 99; i++) audit.record({ type: 'token.issued', clientId: `c${i}`, details: { grantType: 'client_credentials' } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await stored()).toBe(0);
+    expect(audit.stats()).toEqual({ pending: 99, dropped: 0 });
+    audit.record({ type: 'token.issued', clientId: 'c99' });
+    await eventually(async () => (await stored()) === 100);
+    expect(writes).toEqual([100]);
+    await audit.stop();
+  });
+
+  it('writes what waits on the interval', async () => {
+    const { audit, writes } = service({ intervalMs: 300, batchSize: 100 });
+    for (let i = 0; i < 5; i++) audit.record({ type: 'login.success', subject: `a${i}` });
+    expect(await stored()).toBe(0);
+    await eventually(async () => (await stored()) === 5, 3000);
+    expect(writes).toEqual([5]);
+    await audit.stop();
+  });
+
+  it('writes everything still waiting on stop, more rows than one statement takes, in recording order', async () => {
+    const { audit, writes } = service({ intervalMs: 60_000, batchSize: 5000, capacity: 5000 });
+    for (let i = 0; i < 1234; i++) audit.record({ type: 'token.issued', clientId: 'svc', details: { n: i } });
+    expect(await stored()).toBe(0);
+    await audit.stop();
+    expect(writes).toEqual([1234]);
+    expect(await stored()).toBe(1234);
+    // Recording order survives the batch: newest first by time, then id.
+    const listed = await createAuditRepository(testDb.db.prisma).list({ limit: 3 });
+    expect(listed.map((row) => JSON.parse(row.details!).n)).toEqual([1233, 1232, 1231]);
+    audit.record({ type: 'token.issued' });
+    expect(audit.stats()).toEqual({ pending: 0, dropped: 1 });
+  });
+
+  it('list() writes what this process still holds before reading', async () => {
+    const { audit } = service({ intervalMs: 60_000, batchSize: 100 });
+    audit.record({ type: 'logout', actor: 'someone', subject: 'someone', clientId: 'app', ip: '192.0.2.1' });
+    const [event] = await audit.list({ types: ['logout'] });
+    expect(event).toEqual({ id: expect.any(String), type: 'logout', at: expect.any(Date), actor: 'someone', subject: 'someone', clientId: 'app', ip: '192.0.2.1', details: null });
+    await audit.stop();
+  });
+});
+
+describe('CLI recording', () => {
+  it('recordNow has stored the event when it resolves', async () => {
+    const { audit, writes } = service({ intervalMs: 60_000 });
+    const event = await audit.recordNow({ type: 'client.created', actor: 'cli', subject: 'lk_x', clientId: 'lk_x', details: { name: 'X' } });
+    const row = await testDb.db.prisma.auditEvent.findUnique({ where: { id: event.id } });
+    expect(row).toMatchObject({ type: 'client.created', actor: 'cli', subject: 'lk_x', clientId: 'lk_x', ip: null, details: '{"name":"X"}' });
+    expect(writes).toEqual([]);
+  });
+});
