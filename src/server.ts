@@ -112,6 +112,7 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
     // artifacts and cookies (same database, same cookie keys), never sign.
     const provider = providers.current;
 
+    let migrationsApplied = false;
     const app = createApp({
       metrics,
       config,
@@ -135,7 +136,10 @@ export async function startLatchkey({ config, log, drainMs = 8000 }: StartOption
         try {
           await db.prisma.$queryRawUnsafe('SELECT 1');
           checks.database = true;
-          checks.migrations = (await pendingMigrations(config.database)).length === 0;
+          // Opening a second connection per probe only to re-read the ledger is
+          // wasteful; once every known migration is applied it stays applied.
+          migrationsApplied ||= (await pendingMigrations(config.database)).length === 0;
+          checks.migrations = migrationsApplied;
           checks.keys = (await keys.signingJwks()).keys.length > 0;
         } catch (error) {
           log.warn({ err: error }, 'readiness check failed');
