@@ -20,7 +20,9 @@ const cli = (args: readonly string[], input?: string): Promise<CliResult> =>
   runCli(args, { env: { DATABASE_URL: testDb.url, LATCHKEY_SECRET: SECRET }, ...(input !== undefined && { input }) });
 
 async function json<T = Record<string, any>>(args: readonly string[], input?: string): Promise<T> {
-  const result = await cli([...args, '--json'], input);
+  // Before a `--` (after which a kid starting with "-" is safe from option parsing).
+  const end = args.indexOf('--');
+  const result = await cli(end < 0 ? [...args, '--json'] : [...args.slice(0, end), '--json', ...args.slice(end)], input);
   expect(result, result.stderr).toMatchObject({ code: 0, stderr: '' });
   return JSON.parse(result.stdout) as T;
 }
@@ -60,7 +62,7 @@ beforeAll(async () => {
   await json(['user', 'enable', 'audit@example.test']);
   await json(['user', 'set-password', 'audit@example.test', '--password-stdin'], NEW_PASSWORD);
   newKid = (await json(['keys', 'rotate', '--alg', 'ES256', '--activate-after', '0'])).key.kid;
-  await json(['keys', 'retire', oldKid, '--force']);
+  await json(['keys', 'retire', '--force', '--', oldKid]);
   await json(['client', 'delete', clientId]);
   await json(['resource', 'delete', API]);
 }, 120_000);
