@@ -23,7 +23,7 @@ export interface AuditServiceDeps {
 export const DEFAULT_BATCH: AuditBatchOptions = {
   intervalMs: 1000,
   batchSize: 100,
-  // ~2 MB at worst: about 30 s of a busy instance's token requests while the database is away.
+  // A few MB at worst (rows are a few hundred bytes): tens of seconds of a busy instance's token requests while the database is away.
   capacity: 10_000,
   stopTimeoutMs: 3000,
 };
