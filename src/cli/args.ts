@@ -25,7 +25,9 @@ export function parseCommandArgs(name: string, argv: readonly string[], options:
   } catch (error) {
     // Node's first sentence names the option ("Unknown option '--x'"), the rest is advice about '--'.
     const message = error instanceof Error ? (error.message.split(/\.\s/)[0] ?? error.message) : String(error);
-    throw new UsageError(`${message}${hint}`);
+    // Key ids are base64url and may start with '-': say how to pass one.
+    const dashArgument = argumentNames.length > 0 && /^Unknown option '-[^-]/.test(message);
+    throw new UsageError(`${message}${dashArgument ? `; an argument that starts with '-' goes after --, e.g. \`latchkey ${name} -- ${argumentNames[0]}\`` : hint}`);
   }
   if (parsed.values.help) return parsed;
   if (parsed.positionals.length < argumentNames.length) {

@@ -224,6 +224,7 @@ describe('latchkey CLI: refusals write nothing', () => {
     { label: 'unknown subcommand', args: ['client', 'frobnicate'], exit: 2, code: 'usage_error', message: 'unknown client command "frobnicate"', json: true },
     { label: 'unknown command', args: ['clients', 'list'], exit: 2, code: 'usage_error', message: 'unknown command "clients"', json: false },
     { label: 'unknown option', args: ['resource', 'list', '--all'], exit: 2, code: 'usage_error', message: "Unknown option '--all'", json: true },
+    { label: 'a key id starting with - given without --', args: ['keys', 'retire', '-Xk2b'], exit: 2, code: 'usage_error', message: "an argument that starts with '-' goes after --", json: true },
     { label: 'unknown client id', args: ['client', 'show', 'lk_nope'], exit: 1, code: 'not_found', message: 'client lk_nope does not exist', json: true },
     { label: 'rotating a public client', args: ['client', 'rotate-secret', 'PUBLIC'], exit: 1, code: 'invalid_input', message: 'has no secret to rotate', json: true },
     { label: 'bad TTL', args: ['resource', 'create', '--identifier', 'https://ttl.example.com', '--scope', 'a', '--access-token-ttl', '1h'], exit: 1, code: 'invalid_input', message: 'access token TTL must be a whole number', json: true },

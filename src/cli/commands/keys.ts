@@ -65,7 +65,7 @@ const rotate = defineCommand<RotateInput>({
 });
 
 const retire = defineCommand<{ kid: string; force: boolean }>({
-  usage: 'retire KID [--force]',
+  usage: 'retire [--force] [--] KID',
   summary: 'Remove a key from the JWKS once no unexpired token can carry it (--force: now, invalidating such tokens)',
   options: { force: { type: 'boolean' } },
   arguments: ['KID'],
