@@ -24,7 +24,8 @@ try {
     if (signalled) return;
     signalled = true;
     log.info({ signal }, 'shutting down');
-    // Exit 0 within 10 s whatever happens: stop() bounds the drain at 8 s.
+    // Exit 0 within 10 s whatever happens: stop() bounds the drain at 6 s and
+    // the audit flush at 3 s, so this deadline is only a last resort.
     const deadline = setTimeout(() => process.exit(0), 9500);
     deadline.unref();
     latchkey.stop().then(

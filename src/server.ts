@@ -57,7 +57,7 @@ export interface StartOptions {
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
-export async function startLatchkey({ config, log, drainMs = 8000 }: StartOptions): Promise<RunningLatchkey> {
+export async function startLatchkey({ config, log, drainMs = 6000 }: StartOptions): Promise<RunningLatchkey> {
   const { applied } = await migrate(config.database);
   if (applied.length) log.info({ applied }, 'applied database migrations');
 
