@@ -12,6 +12,7 @@
 // client to keep polling 5 s slower, not to stop.
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
+import { isDatabaseUnavailable } from '../db/availability.ts';
 import { clientIdFromBasic, clientIdFromForm } from './client-auth-id.ts';
 import { peekForm } from './form-peek.ts';
 import type { ThrottleKey, ThrottleKeys } from './throttle-keys.ts';
@@ -38,7 +39,15 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
     const { client, ip } = deps.keys.clientAuth(clientId, ctx.ip);
     const keys: ThrottleKey[] = client ? [client, ip] : [ip];
 
-    const verdict = await deps.throttle.check(keys);
+    let verdict;
+    try {
+      verdict = await deps.throttle.check(keys);
+    } catch (error) {
+      // Without the database no client can authenticate either: let the
+      // provider fail on it and answer its usual 503 temporarily_unavailable.
+      if (!isDatabaseUnavailable(error)) throw error;
+      return next();
+    }
     if (!verdict.allowed) {
       deps.onThrottled?.(verdict.blockedBy!);
       ctx.status = 429;
@@ -53,10 +62,16 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
 
     await next();
 
-    // 401 is invalid_client on these routes, and only that (InvalidClientAuth);
-    // the status, not the body, so asking for HTML does not dodge the count.
-    if (ctx.status === 401) await deps.throttle.fail(keys);
-    else if (ctx.status < 400 && verdict.counted.length > 0) await deps.throttle.succeed(verdict.counted);
+    try {
+      // 401 is invalid_client on these routes, and only that (InvalidClientAuth);
+      // the status, not the body, so asking for HTML does not dodge the count.
+      if (ctx.status === 401) await deps.throttle.fail(keys);
+      else if (ctx.status < 400 && verdict.counted.length > 0) await deps.throttle.succeed(verdict.counted);
+    } catch (error) {
+      // The answer stands; a count lost while the database went away is the lesser harm.
+      if (!isDatabaseUnavailable(error)) throw error;
+      ctx.state.log?.warn({ code: 'database_unavailable' }, 'could not record a client authentication outcome');
+    }
   };
   provider.use(middleware);
 }
