@@ -51,8 +51,9 @@ export interface TargetCheck {
 const fmt = (n: number | undefined, digits = 0) =>
   n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const pct = (ratio: number) => (Number.isFinite(ratio) ? `${Math.round(ratio * 100)}%` : '–');
+const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : n === 0 ? '0' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 // autocannon's latencies are whole milliseconds: 0 means under one.
-const ms = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '–' : n === 0 ? '<1' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
+const latency = (n: number) => (n === 0 ? '<1' : ms(n));
 
 export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonly ScenarioResult[], servers: BenchReport['servers']): TargetCheck[] {
   const find = (id: string) => scenarios.find((s) => s.id === id);
@@ -104,8 +105,8 @@ export function formatReport(report: BenchReport): string {
     `${fmt(s.latchkey.rate)} ${s.unit}`,
     `${fmt(s.reference.rate)} ${s.unit}`,
     pct(s.latchkey.rate / s.reference.rate),
-    `${ms(s.latchkey.p50Ms)} / ${ms(s.reference.p50Ms)}`,
-    `${ms(s.latchkey.p99Ms)} / ${ms(s.reference.p99Ms)}`,
+    `${latency(s.latchkey.p50Ms)} / ${latency(s.reference.p50Ms)}`,
+    `${latency(s.latchkey.p99Ms)} / ${latency(s.reference.p99Ms)}`,
     s.reference.p99Ms > 0 ? (s.latchkey.p99Ms / s.reference.p99Ms).toFixed(2) : '–',
     `${ms(s.latchkey.cpuMsPerOp)}${s.latchkey.databaseCpuMsPerOp !== undefined ? ` + ${ms(s.latchkey.databaseCpuMsPerOp)} db` : ''} / ${ms(s.reference.cpuMsPerOp)}`,
     perCpuRatio(s),
