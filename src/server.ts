@@ -25,6 +25,7 @@ import { createAdapterFactory } from './oidc/adapter.ts';
 import { startArtifactPurger } from './oidc/artifact-purger.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
+import { createRegistryCache } from './oidc/registry-cache.ts';
 import { createJwtAccessTokens } from './oidc/jwt-access-tokens.ts';
 import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
 import { createJwtRevocation } from './oidc/jwt-revocation.ts';
@@ -80,7 +81,13 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
     // Brute-force back-off, counted in the database so every instance sees every failure.
     const throttle = createThrottleService({ repository: createThrottleRepository(db.prisma) });
     const throttleKeys = createThrottleKeys(masterSecret);
-    const adapter = createAdapterFactory({ artifacts, clients: providerClientSource(services.clients) });
+    const registry = await createRegistryCache({
+      clients: { findProviderMetadata: providerClientSource(services.clients).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
+      resources: services.resources,
+      watchIntervalMs: config.registryWatchIntervalMs,
+      onError: (error) => log.warn({ err: error }, 'checking clients and resources for changes failed'),
+    });
+    const adapter = createAdapterFactory({ artifacts, clients: registry.clients });
     const revokedAccessTokens = createRevokedAccessTokens({ artifacts });
     const jwtAccessTokens = createJwtAccessTokens({ issuer: config.issuer, publicJwks: () => keys.publicJwks(), revoked: revokedAccessTokens, accounts: services.accounts });
     // oidc-provider reads its keys only at construction, so a change of the key
@@ -91,7 +98,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
         adapter,
         jwks: await keys.signingJwks(),
         cookieKeys,
-        resources: services.resources,
+        resources: registry.resources,
         accounts: services.accounts,
         views,
         clientAuthThrottle: { throttle, keys: throttleKeys, onThrottled: (scope) => metrics.throttled.inc({ scope }) },
@@ -209,6 +216,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
           await closed;
           clearTimeout(timer);
           await keyWatcher.stop();
+          await registry.stop();
           await purger.stop();
           await throttlePurger.stop();
           // After the last request: the events it recorded are in the buffer, written now.

@@ -1,6 +1,7 @@
 // Prisma calls for Client rows, and nothing else: the rules live in
 // client-service.ts.
 import type { Models, PrismaClient } from '../db/database.ts';
+import { bumpRegistry, readRegistryVersion } from '../db/registry-changes.ts';
 
 export type ClientRow = Models.ClientModel;
 
@@ -14,8 +15,9 @@ export interface NewClientRow {
 
 export function createClientRepository(prisma: PrismaClient) {
   return {
-    insert(row: NewClientRow): Promise<ClientRow> {
-      return prisma.client.create({ data: row });
+    async insert(row: NewClientRow): Promise<ClientRow> {
+      const [created] = await prisma.$transaction([prisma.client.create({ data: row }), bumpRegistry(prisma, 'clients')]);
+      return created;
     },
 
     list(): Promise<ClientRow[]> {
@@ -28,13 +30,18 @@ export function createClientRepository(prisma: PrismaClient) {
 
     /** Resolves to the updated row, or undefined when the client does not exist. */
     async updateSecretHash(id: string, secretHash: string): Promise<ClientRow | undefined> {
-      const { count } = await prisma.client.updateMany({ where: { id }, data: { secretHash } });
+      const [{ count }] = await prisma.$transaction([prisma.client.updateMany({ where: { id }, data: { secretHash } }), bumpRegistry(prisma, 'clients')]);
       return count > 0 ? ((await prisma.client.findUnique({ where: { id } })) ?? undefined) : undefined;
+    },
+
+    /** Changes with every write above (a counter bumped in the same transaction); caches poll it. */
+    changeMarker(): Promise<string> {
+      return readRegistryVersion(prisma, 'clients');
     },
 
     /** Resolves to whether a row was deleted. */
     async deleteById(id: string): Promise<boolean> {
-      const { count } = await prisma.client.deleteMany({ where: { id } });
+      const [{ count }] = await prisma.$transaction([prisma.client.deleteMany({ where: { id } }), bumpRegistry(prisma, 'clients')]);
       return count > 0;
     },
   };

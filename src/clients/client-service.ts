@@ -160,6 +160,11 @@ export function createClientService({ repository, resources, config }: ClientSer
       return { client: toView(row), clientSecret };
     },
 
+    /** Changes whenever any client changes (a secret rotation included); caches compare it to know when to drop. */
+    changeMarker(): Promise<string> {
+      return repository.changeMarker();
+    },
+
     /**
      * The metadata oidc-provider builds its Client from, or undefined for an
      * unknown client_id. client_secret carries the stored digest: the

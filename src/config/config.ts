@@ -42,6 +42,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Bearer token that unlocks GET /metrics; null keeps /metrics off. */
   readonly metricsToken: string | null;
+  /** Milliseconds between checks for changed clients and resources (cached in process). */
+  readonly registryWatchIntervalMs: number;
   readonly keys: KeyRotationConfig;
   readonly passwordHashing: PasswordHashingConfig;
 }
@@ -108,6 +110,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const logLevel = parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, mode === 'test' ? 'warn' : 'info');
   const trustProxy = parseBoolean(env, 'LATCHKEY_TRUST_PROXY', false);
   const metricsToken = env.LATCHKEY_METRICS_TOKEN?.trim() || null;
+  const registryWatchIntervalMs = parseInteger(env, 'LATCHKEY_REGISTRY_WATCH_INTERVAL_MS', 1000, 100, 60_000);
   if (metricsToken !== null && metricsToken.length < 16) {
     throw new ConfigError('LATCHKEY_METRICS_TOKEN', 'must be at least 16 characters long');
   }
@@ -128,7 +131,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     queue: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_QUEUE', 32, 0, 10_000),
   };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, keys, passwordHashing });
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, keys, passwordHashing });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {

@@ -1,6 +1,7 @@
 // Prisma calls for ApiResource rows, and nothing else: the rules live in
 // resource-service.ts.
 import type { Models, PrismaClient } from '../db/database.ts';
+import { bumpRegistry, readRegistryVersion } from '../db/registry-changes.ts';
 
 export type ApiResourceRow = Models.ApiResourceModel;
 
@@ -17,7 +18,8 @@ export function createResourceRepository(prisma: PrismaClient) {
     /** Resolves to undefined when the identifier is already taken (unique index). */
     async insert(row: NewApiResourceRow): Promise<ApiResourceRow | undefined> {
       try {
-        return await prisma.apiResource.create({ data: row });
+        const [created] = await prisma.$transaction([prisma.apiResource.create({ data: row }), bumpRegistry(prisma, 'resources')]);
+        return created;
       } catch (error) {
         if (isUniqueViolation(error)) return undefined;
         throw error;
@@ -40,9 +42,14 @@ export function createResourceRepository(prisma: PrismaClient) {
       return (await prisma.apiResource.findUnique({ where: { id } })) ?? undefined;
     },
 
+    /** Changes with every write (a counter bumped in the same transaction); caches poll it. */
+    changeMarker(): Promise<string> {
+      return readRegistryVersion(prisma, 'resources');
+    },
+
     /** Resolves to whether a row was deleted. */
     async deleteById(id: string): Promise<boolean> {
-      const { count } = await prisma.apiResource.deleteMany({ where: { id } });
+      const [{ count }] = await prisma.$transaction([prisma.apiResource.deleteMany({ where: { id } }), bumpRegistry(prisma, 'resources')]);
       return count > 0;
     },
   };

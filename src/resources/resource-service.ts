@@ -57,6 +57,11 @@ export function createResourceService({ repository, config }: ResourceServiceDep
       return row && toView(row);
     },
 
+    /** Changes whenever the registered resources change; caches compare it to know when to drop. */
+    changeMarker(): Promise<string> {
+      return repository.changeMarker();
+    },
+
     /** Exactly the registered ones among `identifiers`; unknown identifiers are left out. */
     async findManyByIdentifier(identifiers: readonly string[]): Promise<ResourceView[]> {
       if (identifiers.length === 0) return [];

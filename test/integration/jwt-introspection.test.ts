@@ -55,7 +55,7 @@ async function clientCredentials(client: Credentials, resource?: string): Promis
 const sleepUntil = (epochMs: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ env: { LATCHKEY_REGISTRY_WATCH_INTERVAL_MS: '200' } });
   const { accounts, clients, resources } = server.services;
   await resources.create({ identifier: ORDERS, scopes: ['orders:read', 'orders:write'] });
   await resources.create({ identifier: SHORT, scopes: ['short:read'], accessTokenTtl: 1 });
@@ -193,6 +193,9 @@ describe('tokens that are not active', () => {
     const token = await clientCredentials({ id: doomed.client.clientId, secret: doomed.clientSecret! });
     expect(await isActive(token)).toBe(true);
     await server.services.clients.delete(doomed.client.clientId);
+    // Clients are cached per instance and dropped within one registry watch interval (200 ms here).
+    const deadline = Date.now() + 5000;
+    while ((await isActive(token)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await isActive(token)).toBe(false);
   });
 });
