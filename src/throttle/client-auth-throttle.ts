@@ -11,6 +11,7 @@
 // `slow_down`: that is RFC 8628's device-flow polling code, which tells a
 // client to keep polling 5 s slower, not to stop.
 import type { Middleware } from 'koa';
+import { LRUCache } from 'lru-cache';
 import type { Provider } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { clientIdFromBasic, clientIdFromForm } from './client-auth-id.ts';
@@ -28,9 +29,21 @@ export interface ClientAuthThrottleDeps {
 
 const CLIENT_AUTH_ROUTES = ['token', 'introspection', 'revocation'] as const;
 
+/**
+ * How long a key whose check found no failures is trusted to stay clean
+ * without asking the database again. Nearly every request is a client
+ * authenticating correctly; this spares each one a database read. A failure
+ * counted here drops its keys at once; one counted by another instance is
+ * seen here within this time. Client secrets are 256-bit random strings, so
+ * a few more guesses in that window change nothing.
+ */
+const CLEAN_TTL_MS = 2000;
+
 export function throttleClientAuthentication(provider: Provider, deps: ClientAuthThrottleDeps): void {
   // Read from the provider, so a mount path (an issuer with a path) is included.
   const paths = new Set(CLIENT_AUTH_ROUTES.map((route) => provider.pathFor(route)));
+  const clean = new LRUCache<string, true>({ max: 50_000, ttl: CLEAN_TTL_MS });
+  const name = (key: ThrottleKey) => `${key.scope}:${key.id}`;
 
   const middleware: Middleware = async (ctx, next) => {
     if (ctx.method !== 'POST' || !paths.has(ctx.path)) return next();
@@ -39,9 +52,10 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
     const { client, ip } = deps.keys.clientAuth(clientId, ctx.ip);
     const keys: ThrottleKey[] = client ? [client, ip] : [ip];
 
-    let verdict;
+    let verdict: Awaited<ReturnType<ClientAuthThrottleDeps['throttle']['check']>>;
     try {
-      verdict = await deps.throttle.check(keys);
+      verdict = keys.every((key) => clean.has(name(key))) ? { allowed: true, retryAfter: 0, counted: [] } : await deps.throttle.check(keys);
+      if (verdict.allowed && verdict.counted.length === 0) for (const key of keys) clean.set(name(key), true);
     } catch (error) {
       // Without the database no client can authenticate either: let the
       // provider fail on it and answer its usual 503 temporarily_unavailable.
@@ -65,7 +79,10 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
     try {
       // 401 is invalid_client on these routes, and only that (InvalidClientAuth);
       // the status, not the body, so asking for HTML does not dodge the count.
-      if (ctx.status === 401) await deps.throttle.fail(keys);
+      if (ctx.status === 401) {
+        for (const key of keys) clean.delete(name(key));
+        await deps.throttle.fail(keys);
+      }
       else if (ctx.status < 400 && verdict.counted.length > 0) await deps.throttle.succeed(verdict.counted);
     } catch (error) {
       // The answer stands; a count lost while the database went away is the lesser harm.
