@@ -8,6 +8,7 @@ import path from 'node:path';
 
 interface ProfileNode {
   readonly id: number;
+  readonly children?: number[];
   readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
 }
 
@@ -29,9 +30,19 @@ export interface ProfileSummary {
   readonly idleMs: number;
   readonly functions: ProfileLine[];
   readonly areas: ProfileLine[];
+  /** Latchkey's own functions (src/) by total time: themselves and everything they called. */
+  readonly latchkeyInclusive: ProfileLine[];
 }
 
 const root = path.resolve(import.meta.dirname, '..');
+
+/** A project file relative to its checkout (the profile may come from another clone of the repository). */
+function projectPath(file: string): string {
+  const relative = path.relative(root, file);
+  if (!relative.startsWith('..')) return relative;
+  const at = Math.max(file.lastIndexOf('/src/'), file.lastIndexOf('/bench/'));
+  return at >= 0 ? file.slice(at + 1) : file;
+}
 
 function area(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
@@ -42,16 +53,15 @@ function area(url: string, functionName: string): string {
     const [scope = '', name = ''] = file.slice(modules + '/node_modules/'.length).split('/');
     return scope.startsWith('@') ? `${scope}/${name}` : scope;
   }
-  const relative = path.relative(root, file);
-  if (relative.startsWith('src/')) return relative.split('/').slice(0, 2).join('/');
-  return relative.startsWith('..') ? file : relative;
+  const relative = projectPath(file);
+  return relative.startsWith('src/') ? relative.split('/').slice(0, 2).join('/') : relative;
 }
 
 function location(url: string, line: number): string {
   if (!url) return '';
   const file = url.replace(/^file:\/\//, '');
   const modules = file.lastIndexOf('/node_modules/');
-  const shown = modules >= 0 ? file.slice(modules + '/node_modules/'.length) : path.relative(root, file);
+  const shown = modules >= 0 ? file.slice(modules + '/node_modules/'.length) : projectPath(file);
   return `${shown}:${line + 1}`;
 }
 
@@ -77,12 +87,30 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
     const where = area(url, functionName);
     areas.set(where, (areas.get(where) ?? 0) + us);
   }
+  // Total (inclusive) time of src/ functions: each sample counts once for every
+  // distinct src/ function on its stack. Async functions show up again on the
+  // stacks where they resume, so their awaited continuations count too.
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const inclusive = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
+      if (!area(url, functionName).startsWith('src/')) continue;
+      const name = `${functionName || '(anonymous)'} ${location(url, lineNumber)}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+    }
+  }
+
   const lines = (map: Map<string, number>) =>
     [...map]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, us]) => ({ name, selfMs: Math.round(us / 100) / 10, percent: Math.round((1000 * us) / busyUs) / 10 }));
-  return { busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), functions: lines(functions), areas: lines(areas) };
+  return { busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), functions: lines(functions), areas: lines(areas), latchkeyInclusive: lines(inclusive) };
 }
 
 export function formatProfile(title: string, summary: ProfileSummary, top = 15): string {
@@ -93,6 +121,7 @@ export function formatProfile(title: string, summary: ProfileSummary, top = 15):
     ...rows(summary.areas),
     ' self time by function:',
     ...rows(summary.functions),
+    ...(summary.latchkeyInclusive.length ? [' total time of Latchkey functions (src/, callees included):', ...rows(summary.latchkeyInclusive)] : []),
   ].join('\n');
 }
 
