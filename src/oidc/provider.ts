@@ -16,6 +16,7 @@ import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
 import { unauthorizedClientErrors } from './unauthorized-client.ts';
 import { databaseUnavailableResponses, markDatabaseOutages } from './database-unavailable.ts';
+import { publicMetadataCaching } from './public-metadata-caching.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { throttleClientAuthentication, type ClientAuthThrottleDeps } from '../throttle/client-auth-throttle.ts';
 
@@ -141,6 +142,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.use(providerPagePolicy);
   provider.use(unauthorizedClientErrors);
   provider.use(databaseUnavailableResponses);
+  provider.use(publicMetadataCaching);
   // Innermost: a throttled request is answered before the provider parses it.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);
   markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));

@@ -1,5 +1,6 @@
 // The client-credentials grant end to end over HTTP: a service gets an RFC 9068
 // JWT for a registered API and the token verifies against the published JWKS.
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -19,6 +20,18 @@ async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<v
     if (Date.now() > deadline) throw new Error('condition not met within the registry watch interval');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+function conditionalGet(url: string, etag: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: { 'if-none-match': etag } }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
 }
 
 function basic(id: string, secret: string): string {
@@ -168,5 +181,27 @@ describe('client_credentials', () => {
     expect((await token({ grant_type: 'client_credentials' }, basic(id, rotated.clientSecret!))).status).toBe(200);
     await server.services.clients.delete(id);
     await until(async () => (await token({ grant_type: 'client_credentials' }, basic(id, rotated.clientSecret!))).body.error === 'invalid_client');
+  });
+});
+
+describe('caching of discovery and JWKS', () => {
+  it.each(['/jwks', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server'])('%s is cacheable for five minutes and revalidates with its ETag', async (path) => {
+    const first = await fetch(`${server.issuer}${path}`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('cache-control')).toBe('public, max-age=300');
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^"[\w-]{27}"$/);
+    // node:http, not fetch: fetch turns a hand-set If-None-Match into a no-cache request.
+    const again = await conditionalGet(`${server.issuer}${path}`, etag!);
+    expect(again).toEqual({ status: 304, body: '' });
+    const stale = await conditionalGet(`${server.issuer}${path}`, '"something-else"');
+    expect(stale.status).toBe(200);
+    expect(JSON.parse(stale.body)).toEqual((await first.json()) as object);
+  });
+
+  it('never caches the token endpoint', async () => {
+    const response = await token({ grant_type: 'client_credentials' }, basic(service.id, service.secret));
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.headers.get('etag')).toBeNull();
   });
 });
