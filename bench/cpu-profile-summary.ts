@@ -36,12 +36,15 @@ export interface ProfileSummary {
 
 const root = path.resolve(import.meta.dirname, '..');
 
-/** A project file relative to its checkout (the profile may come from another clone of the repository). */
+/** A project file relative to its checkout (the profile may come from another clone of the repository, or from dist/). */
 function projectPath(file: string): string {
-  const relative = path.relative(root, file);
-  if (!relative.startsWith('..')) return relative;
-  const at = Math.max(file.lastIndexOf('/src/'), file.lastIndexOf('/bench/'));
-  return at >= 0 ? file.slice(at + 1) : file;
+  let relative = path.relative(root, file);
+  if (relative.startsWith('..')) {
+    const at = Math.max(file.lastIndexOf('/src/'), file.lastIndexOf('/bench/'));
+    relative = at >= 0 ? file.slice(at + 1) : file;
+  }
+  // The servers run compiled: dist/app/src/x.js is src/x.ts's code.
+  return relative.replace(/^dist\/(app|bench)\//, '');
 }
 
 function area(url: string, functionName: string): string {

@@ -81,11 +81,10 @@ async function prepareLatchkey(database: BenchDatabase, workDir: string, options
     LATCHKEY_DATA_DIR: dataDir,
   };
   const credentials = await provisionLatchkey(loadConfig(env, ROOT));
+  // What `npm start` runs: the compiled server (built by build() below).
   const nodeArgs = [
-    '--import',
-    'tsx',
-    ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-latchkey')}`, '--import', './bench/query-counter.ts'] : []),
-    'src/main.ts',
+    ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-latchkey')}`, '--import', './dist/bench/bench/query-counter.js'] : []),
+    'dist/app/src/main.js',
   ];
   return {
     credentials: { issuer, ...credentials },
@@ -117,7 +116,7 @@ async function prepareReference(workDir: string, options: BenchOptions): Promise
       launch: () =>
         launchServer({
           name: 'reference',
-          nodeArgs: ['--import', 'tsx', ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-reference')}`] : []), 'bench/reference-server.ts'],
+          nodeArgs: [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-reference')}`] : []), 'dist/bench/bench/reference-server.js'],
           env: { ...baseEnv(), NODE_ENV: 'production', BENCH_REFERENCE_CONFIG: file },
           issuer,
           logFile: path.join(workDir, 'reference.log'),
@@ -127,7 +126,17 @@ async function prepareReference(workDir: string, options: BenchOptions): Promise
   };
 }
 
-/** The main thread's profile: --cpu-prof writes one per thread (tsx's module loader has its own). */
+/**
+ * Both servers run as compiled JavaScript, never through tsx: Latchkey as
+ * `npm start` runs it (dist/app, from `npm run build`), the reference and the
+ * query counter from bench/tsconfig.build.json. Both builds are incremental.
+ */
+function build(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'bench/tsconfig.build.json'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
+/** The main thread's profile: --cpu-prof writes one per thread. */
 function mainThreadProfile(dir: string): string | undefined {
   try {
     const main = readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f));
@@ -150,6 +159,8 @@ async function main(): Promise<void> {
 
   const startedAt = new Date();
   const loadBefore = os.loadavg();
+  process.stderr.write('bench: building dist/app and dist/bench\n');
+  build();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'latchkey-bench-'));
   const database = await createBenchDatabase(process.env.DATABASE_URL, workDir);
   const running: ServerProcess[] = [];
