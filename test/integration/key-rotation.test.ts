@@ -65,7 +65,9 @@ const kidOf = (token: string) => decodeProtectedHeader(token).kid;
 const publishedKids = async (url: string) => ((await (await fetch(`${url}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
 
 async function keysCli(args: readonly string[]) {
-  const result = await runCli(['keys', ...args, '--json'], { env: { DATABASE_URL: database.url, LATCHKEY_SECRET: SECRET } });
+  // --json before the arguments: a kid comes after --, where options are no longer read.
+  const [command, ...rest] = args;
+  const result = await runCli(['keys', command!, '--json', ...rest], { env: { DATABASE_URL: database.url, LATCHKEY_SECRET: SECRET } });
   return { code: result.code, body: JSON.parse(result.stdout) as Record<string, any>, stderr: result.stderr };
 }
 
@@ -176,10 +178,11 @@ describe('keys rotate on two running instances', () => {
   });
 
   it.each([
+    // Key ids are base64url and may start with '-', so they always go after --.
     ['an unknown kid', () => ['retire', 'no-such-kid'], 1, 'not_found'],
-    ['the old key, superseded seconds ago', () => ['retire', oldKid], 1, 'key_in_use'],
-    ['the signing key', () => ['retire', rotated.kid], 1, 'key_in_use'],
-    ['the only RS256 key, even with --force', () => ['retire', rsaKid, '--force'], 1, 'key_in_use'],
+    ['the old key, superseded seconds ago', () => ['retire', '--', oldKid], 1, 'key_in_use'],
+    ['the signing key', () => ['retire', '--', rotated.kid], 1, 'key_in_use'],
+    ['the only RS256 key, even with --force', () => ['retire', '--force', '--', rsaKid], 1, 'key_in_use'],
     ['a retire without a kid', () => ['retire'], 2, 'usage_error'],
     ['a rotation of an unknown alg', () => ['rotate', '--alg', 'HS256'], 1, 'invalid_input'],
     ['a rotation with a delay that is not whole seconds', () => ['rotate', '--activate-after=1.5'], 1, 'invalid_input'],
@@ -198,12 +201,12 @@ describe('keys rotate on two running instances', () => {
     expect({ code: second.code, error: second.body.error?.code }).toEqual({ code: 1, error: 'already_exists' });
     expect(second.body.error.message).toContain(first.body.key.kid);
     // A pending key never signed: it may be withdrawn at once, without --force.
-    const withdrawn = await keysCli(['retire', first.body.key.kid]);
+    const withdrawn = await keysCli(['retire', '--', first.body.key.kid]);
     expect(withdrawn.body).toMatchObject({ retired: true, forced: false });
   });
 
   it('retire --force takes the old key out of every instance’s JWKS; its tokens stop verifying for new verifiers', async () => {
-    const { code, body } = await keysCli(['retire', oldKid, '--force']);
+    const { code, body } = await keysCli(['retire', '--force', '--', oldKid]);
     expect(code).toBe(0);
     expect(body).toMatchObject({ retired: true, forced: true, key: { kid: oldKid, state: 'retired' } });
     for (const url of [urlA, urlB]) {
@@ -211,7 +214,7 @@ describe('keys rotate on two running instances', () => {
     }
     const newcomer = createVerifier({ issuer, audience: ORDERS });
     await expect(newcomer.verify(tokenBefore)).rejects.toMatchObject({ code: 'unknown_key' });
-    const again = await keysCli(['retire', oldKid]);
+    const again = await keysCli(['retire', '--', oldKid]);
     expect({ code: again.code, error: again.body.error?.code }).toEqual({ code: 1, error: 'invalid_input' });
   });
 });
