@@ -1,15 +1,7 @@
 // Email normalisation and password bounds, without a database.
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../helpers/error-of.ts';
 import { checkPassword, normaliseEmail, parseDisplayName } from '../../src/accounts/account-validation.ts';
-
-function errorOf(run: () => unknown): { code?: string; message?: string } {
-  try {
-    run();
-  } catch (error) {
-    return error as { code: string; message: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('email', () => {
   const normalised: [string, string][] = [

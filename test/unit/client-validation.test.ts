@@ -1,18 +1,10 @@
 // Client registration rules (grant types, redirect URIs, auth methods), without a database.
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../helpers/error-of.ts';
 import { parseClientRegistration, type ClientRegistrationInput } from '../../src/clients/client-validation.ts';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from '../../src/clients/client-secret.ts';
 
 type Env = 'production' | 'test';
-
-function errorOf(run: () => unknown): { code?: string; message?: string } {
-  try {
-    run();
-  } catch (error) {
-    return error as { code: string; message: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('client registration: what is accepted', () => {
   it('defaults a web client to the code flow with refresh tokens and client_secret_basic', () => {

@@ -1,16 +1,8 @@
 // Resource registration rules and RFC 6749 §3.3 scope syntax, without a database.
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../helpers/error-of.ts';
 import { parseScopeTokens } from '../../src/resources/scope.ts';
 import { parseAccessTokenTtl, parseResourceIdentifier, parseResourceScopes, parseSigningAlg } from '../../src/resources/resource-validation.ts';
-
-function errorOf(run: () => unknown): { code?: string; message?: string } {
-  try {
-    run();
-  } catch (error) {
-    return error as { code: string; message: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('scope tokens', () => {
   it('accepts every printable ASCII character but space, " and \\, deduplicated in order', () => {
