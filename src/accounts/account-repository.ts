@@ -1,6 +1,7 @@
 // Prisma calls for Account rows, and nothing else: the rules live in
 // account-service.ts.
 import type { Models, PrismaClient } from '../db/database.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export type AccountRow = Models.AccountModel;
 
@@ -47,8 +48,3 @@ export function createAccountRepository(prisma: PrismaClient) {
 }
 
 export type AccountRepository = ReturnType<typeof createAccountRepository>;
-
-// Prisma reports a unique-constraint violation as P2002 on both dialects.
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
-}

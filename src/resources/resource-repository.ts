@@ -2,6 +2,7 @@
 // resource-service.ts.
 import type { Models, PrismaClient } from '../db/database.ts';
 import { bumpRegistry, readRegistryVersion } from '../db/registry-changes.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export type ApiResourceRow = Models.ApiResourceModel;
 
@@ -56,8 +57,3 @@ export function createResourceRepository(prisma: PrismaClient) {
 }
 
 export type ResourceRepository = ReturnType<typeof createResourceRepository>;
-
-// Prisma reports a unique-constraint violation as P2002 on both dialects.
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
-}

@@ -5,6 +5,7 @@
 // failure, on SQLite and PostgreSQL alike. Times are always passed in, never
 // left to Prisma's @updatedAt, so the service's clock is the only clock.
 import type { Models, PrismaClient } from '../db/database.ts';
+import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export type ThrottleRow = Models.ThrottleModel;
 
@@ -76,8 +77,3 @@ export function createThrottleRepository(prisma: PrismaClient) {
 }
 
 export type ThrottleRepository = ReturnType<typeof createThrottleRepository>;
-
-// Prisma reports a unique-constraint violation as P2002 on both dialects.
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
-}
