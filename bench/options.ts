@@ -32,7 +32,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--rounds 
   --profile      node --cpu-prof both servers and count Latchkey's SQL per operation
                  (only client-credentials unless --only says otherwise)
   --out DIR      where the JSON result goes (default bench/results)
-  --keep         keep the temporary directory (logs, profiles, database)
+  --keep         keep the temporary directory (logs, profiles, the SQLite file)
 DATABASE_URL=postgresql://… benches on a fresh database on that server (dropped afterwards).`;
 
 function number(raw: string | undefined, fallback: number, name: string): number {

@@ -277,7 +277,10 @@ async function main(): Promise<void> {
     process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)}\n`);
   } finally {
     for (const server of running) await server.stop().catch(() => {});
-    await database.drop().catch((error: unknown) => log(`could not drop the bench database: ${(error as Error).message}`));
+    // --keep keeps a SQLite file (it is in the work directory); a PostgreSQL database is always dropped.
+    if (!(options.keep && database.dialect === 'sqlite')) {
+      await database.drop().catch((error: unknown) => log(`could not drop the bench database: ${(error as Error).message}`));
+    }
     if (options.keep) log(`kept ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
   }
