@@ -128,7 +128,7 @@ describe('latchkey audit list', () => {
   it('filters by --since, as a span back from now or an instant', async () => {
     // An event three days old, stored the way the server stores them.
     const old = new Date(Date.now() - 3 * 86_400_000);
-    await createAuditRepository(testDb.db.prisma).insert({ id: '00000000-0000-7000-8000-000000000001', type: 'login.failure', at: old, actor: null, subject: null, clientId: null, ip: '203.0.113.7', details: '{"reason":"unknown_account"}' });
+    await createAuditRepository(testDb.db).insert({ id: '00000000-0000-7000-8000-000000000001', type: 'login.failure', at: old, actor: null, subject: null, clientId: null, ip: '203.0.113.7', details: '{"reason":"unknown_account"}' });
     try {
       const types = async (...args: string[]) => (await list('--type', 'login.failure', ...args)).map((e) => e.ip);
       expect(await types()).toEqual(['203.0.113.7']);

@@ -159,7 +159,7 @@ describe('audit events from real flows', () => {
     await latchkey!.stop();
     latchkey = undefined;
 
-    const stored = (await createAuditRepository(database.db.prisma).list({ limit: 1000 })).reverse();
+    const stored = (await createAuditRepository(database.db).list({ limit: 1000 })).reverse();
     const digest = createLoginIdentifierDigest(config.masterSecret!);
     const ip = '127.0.0.1';
     const expected = [

@@ -22,7 +22,7 @@ beforeEach(async () => {
 
 function service(batch: Partial<AuditBatchOptions>) {
   // A counting repository: the real one, with its batch writes observed.
-  const repository = createAuditRepository(testDb.db.prisma);
+  const repository = createAuditRepository(testDb.db);
   const writes: number[] = [];
   const counted = { ...repository, insertMany: async (rows: Parameters<typeof repository.insertMany>[0]) => (writes.push(rows.length), repository.insertMany(rows)) };
   return { audit: createAuditService({ repository: counted, batch }), writes };
@@ -66,7 +66,7 @@ describe('server-side recording', () => {
     expect(writes).toEqual([1234]);
     expect(await stored()).toBe(1234);
     // Recording order survives the batch: newest first by time, then id.
-    const listed = await createAuditRepository(testDb.db.prisma).list({ limit: 3 });
+    const listed = await createAuditRepository(testDb.db).list({ limit: 3 });
     expect(listed.map((row) => JSON.parse(row.details!).n)).toEqual([1233, 1232, 1231]);
     audit.record({ type: 'token.issued' });
     expect(audit.stats()).toEqual({ pending: 0, dropped: 1 });
@@ -78,6 +78,21 @@ describe('server-side recording', () => {
     const [event] = await audit.list({ types: ['logout'] });
     expect(event).toEqual({ id: expect.any(String), type: 'logout', at: expect.any(Date), actor: 'someone', subject: 'someone', clientId: 'app', ip: '192.0.2.1', details: null });
     await audit.stop();
+  });
+});
+
+describe('batch insert', () => {
+  it('stores each row exactly as given: nulls, quotes, non-ASCII text, JSON details, millisecond times', async () => {
+    const repository = createAuditRepository(testDb.db);
+    const rows = [
+      { id: '01', type: 'login.failure', at: new Date('2026-11-29T04:31:54.123Z'), actor: null, subject: null, clientId: null, ip: '2001:db8::1', details: '{"reason":"unknown_account"}' },
+      { id: '02', type: 'token.issued', at: new Date('1999-12-31T23:59:59.999Z'), actor: 'a"b\'c', subject: 'Zoë 日本 🚀', clientId: 'x\\y', ip: null, details: null },
+      { id: '03', type: 'client.created', at: new Date('2026-01-01T00:00:00.000Z'), actor: 'cli', subject: '', clientId: 'lk_1', ip: '192.0.2.1', details: '{"nested":{"a":[1,2]},"q":"\\"quoted\\""}' },
+    ];
+    await repository.insertMany(rows);
+    await repository.insertMany([]);
+    const stored = await testDb.db.prisma.auditEvent.findMany({ orderBy: { id: 'asc' } });
+    expect(stored).toEqual(rows);
   });
 });
 
