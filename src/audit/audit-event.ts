@@ -2,7 +2,7 @@
 // time-ordered id. Events hold identifiers (account ids, client_ids, kids),
 // never a token, secret, password or cookie; details are built field by field
 // by the code that records them, never copied from a request.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 export const AUDIT_EVENT_TYPES = [
   'login.success',
@@ -78,11 +78,10 @@ export function auditEventId(at: Date): string {
     lastMs = ms;
     sequence = 0;
   }
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(ms, 0, 6);
-  bytes[6] = 0x70 | (sequence >> 8);
-  bytes[7] = sequence & 0xff;
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // randomUUID draws from Node's pooled entropy; randomBytes(16) was a
+  // system call per event, on every token issued. Its last 64 bits (variant
+  // bits included) are the random part a UUIDv7 needs.
+  const random = randomUUID().slice(19);
+  const hex = ms.toString(16).padStart(12, '0') + (0x7000 | sequence).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${random}`;
 }
