@@ -16,7 +16,7 @@ import type { Provider } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { clientIdFromBasic, clientIdFromForm } from './client-auth-id.ts';
 import { peekForm } from './form-peek.ts';
-import type { ThrottleKey, ThrottleKeys } from './throttle-keys.ts';
+import { throttledAddress, type ThrottleKey, type ThrottleKeys } from './throttle-keys.ts';
 import type { ThrottleScope } from './throttle-policy.ts';
 import type { ThrottleService } from './throttle-service.ts';
 
@@ -42,20 +42,34 @@ const CLEAN_TTL_MS = 2000;
 export function throttleClientAuthentication(provider: Provider, deps: ClientAuthThrottleDeps): void {
   // Read from the provider, so a mount path (an issuer with a path) is included.
   const paths = new Set(CLIENT_AUTH_ROUTES.map((route) => provider.pathFor(route)));
+  // Names in this cache are the client_id and address as given (both bounded:
+  // client-auth-id.ts caps client_ids), not their keyed digests, so a request
+  // whose keys are both clean costs no HMAC either.
   const clean = new LRUCache<string, true>({ max: 50_000, ttl: CLEAN_TTL_MS });
-  const name = (key: ThrottleKey) => `${key.scope}:${key.id}`;
 
   const middleware: Middleware = async (ctx, next) => {
     if (ctx.method !== 'POST' || !paths.has(ctx.path)) return next();
     const clientId =
       clientIdFromBasic(ctx.get('authorization')) ?? (ctx.is('application/x-www-form-urlencoded') ? clientIdFromForm(await peekForm(ctx.req)) : undefined);
-    const { client, ip } = deps.keys.clientAuth(clientId, ctx.ip);
-    const keys: ThrottleKey[] = client ? [client, ip] : [ip];
+    const address = throttledAddress(ctx.ip);
+    const names = clientId ? [`client\0${clientId}`, `ip\0${address}`] : [`ip\0${address}`];
+    let keys: ThrottleKey[] | undefined;
+    const throttleKeys = () => {
+      if (!keys) {
+        const { client, ip } = deps.keys.clientAuth(clientId, ctx.ip);
+        keys = client ? [client, ip] : [ip];
+      }
+      return keys;
+    };
 
     let verdict: Awaited<ReturnType<ClientAuthThrottleDeps['throttle']['check']>>;
     try {
-      verdict = keys.every((key) => clean.has(name(key))) ? { allowed: true, retryAfter: 0, counted: [] } : await deps.throttle.check(keys);
-      if (verdict.allowed && verdict.counted.length === 0) for (const key of keys) clean.set(name(key), true);
+      const trusted = names.every((name) => clean.has(name));
+      verdict = trusted ? { allowed: true, retryAfter: 0, counted: [] } : await deps.throttle.check(throttleKeys());
+      // Only a database answer starts the trust period: renewing it on every
+      // request would never look again, and failures counted by another
+      // instance would go unseen for as long as the traffic kept coming.
+      if (!trusted && verdict.allowed && verdict.counted.length === 0) for (const name of names) clean.set(name, true);
     } catch (error) {
       // Without the database no client can authenticate either: let the
       // provider fail on it and answer its usual 503 temporarily_unavailable.
@@ -80,8 +94,8 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
       // 401 is invalid_client on these routes, and only that (InvalidClientAuth);
       // the status, not the body, so asking for HTML does not dodge the count.
       if (ctx.status === 401) {
-        for (const key of keys) clean.delete(name(key));
-        await deps.throttle.fail(keys);
+        for (const name of names) clean.delete(name);
+        await deps.throttle.fail(throttleKeys());
       }
       else if (ctx.status < 400 && verdict.counted.length > 0) await deps.throttle.succeed(verdict.counted);
     } catch (error) {

@@ -73,6 +73,8 @@ function normaliseLoginEmail(email: string): string {
  * usually holds a whole /64 and could otherwise use a fresh address per try.
  */
 export function throttledAddress(ip: string): string {
+  // IPv4, the usual case, as it is, without IPv6 parsing.
+  if (!ip.includes(':')) return ip;
   const address = ip.replace(/%.*$/, '');
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
   if (mapped) return mapped[1]!;

@@ -5,6 +5,7 @@
 // is reached even the right secret gets 429 temporarily_unavailable with
 // Retry-After, so the block comes before any secret is compared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createThrottleKeys } from '../../src/throttle/throttle-keys.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const API = 'https://orders.example.test/api';
@@ -12,7 +13,7 @@ const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 
 let server: TestServer;
 type Client = { readonly id: string; readonly secret: string };
-const clients: Record<'basic' | 'post' | 'postFresh' | 'other' | 'steady', Client> = {} as never;
+const clients: Record<'basic' | 'post' | 'postFresh' | 'other' | 'steady' | 'watched', Client> = {} as never;
 
 beforeAll(async () => {
   server = await startTestServer({ env: { LATCHKEY_TRUST_PROXY: 'true', LATCHKEY_METRICS_TOKEN: METRICS_TOKEN } });
@@ -27,6 +28,7 @@ beforeAll(async () => {
   clients.postFresh = await register('Another post service', 'client_secret_post');
   clients.other = await register('Other service', 'client_secret_basic');
   clients.steady = await register('Steady service', 'client_secret_basic');
+  clients.watched = await register('Watched service', 'client_secret_basic');
 });
 
 afterAll(async () => {
@@ -134,6 +136,28 @@ describe('client authentication throttling', () => {
       for (const n of range(19)) expect((await call({ client: clients.steady, secret: 'wrong', ip: `10.9.${round}.${n}` })).status).toBe(401);
       expect((await call({ client: clients.steady, ip: '10.9.9.9' })).status).toBe(200);
     }
+  });
+
+  it('sees a block recorded by another instance within seconds, even while the client keeps succeeding here', async () => {
+    const client = clients.watched;
+    const ip = '10.11.0.1';
+    // Successes every 100 ms: this instance trusts the client's keys as clean between database checks.
+    const deadline = Date.now() + 6000;
+    expect((await call({ client, ip })).status).toBe(200);
+    // Another instance has blocked the client meanwhile: written straight to the shared table, as its failures would be.
+    const key = createThrottleKeys(server.config.masterSecret!).clientAuth(client.id, ip).client!;
+    const now = new Date();
+    await server.database.db.prisma.throttle.upsert({
+      where: { key: `${key.scope}:${key.id}` },
+      create: { key: `${key.scope}:${key.id}`, failures: 20, windowStart: now, blockedUntil: new Date(now.getTime() + 60_000) },
+      update: { failures: 20, windowStart: now, blockedUntil: new Date(now.getTime() + 60_000) },
+    });
+    let status = 200;
+    while (status === 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await call({ client, ip })).status;
+    }
+    expect(status).toBe(429);
   });
 
   it('leaves the form intact for oidc-provider after reading client_id from it, whatever its size', async () => {
