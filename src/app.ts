@@ -38,8 +38,7 @@ export function createApp(deps: AppDeps): Koa {
   // cookies (session, interaction) are signed with this app's keys: the same.
   // Every instance the holder ever serves has the same cookie keys.
   app.keys = deps.provider.current.keys;
-  app.use(requestContext(deps.log));
-  app.use(deps.metrics.middleware());
+  app.use(requestContext(deps.log, deps.metrics.observeRequest));
   // Outside the error handler, so error pages get the headers (and CSP) too.
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
   app.use(errorHandler(deps.views, deps.log));

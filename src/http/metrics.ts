@@ -2,7 +2,7 @@
 // status codes, grant types), never raw paths or client input, so an attacker
 // cannot blow up the number of series.
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -47,24 +47,32 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  // Bounded: routes, methods and statuses are each a small known set.
+  const seriesByKey = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
+
   return {
     registry,
     loginFailures,
     throttled,
     errors,
 
-    /** Counts and times every request; the route label is a known name, never the raw path. */
-    middleware(): Middleware {
-      return async (ctx, next) => {
-        const stop = latency.startTimer();
-        try {
-          await next();
-        } finally {
-          const route = routeName(ctx as unknown as KoaContextWithOIDC);
-          stop({ route });
-          requests.inc({ route, method: KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER', status: String(ctx.status) });
-        }
-      };
+    /**
+     * Counts and times one finished request (request-context.ts calls it).
+     * The route label is a known name, never the raw path. Labelled series
+     * are looked up once and kept: prom-client hashes a label object on
+     * every call otherwise.
+     */
+    observeRequest(ctx: Context, seconds: number): void {
+      const route = routeName(ctx as unknown as KoaContextWithOIDC);
+      const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : 'OTHER';
+      const key = `${route} ${method} ${ctx.status}`;
+      let series = seriesByKey.get(key);
+      if (!series) {
+        series = { count: requests.labels(route, method, String(ctx.status)), latency: latency.labels(route) };
+        seriesByKey.set(key, series);
+      }
+      series.count.inc();
+      series.latency.observe(seconds);
     },
 
     /** Counts tokens by grant type and provider errors, from oidc-provider's events. */
@@ -78,10 +86,9 @@ export function createMetrics() {
 
     /** GET /metrics, when a bearer token is configured; 404 otherwise (not advertised). */
     route(token: string | null): Middleware {
-      const expected = token ? digest(token) : null;
-      return async (ctx, next) => {
-        if (ctx.path !== '/metrics') return next();
-        if (!expected || ctx.method !== 'GET') return next();
+      if (!token) return (_ctx, next) => next();
+      const expected = digest(token);
+      const serve: Middleware = async (ctx) => {
         const presented = /^Bearer (.+)$/.exec(ctx.get('authorization'))?.[1];
         if (!presented || !timingSafeEqual(digest(presented), expected)) {
           ctx.status = 401;
@@ -93,6 +100,8 @@ export function createMetrics() {
         ctx.type = registry.contentType;
         ctx.body = await registry.metrics();
       };
+      // The guard is not async, so every other request passes without a promise of its own.
+      return (ctx, next) => (ctx.path === '/metrics' && ctx.method === 'GET' ? serve(ctx, next) : next());
     },
   };
 }

@@ -1,7 +1,7 @@
 // Headers every response gets, and a strict Content-Security-Policy for the
 // HTML pages Latchkey renders itself (no scripts at all; one same-origin
 // stylesheet; never framed, which stops clickjacking of login and consent).
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 
 export interface PagePolicyOptions {
   /** Script sources; unset: no script runs at all. */
@@ -41,10 +41,21 @@ const PAGE_CSP = pageCsp();
  * no script (the only same-origin asset is a stylesheet, sent with nosniff).
  */
 export const providerPagePolicy: Middleware = async (ctx, next) => {
-  ctx.set('Content-Security-Policy', pageCsp({ scriptSrc: ["'self'"] }));
+  ctx.set('Content-Security-Policy', PROVIDER_PAGE_CSP);
   await next();
-  if (!ctx.response.is('html')) ctx.remove('Content-Security-Policy');
+  if (!isHtml(ctx)) ctx.remove('Content-Security-Policy');
 };
+
+const PROVIDER_PAGE_CSP = pageCsp({ scriptSrc: ["'self'"] });
+
+/**
+ * The response's media type compared as a string: Koa's response.is() runs
+ * type-is's full media-type parser, which showed on every token request,
+ * and these checks run on every response.
+ */
+function isHtml(ctx: Context): boolean {
+  return ctx.response.type.toLowerCase() === 'text/html';
+}
 
 export function securityHeaders(options: { hsts: boolean }): Middleware {
   return async (ctx, next) => {
@@ -52,7 +63,7 @@ export function securityHeaders(options: { hsts: boolean }): Middleware {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     if (options.hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
-    if (ctx.response.is('html')) {
+    if (isHtml(ctx)) {
       // oidc-provider sets its own policy on the pages it renders (form_post
       // needs an inline script); keep that one, add ours everywhere else.
       if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', PAGE_CSP);

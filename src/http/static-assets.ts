@@ -6,10 +6,12 @@ import { viewsDir } from '../paths.ts';
 
 export function staticAssets(): Middleware {
   const css = readFileSync(path.join(viewsDir, 'static', 'latchkey.css'));
-  return async (ctx, next) => {
+  // Not async: a request for anything else passes on without a promise of its own.
+  return (ctx, next) => {
     if (ctx.path !== '/static/latchkey.css' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     ctx.type = 'text/css; charset=utf-8';
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = css;
+    return undefined;
   };
 }
