@@ -4,6 +4,7 @@
 // authorization codes are never logged because query strings are not.)
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { Config } from './config/config.ts';
+import { createLogOutput, type LogOutput } from './log-output.ts';
 
 export type Log = Logger;
 
@@ -97,13 +98,19 @@ const FLUSH_INTERVAL_MS = 250;
 /**
  * One write(2) per log line was the largest single cost of a token request
  * (an access line and an audit line each). Lines are gathered into writes
- * of 32 KiB or more instead (a write costs about the same for 4 KiB as for
- * 32: it is the system call that costs), flushed at least every 250 ms and synchronously when the
- * process exits, so nothing is lost on a normal or error exit; a SIGKILL
+ * of 32 KiB instead (log-output.ts), flushed at least every 250 ms and when
+ * the process exits, so nothing is lost on a normal or error exit; a SIGKILL
  * loses at most the last quarter second of lines.
  */
 function bufferedStdout(): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 32 * 1024, maxWrite: 64 * 1024 });
-  setInterval(() => stream.flush(), FLUSH_INTERVAL_MS).unref();
-  return stream;
+  // One per process, however many loggers write to it: one order, one exit hook.
+  if (!stdout) {
+    const output = createLogOutput(1);
+    setInterval(() => output.flush(), FLUSH_INTERVAL_MS).unref();
+    process.on('exit', () => output.flush());
+    stdout = output;
+  }
+  return stdout;
 }
+
+let stdout: LogOutput | undefined;
