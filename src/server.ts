@@ -74,7 +74,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
     await keys.reload();
 
     const services = createServices({ config, db, log });
-    const artifacts = createArtifactRepository(db.prisma);
+    const artifacts = createArtifactRepository(db);
     const views = createViews();
     const cookieKeys = await keys.cookieKeys();
     const metrics = createMetrics();

@@ -34,7 +34,7 @@ let adapterFor: (name: string) => Adapter;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  artifacts = createArtifactRepository(database.db.prisma);
+  artifacts = createArtifactRepository(database.db);
   adapterFor = createAdapterFactory({ artifacts, clients, now: () => clockMs });
 });
 

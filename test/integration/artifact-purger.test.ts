@@ -14,7 +14,7 @@ let artifacts: ArtifactRepository;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  artifacts = createArtifactRepository(database.db.prisma);
+  artifacts = createArtifactRepository(database.db);
 });
 
 afterAll(async () => {
