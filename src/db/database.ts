@@ -9,6 +9,9 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig, Dialect } from '../config/config.ts';
 import { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
 import { PrismaClient as PostgresClient } from './generated/postgres/client.ts';
+import { createSqliteReader, type SqliteReader } from './sqlite-reader.ts';
+
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export type PrismaClient = SqliteClient;
 export type * as Models from './generated/sqlite/models.ts';
@@ -16,6 +19,8 @@ export type * as Models from './generated/sqlite/models.ts';
 export interface Database {
   readonly dialect: Dialect;
   readonly prisma: PrismaClient;
+  /** SQLite files only: prepared read-only lookups for the hottest paths (sqlite-reader.ts). */
+  readonly sqliteReader?: SqliteReader;
   close(): Promise<void>;
 }
 
@@ -26,10 +31,16 @@ export interface DatabaseOptions {
 
 export function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Database {
   const prisma = config.dialect === 'sqlite' ? openSqlite(config) : openPostgres(config, options);
+  // An in-memory database is private to its connection: a second one would see another, empty database.
+  const sqliteReader = config.dialect === 'sqlite' && config.sqlitePath && config.sqlitePath !== ':memory:' ? createSqliteReader(config.sqlitePath, SQLITE_BUSY_TIMEOUT_MS) : undefined;
   return {
     dialect: config.dialect,
     prisma,
-    close: () => prisma.$disconnect(),
+    ...(sqliteReader && { sqliteReader }),
+    async close() {
+      sqliteReader?.close();
+      await prisma.$disconnect();
+    },
   };
 }
 
@@ -38,7 +49,7 @@ function openSqlite(config: DatabaseConfig): PrismaClient {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   // `timeout` is better-sqlite3's busy timeout: a CLI writing while the server
   // runs waits for the lock instead of failing with SQLITE_BUSY.
-  const adapter = new PrismaBetterSqlite3({ url: file, timeout: 5000 });
+  const adapter = new PrismaBetterSqlite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS });
   return new SqliteClient({ adapter });
 }
 
