@@ -9,7 +9,7 @@ import { API, API_SCOPES, CALLBACK, USER, type Credentials } from './fixture.ts'
 
 export async function provisionLatchkey(config: Config): Promise<Omit<Credentials, 'issuer'>> {
   await migrate(config.database);
-  const db = openDatabase(config.database, { poolSize: 2 });
+  const db = await openDatabase(config.database, { poolSize: 2 });
   try {
     const { resources, clients, accounts } = createServices({ config, db });
     await resources.create({ identifier: API, scopes: [...API_SCOPES] });

@@ -21,7 +21,7 @@ const latchkey = await startLatchkey({ config, log, drainMs: 2000 });
 const appUrl = `http://${settings.host}:${settings.appPort}`;
 const apiUrl = `http://${settings.host}:${settings.apiPort}`;
 
-const db = openDatabase(config.database);
+const db = await openDatabase(config.database);
 let registration: Awaited<ReturnType<typeof provisionDemo>>;
 try {
   registration = await provisionDemo(createServices({ config, db }), { appUrl, password: settings.password });

@@ -62,7 +62,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
   const { applied } = await migrate(config.database);
   if (applied.length) log.info({ applied }, 'applied database migrations');
 
-  const db = openDatabase(config.database);
+  const db = await openDatabase(config.database);
   try {
     const masterSecret = resolveMasterSecret(config, { info: (msg) => log.info(msg) });
     const keyRepository = createKeyRepository(db.prisma, db.dialect);
@@ -79,7 +79,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
     const cookieKeys = await keys.cookieKeys();
     const metrics = createMetrics();
     // Brute-force back-off, counted in the database so every instance sees every failure.
-    const throttle = createThrottleService({ repository: createThrottleRepository(db.prisma) });
+    const throttle = createThrottleService({ repository: createThrottleRepository(db) });
     const throttleKeys = createThrottleKeys(masterSecret);
     const registry = await createRegistryCache({
       clients: { findProviderMetadata: providerClientSource(services.clients).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },

@@ -1,6 +1,10 @@
-// Prisma calls for Account rows, and nothing else: the rules live in
-// account-service.ts.
-import type { Models, PrismaClient } from '../db/database.ts';
+// Database calls for Account rows, and nothing else: the rules live in
+// account-service.ts. The two lookups run on every sign-in (several times:
+// the login form, the provider's findAccount, the id token's claims), so on
+// a SQLite file they are statements prepared once (db/sqlite-statements.ts);
+// everything else goes through Prisma.
+import type { Database, Models } from '../db/database.ts';
+import { BUSY, fromSqliteTime } from '../db/sqlite-statements.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export type AccountRow = Models.AccountModel;
@@ -15,7 +19,29 @@ export interface NewAccountRow {
 
 export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified'>>;
 
-export function createAccountRepository(prisma: PrismaClient) {
+const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "createdAt", "updatedAt"';
+const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
+const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
+
+/** A row as SQLite hands it over: booleans as 0/1, times as text. */
+type StoredRow = Omit<AccountRow, 'emailVerified' | 'disabled' | 'createdAt' | 'updatedAt'> & { emailVerified: number; disabled: number; createdAt: string; updatedAt: string };
+
+const fromStored = (row: StoredRow): AccountRow => ({
+  ...row,
+  emailVerified: row.emailVerified !== 0,
+  disabled: row.disabled !== 0,
+  createdAt: fromSqliteTime(row.createdAt)!,
+  updatedAt: fromSqliteTime(row.updatedAt)!,
+});
+
+export function createAccountRepository({ prisma, sqliteStatements }: Pick<Database, 'prisma' | 'sqliteStatements'>) {
+  /** undefined: not found; null: ask Prisma (not SQLite, or the database was locked). */
+  function prepared(sql: string, key: string): AccountRow | undefined | null {
+    const row = sqliteStatements ? sqliteStatements.get<StoredRow>(sql, key) : BUSY;
+    if (row === BUSY) return null;
+    return row && fromStored(row);
+  }
+
   return {
     /** Resolves to undefined when the email is already taken (unique index). */
     async insert(row: NewAccountRow): Promise<AccountRow | undefined> {
@@ -32,11 +58,13 @@ export function createAccountRepository(prisma: PrismaClient) {
     },
 
     async findById(id: string): Promise<AccountRow | undefined> {
-      return (await prisma.account.findUnique({ where: { id } })) ?? undefined;
+      const row = prepared(BY_ID, id);
+      return row !== null ? row : ((await prisma.account.findUnique({ where: { id } })) ?? undefined);
     },
 
     async findByEmail(email: string): Promise<AccountRow | undefined> {
-      return (await prisma.account.findUnique({ where: { email } })) ?? undefined;
+      const row = prepared(BY_EMAIL, email);
+      return row !== null ? row : ((await prisma.account.findUnique({ where: { email } })) ?? undefined);
     },
 
     /** Resolves to the updated row, or undefined when the account does not exist. */

@@ -88,7 +88,7 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
   if (command !== migrateCommand && migration.applied.length) {
     io.stderr.write(`latchkey: applied migration(s) ${migration.applied.join(', ')}\n`);
   }
-  const db = openDatabase(config.database, { poolSize: 2 });
+  const db = await openDatabase(config.database, { poolSize: 2 });
   try {
     const services = createServices({ config, db });
     // Written before the command prints (not batched): the process exits right after.

@@ -4,12 +4,9 @@
 // `$transaction` isolation levels differ), so it is cast here, once.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig, Dialect } from '../config/config.ts';
-import { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
-import { PrismaClient as PostgresClient } from './generated/postgres/client.ts';
-import { createSqliteReader, type SqliteReader } from './sqlite-reader.ts';
+import type { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
+import { createSqliteStatements, type SqliteStatements } from './sqlite-statements.ts';
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
@@ -19,8 +16,8 @@ export type * as Models from './generated/sqlite/models.ts';
 export interface Database {
   readonly dialect: Dialect;
   readonly prisma: PrismaClient;
-  /** SQLite files only: prepared read-only lookups for the hottest paths (sqlite-reader.ts). */
-  readonly sqliteReader?: SqliteReader;
+  /** SQLite files only: statements prepared once for the hottest paths (sqlite-statements.ts). */
+  readonly sqliteStatements?: SqliteStatements;
   close(): Promise<void>;
 }
 
@@ -29,22 +26,31 @@ export interface DatabaseOptions {
   readonly poolSize?: number;
 }
 
-export function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Database {
-  const prisma = config.dialect === 'sqlite' ? openSqlite(config) : openPostgres(config, options);
+/**
+ * Loads only the chosen dialect's generated client and driver: the other
+ * dialect's modules (pg and its adapter, for SQLite) would add a tenth of a
+ * second to every start for code that never runs.
+ */
+export async function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<Database> {
+  const prisma = config.dialect === 'sqlite' ? await openSqlite(config) : await openPostgres(config, options);
   // An in-memory database is private to its connection: a second one would see another, empty database.
-  const sqliteReader = config.dialect === 'sqlite' && config.sqlitePath && config.sqlitePath !== ':memory:' ? createSqliteReader(config.sqlitePath, SQLITE_BUSY_TIMEOUT_MS) : undefined;
+  const sqliteStatements = config.dialect === 'sqlite' && config.sqlitePath && config.sqlitePath !== ':memory:' ? createSqliteStatements(config.sqlitePath) : undefined;
   return {
     dialect: config.dialect,
     prisma,
-    ...(sqliteReader && { sqliteReader }),
+    ...(sqliteStatements && { sqliteStatements }),
     async close() {
-      sqliteReader?.close();
+      sqliteStatements?.close();
       await prisma.$disconnect();
     },
   };
 }
 
-function openSqlite(config: DatabaseConfig): PrismaClient {
+async function openSqlite(config: DatabaseConfig): Promise<PrismaClient> {
+  const [{ PrismaBetterSqlite3 }, { PrismaClient: SqliteClient }] = await Promise.all([
+    import('@prisma/adapter-better-sqlite3'),
+    import('./generated/sqlite/client.ts'),
+  ]);
   const file = config.sqlitePath ?? ':memory:';
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   // `timeout` is better-sqlite3's busy timeout: a CLI writing while the server
@@ -53,7 +59,8 @@ function openSqlite(config: DatabaseConfig): PrismaClient {
   return new SqliteClient({ adapter });
 }
 
-function openPostgres(config: DatabaseConfig, options: DatabaseOptions): PrismaClient {
+async function openPostgres(config: DatabaseConfig, options: DatabaseOptions): Promise<PrismaClient> {
+  const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([import('@prisma/adapter-pg'), import('./generated/postgres/client.ts')]);
   const adapter = new PrismaPg({
     connectionString: config.url,
     max: options.poolSize ?? 10,

@@ -8,7 +8,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabaseConfig, Dialect } from '../config/config.ts';
 import { MigrationError } from '../errors.ts';
 import { migrationsDir } from '../paths.ts';
@@ -208,7 +208,9 @@ const POSTGRES_LEDGER = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 )`;
 
 async function withPostgres<T>(config: DatabaseConfig, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: 10_000 });
+  // Loaded here, not at the top: a SQLite start never needs the PostgreSQL driver.
+  const { default: pgDriver } = await import('pg');
+  const client = new pgDriver.Client({ connectionString: config.url, connectionTimeoutMillis: 10_000 });
   // An 'error' event without a listener would crash the process on a dropped connection.
   client.on('error', () => {});
   try {

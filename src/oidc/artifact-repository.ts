@@ -3,16 +3,18 @@
 // No rules here: what counts as expired or consumed is the adapter's call.
 //
 // The statements on the sign-in path (find, upsert, consume, destroy: about
-// thirty a login) are fixed SQL texts run through Prisma's raw API, not
-// model queries: a model query goes through Prisma's query compiler each
-// time, which cost 3× the CPU of the same statement sent raw (scratch
-// measurement: 243 against 83 µs on SQLite, 416 against 264 µs on
-// PostgreSQL). The SQL is plain enough to be the same on both dialects but
-// for the parameter markers. On a SQLite file the lookups go further: they
-// run as statements prepared once on a read-only connection
-// (db/sqlite-reader.ts), since Prisma's adapter compiles each statement anew.
-// The rare calls (purge, revoke) stay model queries.
+// thirty a login) are fixed SQL texts, not model queries: a model query goes
+// through Prisma's query compiler each time, which cost 3× the CPU of the
+// same statement sent raw (scratch measurement: 243 against 83 µs on SQLite,
+// 416 against 264 µs on PostgreSQL). The SQL is plain enough to be the same
+// on both dialects but for the parameter markers. On PostgreSQL they run
+// through Prisma's raw API; on a SQLite file as statements prepared once on a
+// connection of their own (db/sqlite-statements.ts), since Prisma's adapter
+// compiles each statement anew; through Prisma again in the rare moment that
+// connection finds the database locked. The rare calls (purge, revoke) stay
+// model queries.
 import type { Database, Models } from '../db/database.ts';
+import { BUSY, fromSqliteTime, sqliteTime } from '../db/sqlite-statements.ts';
 
 export type ArtifactRow = Models.OidcArtifactModel;
 
@@ -61,14 +63,9 @@ const STATEMENTS = {
 /** A row as SQLite hands it over: times as the text Prisma's adapter writes. */
 type StoredRow = Omit<ArtifactRow, 'expiresAt' | 'consumedAt'> & { expiresAt: string | null; consumedAt: string | null };
 
-const fromStored = (row: StoredRow): ArtifactRow => ({
-  ...row,
-  expiresAt: row.expiresAt === null ? null : new Date(row.expiresAt),
-  consumedAt: row.consumedAt === null ? null : new Date(row.consumedAt),
-});
+const fromStored = (row: StoredRow): ArtifactRow => ({ ...row, expiresAt: fromSqliteTime(row.expiresAt), consumedAt: fromSqliteTime(row.consumedAt) });
 
-/** How Prisma's SQLite adapter writes a DateTime (ISO 8601, "+00:00"), so comparisons in SQL are of like with like. */
-const sqliteTime = (date: Date) => date.toISOString().replace('Z', '+00:00');
+const sqliteTimeOrNull = (date: Date | null | undefined) => (date ? sqliteTime(date) : null);
 
 /** PostgreSQL numbers its parameters ($1, $2, …) where SQLite takes "?". */
 function numbered(sql: string): string {
@@ -76,23 +73,32 @@ function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-export function createArtifactRepository({ prisma, dialect, sqliteReader }: Pick<Database, 'prisma' | 'dialect' | 'sqliteReader'>) {
+export function createArtifactRepository({ prisma, dialect, sqliteStatements }: Pick<Database, 'prisma' | 'dialect' | 'sqliteStatements'>) {
   const sql = dialect === 'postgres' ? (Object.fromEntries(Object.entries(STATEMENTS).map(([name, text]) => [name, numbered(text)])) as typeof STATEMENTS) : STATEMENTS;
   const first = (rows: ArtifactRow[]) => rows[0] ?? null;
-  const viaPrisma = (any: string, live: string, model: string, key: string, { liveAt }: ArtifactLookup) =>
-    liveAt ? prisma.$queryRawUnsafe<ArtifactRow[]>(live, model, key, liveAt).then(first) : prisma.$queryRawUnsafe<ArtifactRow[]>(any, model, key).then(first);
-  // On a SQLite file, lookups run as statements prepared once on a read-only connection (db/sqlite-reader.ts).
-  const lookUp = sqliteReader
-    ? (any: string, live: string, model: string, key: string, { liveAt }: ArtifactLookup) => {
-        const row = liveAt ? sqliteReader.get<StoredRow>(live, model, key, sqliteTime(liveAt)) : sqliteReader.get<StoredRow>(any, model, key);
-        return Promise.resolve(row ? fromStored(row) : null);
-      }
-    : viaPrisma;
+
+  function lookUp(any: string, live: string, model: string, key: string, { liveAt }: ArtifactLookup): Promise<ArtifactRow | null> {
+    if (sqliteStatements) {
+      const row = liveAt ? sqliteStatements.get<StoredRow>(live, model, key, sqliteTime(liveAt)) : sqliteStatements.get<StoredRow>(any, model, key);
+      if (row !== BUSY) return Promise.resolve(row ? fromStored(row) : null);
+    }
+    return liveAt ? prisma.$queryRawUnsafe<ArtifactRow[]>(live, model, key, liveAt).then(first) : prisma.$queryRawUnsafe<ArtifactRow[]>(any, model, key).then(first);
+  }
+
+  /** Runs a write; `params` are SQLite's values (times as text), `prismaParams` the same for Prisma (times as Dates). */
+  async function write(text: string, params: unknown[], prismaParams: unknown[] = params): Promise<number> {
+    if (sqliteStatements) {
+      const changes = sqliteStatements.run(text, ...params);
+      if (changes !== BUSY) return changes;
+    }
+    return prisma.$executeRawUnsafe(text, ...prismaParams);
+  }
 
   return {
     /** Replaces the artifact's payload and columns; a consumedAt already set is kept. */
-    async upsert(model: string, id: string, write: ArtifactWrite): Promise<void> {
-      await prisma.$executeRawUnsafe(sql.upsert, model, id, write.payload, write.grantId ?? null, write.uid ?? null, write.userCode ?? null, write.expiresAt ?? null);
+    async upsert(model: string, id: string, artifact: ArtifactWrite): Promise<void> {
+      const columns = [model, id, artifact.payload, artifact.grantId ?? null, artifact.uid ?? null, artifact.userCode ?? null];
+      await write(sql.upsert, [...columns, sqliteTimeOrNull(artifact.expiresAt)], [...columns, artifact.expiresAt ?? null]);
     },
 
     find(model: string, id: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
@@ -109,11 +115,11 @@ export function createArtifactRepository({ prisma, dialect, sqliteReader }: Pick
 
     /** Marks the artifact consumed; returns whether a row was there to mark. */
     async consume(model: string, id: string, at: Date): Promise<boolean> {
-      return (await prisma.$executeRawUnsafe(sql.consume, at, model, id)) > 0;
+      return (await write(sql.consume, [sqliteTime(at), model, id], [at, model, id])) > 0;
     },
 
     async destroy(model: string, id: string): Promise<void> {
-      await prisma.$executeRawUnsafe(sql.destroy, model, id);
+      await write(sql.destroy, [model, id]);
     },
 
     /** Deletes every artifact, of any model, issued under the grant. */

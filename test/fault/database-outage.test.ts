@@ -27,7 +27,7 @@ beforeAll(async () => {
   pg = await startPrivatePostgres();
   const config = loadConfig({ DATABASE_URL: pg.url }).database;
   await migrate(config);
-  const db = openDatabase(config, { poolSize: 4 });
+  const db = await openDatabase(config, { poolSize: 4 });
   server = await startTestServer({ database: { url: pg.url, config, db, drop: () => db.close() } });
   await server.services.resources.create({ identifier: API, scopes: ['read'] });
   const created = await server.services.clients.create({ name: 'outage', grantTypes: ['client_credentials'], resources: [API] });

@@ -118,7 +118,7 @@ describe('logs', () => {
     await latchkey.exited;
 
     // The private signing keys, as the server holds them.
-    const db = openDatabase(loadConfig(env).database);
+    const db = await openDatabase(loadConfig(env).database);
     const keys = createKeyService({ keys: createKeyRepository(db.prisma, db.dialect), sealer: createSealer(env.LATCHKEY_SECRET!) });
     for (const key of (await keys.signingJwks()).keys) keep(`private key ${key.kid}`, key.d);
     await db.close();

@@ -14,7 +14,7 @@ export interface TestDatabase {
   /** The DATABASE_URL a Latchkey process would be given for this database. */
   readonly url: string;
   readonly config: DatabaseConfig;
-  /** Opened on first use, closed by drop(). */
+  /** Closed by drop(). Connects on first query. */
   readonly db: Database;
   drop(): Promise<void>;
 }
@@ -27,16 +27,13 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   const created = testDialect() === 'postgres' ? await createPostgres() : createSqlite();
   const config = loadConfig({ DATABASE_URL: created.url }).database;
   if (options.migrated !== false) await migrate(config);
-  let opened: Database | undefined;
+  const db = await openDatabase(config, { poolSize: 4 });
   return {
     url: created.url,
     config,
-    get db() {
-      opened ??= openDatabase(config, { poolSize: 4 });
-      return opened;
-    },
+    db,
     async drop() {
-      await opened?.close();
+      await db.close();
       await created.remove();
     },
   };

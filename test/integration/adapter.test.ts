@@ -237,6 +237,33 @@ describe('adapter, method by method', () => {
   }
 });
 
+describe('artifact writes while a transaction holds the database', () => {
+  // On SQLite the artifact statements run on a connection of their own that
+  // never waits for a lock (db/sqlite-statements.ts): while one of Prisma's
+  // transactions holds the write lock (a key rotation), they must fall back
+  // to Prisma's connection instead of failing or blocking the event loop.
+  it('writes, consumes and destroys an artifact inside a Prisma transaction, and reads stay answered', async () => {
+    const id = unique('locked');
+    const timeline = await database.db.prisma.$transaction(async (tx) => {
+      // A write first: from here the transaction holds SQLite's write lock.
+      await tx.registryChange.upsert({ where: { name: 'adapter-test' }, create: { name: 'adapter-test', version: 1 }, update: { version: { increment: 1 } } });
+      await artifacts.upsert('AccessToken', id, { payload: JSON.stringify({ jti: id }), expiresAt: new Date(clockMs + 60_000) });
+      const consumed = await artifacts.consume('AccessToken', id, new Date(clockMs));
+      const found = await artifacts.find('AccessToken', id);
+      return { consumed, found };
+    });
+    expect(timeline.consumed).toBe(true);
+    expect(timeline.found?.consumedAt).toEqual(new Date(clockMs));
+    const after = await artifacts.find('AccessToken', id);
+    expect(after).toMatchObject({ model: 'AccessToken', id, payload: JSON.stringify({ jti: id }), expiresAt: new Date(clockMs + 60_000), consumedAt: new Date(clockMs) });
+    await database.db.prisma.$transaction(async (tx) => {
+      await tx.registryChange.update({ where: { name: 'adapter-test' }, data: { version: { increment: 1 } } });
+      await artifacts.destroy('AccessToken', id);
+    });
+    expect(await artifacts.find('AccessToken', id)).toBeNull();
+  });
+});
+
 describe('adapter under a real oidc-provider', () => {
   let provider: Provider;
 

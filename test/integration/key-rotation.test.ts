@@ -256,7 +256,7 @@ describe('the rotation rules with a moved clock', () => {
 
   it('the schedule rotates each due alg exactly once, however many instances run it at the same moment', async () => {
     clock += 31 * DAY;
-    const connections = [openDatabase(testDb.config, { poolSize: 2 }), openDatabase(testDb.config, { poolSize: 2 }), openDatabase(testDb.config, { poolSize: 2 })];
+    const connections = await Promise.all([1, 2, 3].map(() => openDatabase(testDb.config, { poolSize: 2 })));
     try {
       const services = connections.map((db) => rotation(db));
       expect(services[0]!.maintenanceDue(await createKeyRepository(testDb.db.prisma, testDb.db.dialect).listKeyTimelines(), now())).toBe(true);

@@ -56,8 +56,8 @@ function slowInsideLock(repository: KeyRepository): KeyRepository {
   };
 }
 
-function secondConnection(): Database {
-  const db = openDatabase(testDb.config, { poolSize: 2 });
+async function secondConnection(): Promise<Database> {
+  const db = await openDatabase(testDb.config, { poolSize: 2 });
   extraConnections.push(db);
   return db;
 }
@@ -137,7 +137,7 @@ describe(`keys (${testDialect()})`, () => {
     const cookies = await before.cookieKeys();
     await testDb.db.close();
 
-    const reopened = openDatabase(testDb.config);
+    const reopened = await openDatabase(testDb.config);
     extraConnections.push(reopened);
     const after = service(reopened);
     await after.ensureKeys();
@@ -305,7 +305,7 @@ describe(`keys (${testDialect()})`, () => {
 
   it('lets one caller at a time hold the key-set lock (two connections, one process)', async () => {
     const a = createKeyRepository(testDb.db.prisma, testDb.db.dialect);
-    const second = secondConnection();
+    const second = await secondConnection();
     const b = createKeyRepository(second.prisma, second.dialect);
     const events: string[] = [];
     let entered!: () => void;
@@ -356,7 +356,7 @@ describe(`keys (${testDialect()})`, () => {
       const round_db = round === 0 ? testDb : await createTestDatabase();
       try {
         const one = service(round_db.db, { slowInsideLock: true });
-        const twoDb = openDatabase(round_db.config, { poolSize: 2 });
+        const twoDb = await openDatabase(round_db.config, { poolSize: 2 });
         try {
           const two = service(twoDb, { slowInsideLock: true });
           await Promise.all([one.ensureKeys(), two.ensureKeys()]);
@@ -454,7 +454,7 @@ function runEnsureKeys(url: string, startAt: number): Promise<string> {
     import { createKeyRepository } from ${src('keys/key-repository.ts')};
     import { createKeyService } from ${src('keys/key-service.ts')};
     import { createSealer } from ${src('keys/sealing.ts')};
-    const db = openDatabase(loadConfig({ DATABASE_URL: ${JSON.stringify(url)} }).database, { poolSize: 2 });
+    const db = await openDatabase(loadConfig({ DATABASE_URL: ${JSON.stringify(url)} }).database, { poolSize: 2 });
     const keys = createKeyService({ keys: createKeyRepository(db.prisma, db.dialect), sealer: createSealer(${JSON.stringify(SECRET)}) });
     await db.prisma.$queryRaw\`SELECT 1\`;
     // Start-up time differs per process; line both up on the same instant.
@@ -482,7 +482,7 @@ function runLockProbe(url: string): { ready: Promise<void>; enteredAt: Promise<n
     import { loadConfig } from ${src('config/config.ts')};
     import { openDatabase } from ${src('db/database.ts')};
     import { createKeyRepository } from ${src('keys/key-repository.ts')};
-    const db = openDatabase(loadConfig({ DATABASE_URL: ${JSON.stringify(url)} }).database, { poolSize: 2 });
+    const db = await openDatabase(loadConfig({ DATABASE_URL: ${JSON.stringify(url)} }).database, { poolSize: 2 });
     const keys = createKeyRepository(db.prisma, db.dialect);
     await db.prisma.$queryRaw\`SELECT 1\`;
     process.stdout.write('ready\\n');

@@ -287,7 +287,7 @@ describe('accounts', () => {
 
   it('upgrades a hash made with weaker parameters at sign-in', async () => {
     const weak = createAccountService({
-      repository: createAccountRepository(testDb.db.prisma),
+      repository: createAccountRepository(testDb.db),
       hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 }),
     });
     const account = await weak.create({ email: 'carol@example.com', password: 'carol password' });

@@ -36,7 +36,7 @@ beforeEach(async () => {
   await database.db.prisma.throttle.deleteMany();
 });
 
-const service = () => createThrottleService({ repository: createThrottleRepository(database.db.prisma), now: () => clock });
+const service = () => createThrottleService({ repository: createThrottleRepository(database.db), now: () => clock });
 const pair = (id: string): ThrottleKey => ({ scope: 'login_account_ip', id });
 
 describe('throttle service', () => {
@@ -120,7 +120,7 @@ describe('login guard', () => {
 
   async function guard(options: { concurrency?: number; queue?: number } = {}) {
     const accounts = createAccountService({
-      repository: createAccountRepository(database.db.prisma),
+      repository: createAccountRepository(database.db),
       hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 }),
     });
     if (!(await accounts.findByEmail('owner@example.test'))) await accounts.create({ email: 'owner@example.test', password: PASSWORD });
