@@ -78,6 +78,34 @@ describe('audit buffer', () => {
     expect(batches).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], Array.from({ length: 15 }, (_, i) => i + 10)]);
   });
 
+  it('leaves fewer than a batch that arrived during a write for the interval, instead of writing them at once', async () => {
+    const { buffer, batches, hangUntil } = setup();
+    let release!: () => void;
+    hangUntil(new Promise<void>((resolve) => (release = resolve)));
+    for (let i = 0; i < 10; i++) buffer.add(i); // a full batch: written at once (and hangs)
+    for (let i = 10; i < 14; i++) buffer.add(i);
+    hangUntil(undefined);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+    expect(buffer.stats().pending).toBe(4);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(batches).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13]]);
+  });
+
+  it('flush() writes everything waiting, after a write already in flight', async () => {
+    const { buffer, batches, hangUntil } = setup();
+    let release!: () => void;
+    hangUntil(new Promise<void>((resolve) => (release = resolve)));
+    for (let i = 0; i < 12; i++) buffer.add(i); // 0..9 go out at once and hang; 10 and 11 arrive meanwhile
+    const flushed = buffer.flush();
+    hangUntil(undefined);
+    release();
+    await flushed;
+    expect(batches).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11]]);
+    expect(buffer.stats().pending).toBe(0);
+  });
+
   it('keeps events while the database is unreachable, retries on the next tick, and reports the outage once', async () => {
     const { buffer, written, errors, recoveries, fail } = setup();
     fail(new Unreachable('connection refused'));
