@@ -1,10 +1,10 @@
 // Database calls for Account rows, and nothing else: the rules live in
 // account-service.ts. The two lookups run on every sign-in (several times:
-// the login form, the provider's findAccount, the id token's claims), so on
-// a SQLite file they are statements prepared once (db/sqlite-statements.ts);
+// the login form, the provider's findAccount, the id token's claims), so
+// they are statements prepared once (db/prepared-statements.ts);
 // everything else goes through Prisma.
 import type { Database, Models } from '../db/database.ts';
-import { BUSY, fromSqliteTime } from '../db/sqlite-statements.ts';
+import { BUSY, fromStoredTime } from '../db/prepared-statements.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export type AccountRow = Models.AccountModel;
@@ -23,23 +23,27 @@ const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabl
 const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
 const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
 
-/** A row as SQLite hands it over: booleans as 0/1, times as text. */
-type StoredRow = Omit<AccountRow, 'emailVerified' | 'disabled' | 'createdAt' | 'updatedAt'> & { emailVerified: number; disabled: number; createdAt: string; updatedAt: string };
+/** A row as the prepared statements hand it over: booleans as 0/1 (SQLite) or true/false, times as text. */
+type StoredRow = Omit<AccountRow, 'emailVerified' | 'disabled' | 'createdAt' | 'updatedAt'> & {
+  emailVerified: number | boolean;
+  disabled: number | boolean;
+  createdAt: string;
+  updatedAt: string;
+};
 
 const fromStored = (row: StoredRow): AccountRow => ({
   ...row,
-  emailVerified: row.emailVerified !== 0,
-  disabled: row.disabled !== 0,
-  createdAt: fromSqliteTime(row.createdAt)!,
-  updatedAt: fromSqliteTime(row.updatedAt)!,
+  emailVerified: Boolean(row.emailVerified),
+  disabled: Boolean(row.disabled),
+  createdAt: fromStoredTime(row.createdAt)!,
+  updatedAt: fromStoredTime(row.updatedAt)!,
 });
 
-export function createAccountRepository({ prisma, sqliteStatements }: Pick<Database, 'prisma' | 'sqliteStatements'>) {
-  /** undefined: not found; null: ask Prisma (not SQLite, or the database was locked). */
-  function prepared(sql: string, key: string): AccountRow | undefined | null {
-    const row = sqliteStatements ? sqliteStatements.get<StoredRow>(sql, key) : BUSY;
-    if (row === BUSY) return null;
-    return row && fromStored(row);
+export function createAccountRepository({ prisma, statements }: Pick<Database, 'prisma' | 'statements'>) {
+  /** The row, undefined when there is none, or BUSY when Prisma must answer (no prepared statements, or SQLite locked). */
+  async function prepared(sql: string, key: string): Promise<AccountRow | undefined | typeof BUSY> {
+    const row = statements ? await statements.get<StoredRow>(sql, key) : BUSY;
+    return row === BUSY || row === undefined ? row : fromStored(row);
   }
 
   return {
@@ -58,13 +62,13 @@ export function createAccountRepository({ prisma, sqliteStatements }: Pick<Datab
     },
 
     async findById(id: string): Promise<AccountRow | undefined> {
-      const row = prepared(BY_ID, id);
-      return row !== null ? row : ((await prisma.account.findUnique({ where: { id } })) ?? undefined);
+      const row = await prepared(BY_ID, id);
+      return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { id } })) ?? undefined);
     },
 
     async findByEmail(email: string): Promise<AccountRow | undefined> {
-      const row = prepared(BY_EMAIL, email);
-      return row !== null ? row : ((await prisma.account.findUnique({ where: { email } })) ?? undefined);
+      const row = await prepared(BY_EMAIL, email);
+      return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { email } })) ?? undefined);
     },
 
     /** Resolves to the updated row, or undefined when the account does not exist. */

@@ -1,7 +1,8 @@
 // Tells a lost or refused database connection apart from every other error,
 // so callers can answer 503 (try again shortly) instead of 500 (our bug).
 // Prisma wraps driver errors; the driver's own code sits in
-// meta.driverAdapterError.cause.
+// meta.driverAdapterError.cause. The prepared statements on PostgreSQL
+// (postgres-statements.ts) get pg's errors unwrapped: SQLSTATE in `code`.
 
 /** Prisma error codes that mean the database could not be reached or timed out. */
 const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
@@ -20,13 +21,13 @@ const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (!error || typeof error !== 'object' || depth > 4) return false;
   const { code, meta, cause } = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string; code?: string; originalCode?: string } } }; cause?: unknown };
-  if (typeof code === 'string' && (PRISMA_UNAVAILABLE.has(code) || SOCKET_ERRORS.has(code))) return true;
+  if (typeof code === 'string' && (PRISMA_UNAVAILABLE.has(code) || SOCKET_ERRORS.has(code) || isPostgresUnavailable(code))) return true;
   const adapterCause = meta?.driverAdapterError?.cause;
   if (adapterCause) {
     if (adapterCause.kind && ADAPTER_UNAVAILABLE.has(adapterCause.kind)) return true;
     const sqlState = adapterCause.originalCode ?? adapterCause.code;
     if (adapterCause.kind === 'postgres' && typeof sqlState === 'string' && isPostgresUnavailable(sqlState)) return true;
   }
-  if (error instanceof Error && /Connection terminated|connection timeout|Can't reach database server/i.test(error.message)) return true;
+  if (error instanceof Error && /Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database server/i.test(error.message)) return true;
   return isDatabaseUnavailable(cause, depth + 1);
 }

@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseConfig, Dialect } from '../config/config.ts';
 import type { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
-import { createSqliteStatements, type SqliteStatements } from './sqlite-statements.ts';
+import type { PreparedStatements } from './prepared-statements.ts';
+import { createSqliteStatements } from './sqlite-statements.ts';
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
@@ -16,8 +17,8 @@ export type * as Models from './generated/sqlite/models.ts';
 export interface Database {
   readonly dialect: Dialect;
   readonly prisma: PrismaClient;
-  /** SQLite files only: statements prepared once for the hottest paths (sqlite-statements.ts). */
-  readonly sqliteStatements?: SqliteStatements;
+  /** The hottest paths' statements, prepared once (prepared-statements.ts); none for an in-memory SQLite database. */
+  readonly statements?: PreparedStatements;
   close(): Promise<void>;
 }
 
@@ -32,21 +33,30 @@ export interface DatabaseOptions {
  * second to every start for code that never runs.
  */
 export async function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<Database> {
-  const prisma = config.dialect === 'sqlite' ? await openSqlite(config) : await openPostgres(config, options);
-  // An in-memory database is private to its connection: a second one would see another, empty database.
-  const sqliteStatements = config.dialect === 'sqlite' && config.sqlitePath && config.sqlitePath !== ':memory:' ? createSqliteStatements(config.sqlitePath) : undefined;
+  const opened = config.dialect === 'sqlite' ? await openSqlite(config) : await openPostgres(config, options);
+  let closed: Promise<void> | undefined;
   return {
     dialect: config.dialect,
-    prisma,
-    ...(sqliteStatements && { sqliteStatements }),
-    async close() {
-      sqliteStatements?.close();
-      await prisma.$disconnect();
-    },
+    prisma: opened.prisma,
+    ...(opened.statements && { statements: opened.statements }),
+    // Once, however many times it is called (a pool cannot be ended twice).
+    close: () =>
+      (closed ??= (async () => {
+        await opened.statements?.close();
+        await opened.prisma.$disconnect();
+        await opened.pool?.end();
+      })()),
   };
 }
 
-async function openSqlite(config: DatabaseConfig): Promise<PrismaClient> {
+interface Opened {
+  readonly prisma: PrismaClient;
+  readonly statements?: PreparedStatements;
+  /** PostgreSQL's pool, shared by Prisma and the statements, ended last. */
+  readonly pool?: { end(): Promise<void> };
+}
+
+async function openSqlite(config: DatabaseConfig): Promise<Opened> {
   const [{ PrismaBetterSqlite3 }, { PrismaClient: SqliteClient }] = await Promise.all([
     import('@prisma/adapter-better-sqlite3'),
     import('./generated/sqlite/client.ts'),
@@ -56,16 +66,28 @@ async function openSqlite(config: DatabaseConfig): Promise<PrismaClient> {
   // `timeout` is better-sqlite3's busy timeout: a CLI writing while the server
   // runs waits for the lock instead of failing with SQLITE_BUSY.
   const adapter = new PrismaBetterSqlite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS });
-  return new SqliteClient({ adapter });
+  // An in-memory database is private to its connection: a second one would see another, empty database.
+  const statements = file !== ':memory:' ? createSqliteStatements(file) : undefined;
+  return { prisma: new SqliteClient({ adapter }), ...(statements && { statements }) };
 }
 
-async function openPostgres(config: DatabaseConfig, options: DatabaseOptions): Promise<PrismaClient> {
-  const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([import('@prisma/adapter-pg'), import('./generated/postgres/client.ts')]);
-  const adapter = new PrismaPg({
+async function openPostgres(config: DatabaseConfig, options: DatabaseOptions): Promise<Opened> {
+  const [{ default: pg }, { PrismaPg }, { PrismaClient: PostgresClient }, { createPostgresStatements }] = await Promise.all([
+    import('pg'),
+    import('@prisma/adapter-pg'),
+    import('./generated/postgres/client.ts'),
+    import('./postgres-statements.ts'),
+  ]);
+  const pool = new pg.Pool({
     connectionString: config.url,
     max: options.poolSize ?? 10,
     // Fail fast when the database is unreachable instead of queueing forever.
     connectionTimeoutMillis: 3000,
   });
-  return new PostgresClient({ adapter }) as unknown as PrismaClient;
+  // An idle connection the server dropped (a restart) is reported here; without
+  // a listener it would crash the process. The next query reconnects or fails
+  // as database-unavailable.
+  pool.on('error', () => {});
+  const prisma = new PostgresClient({ adapter: new PrismaPg(pool) }) as unknown as PrismaClient;
+  return { prisma, statements: createPostgresStatements(pool, pg.types), pool };
 }

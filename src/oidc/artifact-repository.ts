@@ -3,18 +3,15 @@
 // No rules here: what counts as expired or consumed is the adapter's call.
 //
 // The statements on the sign-in path (find, upsert, consume, destroy: about
-// thirty a login) are fixed SQL texts, not model queries: a model query goes
-// through Prisma's query compiler each time, which cost 3× the CPU of the
-// same statement sent raw (scratch measurement: 243 against 83 µs on SQLite,
-// 416 against 264 µs on PostgreSQL). The SQL is plain enough to be the same
-// on both dialects but for the parameter markers. On PostgreSQL they run
-// through Prisma's raw API; on a SQLite file as statements prepared once on a
-// connection of their own (db/sqlite-statements.ts), since Prisma's adapter
-// compiles each statement anew; through Prisma again in the rare moment that
-// connection finds the database locked. The rare calls (purge, revoke) stay
-// model queries.
+// thirty a login) are fixed SQL texts, prepared once beside Prisma
+// (db/prepared-statements.ts). Through Prisma, each went through its query
+// compiler or at least its raw API and a fresh parse (scratch measurement on
+// SQLite: model query 243 µs CPU, raw 83 µs, prepared ~10 µs). Through
+// Prisma's raw API again only where no prepared statement can run: an
+// in-memory SQLite database, or the moment SQLite is locked. The rare calls
+// (purge, revoke) stay model queries.
 import type { Database, Models } from '../db/database.ts';
-import { BUSY, fromSqliteTime, sqliteTime } from '../db/sqlite-statements.ts';
+import { BUSY, fromStoredTime, numbered } from '../db/prepared-statements.ts';
 
 export type ArtifactRow = Models.OidcArtifactModel;
 
@@ -60,66 +57,57 @@ const STATEMENTS = {
   destroy: `DELETE FROM "OidcArtifact" WHERE "model" = ? AND "id" = ?`,
 };
 
-/** A row as SQLite hands it over: times as the text Prisma's adapter writes. */
+/** A row as the prepared statements hand it over: times as text. */
 type StoredRow = Omit<ArtifactRow, 'expiresAt' | 'consumedAt'> & { expiresAt: string | null; consumedAt: string | null };
 
-const fromStored = (row: StoredRow): ArtifactRow => ({ ...row, expiresAt: fromSqliteTime(row.expiresAt), consumedAt: fromSqliteTime(row.consumedAt) });
+const fromStored = (row: StoredRow): ArtifactRow => ({ ...row, expiresAt: fromStoredTime(row.expiresAt), consumedAt: fromStoredTime(row.consumedAt) });
 
-const sqliteTimeOrNull = (date: Date | null | undefined) => (date ? sqliteTime(date) : null);
+export function createArtifactRepository({ prisma, dialect, statements }: Pick<Database, 'prisma' | 'dialect' | 'statements'>) {
+  const viaPrisma = dialect === 'postgres' ? (Object.fromEntries(Object.entries(STATEMENTS).map(([name, text]) => [name, numbered(text)])) as typeof STATEMENTS) : STATEMENTS;
 
-/** PostgreSQL numbers its parameters ($1, $2, …) where SQLite takes "?". */
-function numbered(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
-
-export function createArtifactRepository({ prisma, dialect, sqliteStatements }: Pick<Database, 'prisma' | 'dialect' | 'sqliteStatements'>) {
-  const sql = dialect === 'postgres' ? (Object.fromEntries(Object.entries(STATEMENTS).map(([name, text]) => [name, numbered(text)])) as typeof STATEMENTS) : STATEMENTS;
-  const first = (rows: ArtifactRow[]) => rows[0] ?? null;
-
-  function lookUp(any: string, live: string, model: string, key: string, { liveAt }: ArtifactLookup): Promise<ArtifactRow | null> {
-    if (sqliteStatements) {
-      const row = liveAt ? sqliteStatements.get<StoredRow>(live, model, key, sqliteTime(liveAt)) : sqliteStatements.get<StoredRow>(any, model, key);
-      if (row !== BUSY) return Promise.resolve(row ? fromStored(row) : null);
+  async function lookUp(name: 'find' | 'findByUid' | 'findByUserCode', model: string, key: string, { liveAt }: ArtifactLookup): Promise<ArtifactRow | null> {
+    const live = `${name}Live` as const;
+    if (statements) {
+      const row = await (liveAt ? statements.get<StoredRow>(STATEMENTS[live], model, key, liveAt) : statements.get<StoredRow>(STATEMENTS[name], model, key));
+      if (row !== BUSY) return row ? fromStored(row) : null;
     }
-    return liveAt ? prisma.$queryRawUnsafe<ArtifactRow[]>(live, model, key, liveAt).then(first) : prisma.$queryRawUnsafe<ArtifactRow[]>(any, model, key).then(first);
+    const rows = await (liveAt ? prisma.$queryRawUnsafe<ArtifactRow[]>(viaPrisma[live], model, key, liveAt) : prisma.$queryRawUnsafe<ArtifactRow[]>(viaPrisma[name], model, key));
+    return rows[0] ?? null;
   }
 
-  /** Runs a write; `params` are SQLite's values (times as text), `prismaParams` the same for Prisma (times as Dates). */
-  async function write(text: string, params: unknown[], prismaParams: unknown[] = params): Promise<number> {
-    if (sqliteStatements) {
-      const changes = sqliteStatements.run(text, ...params);
+  async function write(name: 'upsert' | 'consume' | 'destroy', ...params: unknown[]): Promise<number> {
+    if (statements) {
+      const changes = await statements.run(STATEMENTS[name], ...params);
       if (changes !== BUSY) return changes;
     }
-    return prisma.$executeRawUnsafe(text, ...prismaParams);
+    return prisma.$executeRawUnsafe(viaPrisma[name], ...params);
   }
 
   return {
     /** Replaces the artifact's payload and columns; a consumedAt already set is kept. */
     async upsert(model: string, id: string, artifact: ArtifactWrite): Promise<void> {
-      const columns = [model, id, artifact.payload, artifact.grantId ?? null, artifact.uid ?? null, artifact.userCode ?? null];
-      await write(sql.upsert, [...columns, sqliteTimeOrNull(artifact.expiresAt)], [...columns, artifact.expiresAt ?? null]);
+      await write('upsert', model, id, artifact.payload, artifact.grantId ?? null, artifact.uid ?? null, artifact.userCode ?? null, artifact.expiresAt ?? null);
     },
 
     find(model: string, id: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      return lookUp(sql.find, sql.findLive, model, id, lookup);
+      return lookUp('find', model, id, lookup);
     },
 
     findByUid(model: string, uid: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      return lookUp(sql.findByUid, sql.findByUidLive, model, uid, lookup);
+      return lookUp('findByUid', model, uid, lookup);
     },
 
     findByUserCode(model: string, userCode: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      return lookUp(sql.findByUserCode, sql.findByUserCodeLive, model, userCode, lookup);
+      return lookUp('findByUserCode', model, userCode, lookup);
     },
 
     /** Marks the artifact consumed; returns whether a row was there to mark. */
     async consume(model: string, id: string, at: Date): Promise<boolean> {
-      return (await write(sql.consume, [sqliteTime(at), model, id], [at, model, id])) > 0;
+      return (await write('consume', at, model, id)) > 0;
     },
 
     async destroy(model: string, id: string): Promise<void> {
-      await write(sql.destroy, [model, id]);
+      await write('destroy', model, id);
     },
 
     /** Deletes every artifact, of any model, issued under the grant. */

@@ -1,13 +1,13 @@
 // Database calls for Throttle rows, and nothing else: the back-off rules live in
 // throttle-service.ts. The lookup runs on every sign-in and every client
-// authentication the throttle has not recently seen, so on a SQLite file it
-// is a statement prepared once (db/sqlite-statements.ts). Every write is one statement whose condition the
+// authentication the throttle has not recently seen, so it is a statement
+// prepared once (db/prepared-statements.ts). Every write is one statement whose condition the
 // database checks as it writes (an upsert with `failures + 1`, an updateMany
 // with a WHERE), so instances counting the same key at once never lose a
 // failure, on SQLite and PostgreSQL alike. Times are always passed in, never
 // left to Prisma's @updatedAt, so the service's clock is the only clock.
 import type { Database, Models } from '../db/database.ts';
-import { BUSY, fromSqliteTime } from '../db/sqlite-statements.ts';
+import { BUSY, fromStoredTime } from '../db/prepared-statements.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export type ThrottleRow = Models.ThrottleModel;
@@ -15,25 +15,25 @@ export type ThrottleRow = Models.ThrottleModel;
 /** Rows deleted per statement by purgeIdle: small enough to hold locks only briefly. */
 export const PURGE_BATCH_SIZE = 500;
 
-/** A row as SQLite hands it over: times as text. */
+/** A row as the prepared statements hand it over: times as text. */
 type StoredRow = Omit<ThrottleRow, 'windowStart' | 'blockedUntil' | 'updatedAt'> & { windowStart: string; blockedUntil: string | null; updatedAt: string };
 
 const fromStored = (row: StoredRow): ThrottleRow => ({
   ...row,
-  windowStart: fromSqliteTime(row.windowStart)!,
-  blockedUntil: fromSqliteTime(row.blockedUntil),
-  updatedAt: fromSqliteTime(row.updatedAt)!,
+  windowStart: fromStoredTime(row.windowStart)!,
+  blockedUntil: fromStoredTime(row.blockedUntil),
+  updatedAt: fromStoredTime(row.updatedAt)!,
 });
 
 /** One text per number of keys (a login looks up two, a client authentication one or two). */
 const findManySql = (count: number) =>
   `SELECT "key", "failures", "windowStart", "blockedUntil", "updatedAt" FROM "Throttle" WHERE "key" IN (${Array.from({ length: count }, () => '?').join(', ')})`;
 
-export function createThrottleRepository({ prisma, sqliteStatements }: Pick<Database, 'prisma' | 'sqliteStatements'>) {
+export function createThrottleRepository({ prisma, statements }: Pick<Database, 'prisma' | 'statements'>) {
   return {
     async findMany(keys: readonly string[]): Promise<ThrottleRow[]> {
-      if (sqliteStatements && keys.length > 0 && keys.length <= 4) {
-        const rows = sqliteStatements.all<StoredRow>(findManySql(keys.length), ...keys);
+      if (statements && keys.length > 0 && keys.length <= 4) {
+        const rows = await statements.all<StoredRow>(findManySql(keys.length), ...keys);
         if (rows !== BUSY) return rows.map(fromStored);
       }
       return prisma.throttle.findMany({ where: { key: { in: [...keys] } } });
