@@ -23,7 +23,7 @@ export interface ServicesDeps {
 export function createServices({ config, db, log }: ServicesDeps) {
   const resources = createResourceService({ repository: createResourceRepository(db.prisma), config });
   const clients = createClientService({ repository: createClientRepository(db.prisma), resources, config });
-  const accounts = createAccountService({ repository: createAccountRepository(db), hasher: createPasswordHasher() });
+  const accounts = createAccountService({ repository: createAccountRepository(db), hasher: createPasswordHasher(config.passwordHashing.argon2) });
   const audit = createAuditService({ repository: createAuditRepository(db), log });
   return { accounts, clients, resources, audit };
 }

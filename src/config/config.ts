@@ -3,6 +3,7 @@
 // process.env: everything is passed this object (or a part of it).
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_PASSWORD_HASH_PARAMS, meetsOwaspMinimum, OWASP_ARGON2ID_MINIMUMS, type PasswordHashParams } from '../accounts/password-hasher.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -49,6 +50,8 @@ export interface Config {
 }
 
 export interface PasswordHashingConfig {
+  /** argon2id parameters for new hashes (and the bar below which a stored one is re-made at sign-in). */
+  readonly argon2: PasswordHashParams;
   /** Password checks (argon2) running at once, per instance. */
   readonly concurrency: number;
   /** Sign-ins waiting for a check at most; the next one is told the server is busy. */
@@ -123,11 +126,21 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     watchInterval: parseInteger(env, 'LATCHKEY_KEY_WATCH_INTERVAL', 5, 1, 3600),
   };
 
+  const argon2 = {
+    memoryCost: parseInteger(env, 'LATCHKEY_ARGON2_MEMORY_KIB', DEFAULT_PASSWORD_HASH_PARAMS.memoryCost, 1024, 4 * 1024 * 1024),
+    timeCost: parseInteger(env, 'LATCHKEY_ARGON2_PASSES', DEFAULT_PASSWORD_HASH_PARAMS.timeCost, 1, 100),
+    parallelism: parseInteger(env, 'LATCHKEY_ARGON2_PARALLELISM', DEFAULT_PASSWORD_HASH_PARAMS.parallelism, 1, 16),
+  };
+  if (!meetsOwaspMinimum(argon2)) {
+    const minimums = OWASP_ARGON2ID_MINIMUMS.map((minimum) => `${minimum.memoryCost} KiB × ${minimum.timeCost}`).join(', ');
+    throw new ConfigError('LATCHKEY_ARGON2_MEMORY_KIB', `${argon2.memoryCost} KiB × ${argon2.timeCost} passes (LATCHKEY_ARGON2_PASSES) is below OWASP's minimum for argon2id; use at least one of ${minimums}`);
+  }
   const passwordHashing: PasswordHashingConfig = {
+    argon2,
     // argon2 runs on libuv's thread pool (4 threads by default), which token
     // signing needs too: two checks at a time leave it half the pool.
     concurrency: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
-    // 32 waiting at ~40 ms a check (OWASP parameters) on two threads: well under a second.
+    // 32 waiting at ~30 ms a check (the default parameters) on two threads: well under a second.
     queue: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_QUEUE', 32, 0, 10_000),
   };
 

@@ -251,7 +251,7 @@ describe('accounts', () => {
     expect(account.id).not.toContain('alice');
     expect(account).not.toHaveProperty('passwordHash');
     const row = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } });
-    expect(row.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(row.passwordHash).toMatch(/^\$argon2id\$v=19\$m=7168,p=1,t=5\$/);
     expect(row.passwordHash).not.toContain('correct horse');
 
     expect(await services.accounts.findByEmail('ALICE@example.com')).toEqual(account);
@@ -295,7 +295,7 @@ describe('accounts', () => {
     expect(before.passwordHash).toContain('m=4096,p=1,t=1');
     expect(await services.accounts.authenticate('carol@example.com', 'carol password')).toMatchObject({ id: account.id });
     const after = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } });
-    expect(after.passwordHash).toContain('m=19456,p=1,t=2');
+    expect(after.passwordHash).toContain('m=7168,p=1,t=5');
   });
 
   const bad: [string, { email: string; password: string; name?: string }, ErrorCode, string][] = [
@@ -344,9 +344,10 @@ describe('password hasher', () => {
     for (const hash of unparseable) expect(hasher.needsRehash(hash), hash).toBe(true);
   });
 
-  it('asks for a rehash only when parameters are weaker than configured', async () => {
-    const weaker = await createPasswordHasher({ memoryCost: 8192, timeCost: 2, parallelism: 1 }).hash('password!');
-    const stronger = await createPasswordHasher({ memoryCost: 19456, timeCost: 3, parallelism: 1 }).hash('password!');
+  it('asks for a rehash only when parameters fall short of the configured ones in some respect', async () => {
+    // Configured (default): 7168 KiB × 5 passes. Fewer passes is short of it even with more memory.
+    const weaker = await createPasswordHasher({ memoryCost: 19456, timeCost: 2, parallelism: 1 }).hash('password!');
+    const stronger = await createPasswordHasher({ memoryCost: 8192, timeCost: 5, parallelism: 1 }).hash('password!');
     const argon2i = '$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$iWh06vD8Fy27wf9npn6FXWiCX4K6pW6Ue1Bnzz07Z8A';
     expect(hasher.needsRehash(weaker)).toBe(true);
     expect(hasher.needsRehash(stronger)).toBe(false);

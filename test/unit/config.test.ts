@@ -71,6 +71,13 @@ describe('loadConfig', () => {
     [{ LATCHKEY_PASSWORD_HASH_CONCURRENCY: 'two' }, 'LATCHKEY_PASSWORD_HASH_CONCURRENCY', 'not a whole number'],
     [{ LATCHKEY_PASSWORD_HASH_QUEUE: '-1' }, 'LATCHKEY_PASSWORD_HASH_QUEUE', 'not a whole number'],
     [{ LATCHKEY_PASSWORD_HASH_QUEUE: '10001' }, 'LATCHKEY_PASSWORD_HASH_QUEUE', 'between 0 and 10000'],
+    // Below every one of OWASP's argon2id minimums (47104×1, 19456×2, 12288×3, 9216×4, 7168×5).
+    [{ LATCHKEY_ARGON2_MEMORY_KIB: '19456', LATCHKEY_ARGON2_PASSES: '1' }, 'LATCHKEY_ARGON2_MEMORY_KIB', "below OWASP's minimum"],
+    [{ LATCHKEY_ARGON2_MEMORY_KIB: '4096', LATCHKEY_ARGON2_PASSES: '10' }, 'LATCHKEY_ARGON2_MEMORY_KIB', "below OWASP's minimum"],
+    [{ LATCHKEY_ARGON2_MEMORY_KIB: '9215', LATCHKEY_ARGON2_PASSES: '4' }, 'LATCHKEY_ARGON2_MEMORY_KIB', "below OWASP's minimum"],
+    [{ LATCHKEY_ARGON2_PASSES: '4' }, 'LATCHKEY_ARGON2_MEMORY_KIB', "below OWASP's minimum"],
+    [{ LATCHKEY_ARGON2_MEMORY_KIB: '19 MiB' }, 'LATCHKEY_ARGON2_MEMORY_KIB', 'not a whole number'],
+    [{ LATCHKEY_ARGON2_PARALLELISM: '0' }, 'LATCHKEY_ARGON2_PARALLELISM', 'between 1 and 16'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
@@ -93,9 +100,17 @@ describe('loadConfig', () => {
   });
 
   it('bounds password checks: 2 at once and 32 waiting unless set; a queue of 0 refuses whatever cannot start', () => {
-    expect(loadConfig({}).passwordHashing).toEqual({ concurrency: 2, queue: 32 });
+    expect(loadConfig({}).passwordHashing).toMatchObject({ concurrency: 2, queue: 32 });
     const env = { LATCHKEY_PASSWORD_HASH_CONCURRENCY: '4', LATCHKEY_PASSWORD_HASH_QUEUE: '0' };
-    expect(loadConfig(env).passwordHashing).toEqual({ concurrency: 4, queue: 0 });
+    expect(loadConfig(env).passwordHashing).toMatchObject({ concurrency: 4, queue: 0 });
+  });
+
+  it("hashes passwords with argon2id at OWASP's 7 MiB × 5 passes unless set, and takes any of its other minimums or more", () => {
+    expect(loadConfig({}).passwordHashing.argon2).toEqual({ memoryCost: 7168, timeCost: 5, parallelism: 1 });
+    for (const [memory, passes] of [['47104', '1'], ['19456', '2'], ['12288', '3'], ['9216', '4'], ['65536', '3']] as const) {
+      const env = { LATCHKEY_ARGON2_MEMORY_KIB: memory, LATCHKEY_ARGON2_PASSES: passes, LATCHKEY_ARGON2_PARALLELISM: '2' };
+      expect(loadConfig(env).passwordHashing.argon2).toEqual({ memoryCost: Number(memory), timeCost: Number(passes), parallelism: 2 });
+    }
   });
 
   it('allows http issuers on loopback in production', () => {
