@@ -11,13 +11,36 @@ export const PUBLIC_METADATA_MAX_AGE = 300;
 
 const CACHEABLE_ROUTES = new Set(['discovery', 'jwks']);
 
+/**
+ * The last body and its ETag, per route: the documents change only with the
+ * keys, so hashing is done once per change, not once per request (a string
+ * comparison tells whether the body is still the same).
+ */
+const lastTag = new Map<string, { readonly body: string; readonly etag: string }>();
+
+function etagOf(route: string, body: string): string {
+  const last = lastTag.get(route);
+  if (last?.body === body) return last.etag;
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  lastTag.set(route, { body, etag });
+  return etag;
+}
+
 export const publicMetadataCaching: Middleware = async (ctx, next) => {
   await next();
   const route = (ctx as unknown as KoaContextWithOIDC).oidc?.route;
   if (!route || !CACHEABLE_ROUTES.has(route) || ctx.status !== 200 || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return;
-  const body = typeof ctx.body === 'string' ? ctx.body : JSON.stringify(ctx.body);
+  let body: string;
+  if (typeof ctx.body === 'string') {
+    body = ctx.body;
+  } else {
+    // Serialised here once for the ETag, and sent as is: Koa would serialise the object again.
+    body = JSON.stringify(ctx.body);
+    ctx.body = body;
+    ctx.type = 'application/json; charset=utf-8';
+  }
   ctx.set('Cache-Control', `public, max-age=${PUBLIC_METADATA_MAX_AGE}`);
-  ctx.set('ETag', `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`);
+  ctx.set('ETag', etagOf(route, body));
   // koa compares If-None-Match with the ETag just set.
   if (ctx.fresh) {
     ctx.status = 304;
