@@ -203,6 +203,15 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       intervalMs: PURGE_INTERVAL_MS,
       onError: (error) => log.warn({ err: error }, 'purging idle throttle keys failed'),
     });
+    // And at audit events past their retention (none when it is 0: kept forever).
+    const auditPurger =
+      config.auditRetentionDays > 0
+        ? startArtifactPurger({
+            artifacts: { purgeExpired: (_before, limit) => services.audit.purgeOlderThan(config.auditRetentionDays, limit) },
+            intervalMs: PURGE_INTERVAL_MS,
+            onError: (error) => log.warn({ err: error }, 'purging audit events past their retention failed'),
+          })
+        : undefined;
 
     let stopping: Promise<void> | undefined;
     return {
@@ -219,6 +228,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
           await registry.stop();
           await purger.stop();
           await throttlePurger.stop();
+          await auditPurger?.stop();
           // After the last request: the events it recorded are in the buffer, written now.
           await services.audit.stop();
           await db.close();

@@ -11,6 +11,9 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
+/** Rows deleted per statement by purgeBefore: small enough to hold locks only briefly. */
+export const PURGE_BATCH_SIZE = 500;
+
 // Bounds one statement's parameter (a few hundred KB) when a backlog is written after an outage.
 const ROWS_PER_STATEMENT = 1000;
 
@@ -52,6 +55,22 @@ export function createAuditRepository({ prisma, dialect }: Pick<Database, 'prism
           .map((row) => [row.id, row.type, at(row.at), row.actor, row.subject, row.clientId, row.ip, row.details]);
         await prisma.$executeRawUnsafe(batchInsert, JSON.stringify(chunk));
       }
+    },
+
+    /**
+     * Deletes events recorded before `before`, PURGE_BATCH_SIZE per statement,
+     * at most `limit` in all (the `at` index finds them). Returns how many.
+     */
+    async purgeBefore(before: Date, limit: number = Number.POSITIVE_INFINITY): Promise<number> {
+      let deleted = 0;
+      while (deleted < limit) {
+        const batch = await prisma.auditEvent.findMany({ where: { at: { lt: before } }, select: { id: true }, orderBy: { at: 'asc' }, take: Math.min(PURGE_BATCH_SIZE, limit - deleted) });
+        if (batch.length === 0) break;
+        const { count } = await prisma.auditEvent.deleteMany({ where: { id: { in: batch.map((row) => row.id) } } });
+        deleted += count;
+        if (batch.length < PURGE_BATCH_SIZE) break;
+      }
+      return deleted;
     },
 
     /** Newest first; ids are time-ordered, so they break ties within a millisecond. */

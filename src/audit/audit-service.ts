@@ -103,6 +103,9 @@ export function createAuditService({ repository, log, batch, now = () => new Dat
       return (await repository.list(query)).map(toEvent);
     },
 
+    /** Deletes stored events older than `days` days (the retention schedule); returns how many, at most `limit`. */
+    purgeOlderThan: (days: number, limit?: number) => repository.purgeBefore(new Date(now().getTime() - days * 24 * 3600 * 1000), limit),
+
     flush: () => buffer.flush(),
     /** On shutdown, after the last request: writes what is buffered (bounded wait). */
     stop: () => buffer.stop(),

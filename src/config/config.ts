@@ -45,6 +45,8 @@ export interface Config {
   readonly metricsToken: string | null;
   /** Milliseconds between checks for changed clients and resources (cached in process). */
   readonly registryWatchIntervalMs: number;
+  /** Days audit events are kept in the database; 0 keeps them forever. */
+  readonly auditRetentionDays: number;
   readonly keys: KeyRotationConfig;
   readonly passwordHashing: PasswordHashingConfig;
 }
@@ -114,6 +116,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const trustProxy = parseBoolean(env, 'LATCHKEY_TRUST_PROXY', false);
   const metricsToken = env.LATCHKEY_METRICS_TOKEN?.trim() || null;
   const registryWatchIntervalMs = parseInteger(env, 'LATCHKEY_REGISTRY_WATCH_INTERVAL_MS', 1000, 100, 60_000);
+  // Every token issued is an event: without a bound the table grows with traffic forever.
+  const auditRetentionDays = parseInteger(env, 'LATCHKEY_AUDIT_RETENTION_DAYS', 90, 0, 36_500);
   if (metricsToken !== null && metricsToken.length < 16) {
     throw new ConfigError('LATCHKEY_METRICS_TOKEN', 'must be at least 16 characters long');
   }
@@ -144,7 +148,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     queue: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_QUEUE', 32, 0, 10_000),
   };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, keys, passwordHashing });
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {

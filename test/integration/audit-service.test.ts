@@ -96,6 +96,27 @@ describe('batch insert', () => {
   });
 });
 
+describe('retention', () => {
+  it('deletes events older than the retention, oldest first and at most `limit` a run, and keeps the rest', async () => {
+    const repository = createAuditRepository(testDb.db);
+    const now = new Date('2031-06-30T12:00:00.000Z');
+    const day = 24 * 3600 * 1000;
+    const event = (id: string, daysAgo: number) => ({ id, type: 'token.issued', at: new Date(now.getTime() - daysAgo * day), actor: 'c', subject: 'c', clientId: 'c', ip: null, details: null });
+    // 1200 old ones (more than one delete statement takes), one just inside the window.
+    const old = Array.from({ length: 1200 }, (_, i) => event(`old-${String(i).padStart(4, '0')}`, 91 + i / 1000));
+    await repository.insertMany([...old, event('recent', 89.99), event('today', 0)]);
+    const audit = createAuditService({ repository, now: () => now });
+
+    expect(await audit.purgeOlderThan(90, 700)).toBe(700);
+    // The oldest went first (a higher number is older here): old-0500 … old-1199.
+    const left = (await testDb.db.prisma.auditEvent.findMany({ where: { id: { startsWith: 'old-' } }, orderBy: { id: 'asc' } })).map((row) => row.id);
+    expect(left).toEqual(old.slice(0, 500).map((row) => row.id));
+    expect(await audit.purgeOlderThan(90)).toBe(500);
+    expect(await audit.purgeOlderThan(90)).toBe(0);
+    expect((await testDb.db.prisma.auditEvent.findMany({ orderBy: { id: 'asc' } })).map((row) => row.id)).toEqual(['recent', 'today']);
+  });
+});
+
 describe('CLI recording', () => {
   it('recordNow has stored the event when it resolves', async () => {
     const { audit, writes } = service({ intervalMs: 60_000 });

@@ -78,6 +78,7 @@ describe('loadConfig', () => {
     [{ LATCHKEY_ARGON2_PASSES: '4' }, 'LATCHKEY_ARGON2_MEMORY_KIB', "below OWASP's minimum"],
     [{ LATCHKEY_ARGON2_MEMORY_KIB: '19 MiB' }, 'LATCHKEY_ARGON2_MEMORY_KIB', 'not a whole number'],
     [{ LATCHKEY_ARGON2_PARALLELISM: '0' }, 'LATCHKEY_ARGON2_PARALLELISM', 'between 1 and 16'],
+    [{ LATCHKEY_AUDIT_RETENTION_DAYS: '30d' }, 'LATCHKEY_AUDIT_RETENTION_DAYS', 'not a whole number'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
@@ -103,6 +104,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).passwordHashing).toMatchObject({ concurrency: 2, queue: 32 });
     const env = { LATCHKEY_PASSWORD_HASH_CONCURRENCY: '4', LATCHKEY_PASSWORD_HASH_QUEUE: '0' };
     expect(loadConfig(env).passwordHashing).toMatchObject({ concurrency: 4, queue: 0 });
+  });
+
+  it('keeps audit events 90 days unless set; 0 keeps them forever', () => {
+    expect(loadConfig({}).auditRetentionDays).toBe(90);
+    expect(loadConfig({ LATCHKEY_AUDIT_RETENTION_DAYS: '0' }).auditRetentionDays).toBe(0);
+    expect(loadConfig({ LATCHKEY_AUDIT_RETENTION_DAYS: '400' }).auditRetentionDays).toBe(400);
   });
 
   it("hashes passwords with argon2id at OWASP's 7 MiB × 5 passes unless set, and takes any of its other minimums or more", () => {
