@@ -104,9 +104,10 @@ export function createKeyService(deps: KeyServiceDeps) {
         // Open the keys already there first: with a wrong LATCHKEY_SECRET, refuse
         // before adding keys sealed under it next to ones that cannot be opened.
         await reload();
-        // RSA generation takes long enough that it stays out of the locked transaction.
-        const prepared = new Map<string, NewSigningKey>();
-        for (const alg of missing.algs) prepared.set(alg, await generateSigningKey(alg, sealer, now()));
+        // RSA generation takes long enough (0.1–0.5 s) that it stays out of the
+        // locked transaction; the algs are generated side by side (the thread
+        // pool does the work), which matters on a first start.
+        const prepared = new Map<string, NewSigningKey>(await Promise.all(missing.algs.map(async (alg) => [alg, await generateSigningKey(alg, sealer, now())] as const)));
 
         await keys.withKeySetLock(async (locked) => {
           const still = await findMissing(locked);
