@@ -49,15 +49,17 @@ export function createAuditBuffer<T>(options: AuditBufferOptions<T>) {
   let timer: NodeJS.Timeout | undefined;
 
   /**
-   * Writes waiting events: all of them (`all`: the interval, flush(), stop()),
-   * or only while a full batch waits. Without that rule, events recorded
-   * while a write was in flight were written as soon as it ended: against
-   * PostgreSQL (an asynchronous write) a busy token endpoint became an
-   * endless stream of six-row inserts instead of a hundred-row batch now and
-   * then (bench --profile: 0.17 inserts per token).
+   * Writes waiting events: everything waiting now (`all`: the interval,
+   * flush(), stop()), then more only while a full batch waits. Events that
+   * arrive during a write wait for a full batch or the next tick: chasing
+   * them turned a busy token endpoint on PostgreSQL (an asynchronous write)
+   * into an endless stream of few-row inserts instead of a hundred-row batch
+   * now and then (bench --profile: 0.07 to 0.17 inserts per token).
    */
   async function drain(all: boolean): Promise<void> {
-    while (pending.length > 0 && (all || pending.length >= options.batchSize)) {
+    let everything = all;
+    while (pending.length > 0 && (everything || pending.length >= options.batchSize)) {
+      everything = false;
       const batch = pending;
       pending = [];
       try {

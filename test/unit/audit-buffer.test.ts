@@ -93,6 +93,21 @@ describe('audit buffer', () => {
     expect(batches).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13]]);
   });
 
+  it('writes on the tick what waits then; what arrives during that write waits for the next tick', async () => {
+    const { buffer, batches, hangUntil } = setup();
+    let release!: () => void;
+    hangUntil(new Promise<void>((resolve) => (release = resolve)));
+    for (let i = 0; i < 3; i++) buffer.add(i);
+    await vi.advanceTimersByTimeAsync(1000); // the tick's write starts, and hangs
+    for (let i = 3; i < 6; i++) buffer.add(i);
+    hangUntil(undefined);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([[0, 1, 2]]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(batches).toEqual([[0, 1, 2], [3, 4, 5]]);
+  });
+
   it('flush() writes everything waiting, after a write already in flight', async () => {
     const { buffer, batches, hangUntil } = setup();
     let release!: () => void;
