@@ -35,9 +35,9 @@ export const publicMetadataCaching: Middleware = async (ctx, next) => {
     body = ctx.body;
   } else {
     // Serialised here once for the ETag, and sent as is: Koa would serialise the object again.
+    // The Content-Type already set (application/jwk-set+json for the JWKS) stays: Koa sets one for a string body only when there is none.
     body = JSON.stringify(ctx.body);
     ctx.body = body;
-    ctx.type = 'application/json; charset=utf-8';
   }
   ctx.set('Cache-Control', `public, max-age=${PUBLIC_METADATA_MAX_AGE}`);
   ctx.set('ETag', etagOf(route, body));

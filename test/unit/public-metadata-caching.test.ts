@@ -18,6 +18,8 @@ beforeAll(async () => {
   app.use(publicMetadataCaching);
   app.use(async (ctx) => {
     (ctx as unknown as { oidc: { route: string } }).oidc = { route: 'jwks' };
+    // As oidc-provider's jwks route does: its own media type, then an object body.
+    ctx.type = 'application/jwk-set+json; charset=utf-8';
     ctx.body = { keys };
   });
   server = http.createServer(app.callback());
@@ -40,9 +42,9 @@ function get(etag?: string): Promise<{ status: number; etag: string | undefined;
   });
 }
 
-it('sends the body as JSON with a tag that changes with the body, and revalidates only the current tag', async () => {
+it('sends the body as JSON under its own media type, with a tag that changes with the body, and revalidates only the current tag', async () => {
   const first = await get();
-  expect(first).toMatchObject({ status: 200, type: 'application/json; charset=utf-8', body: '{"keys":[{"kid":"one"}]}' });
+  expect(first).toMatchObject({ status: 200, type: 'application/jwk-set+json; charset=utf-8', body: '{"keys":[{"kid":"one"}]}' });
   expect((await get()).etag).toBe(first.etag);
   expect((await get(first.etag)).status).toBe(304);
 
