@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import Router from '@koa/router';
-import argon2 from 'argon2';
+import { verify as argon2Verify } from '@node-rs/argon2';
 import type { Context } from 'koa';
 import { errors, Provider, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { API, API_SCOPES, CALLBACK } from './fixture.ts';
@@ -90,7 +90,7 @@ router.get('/interaction/:uid', async (ctx) => {
 router.post('/interaction/:uid/login', async (ctx) => {
   const interaction = await provider.interactionDetails(ctx.req, ctx.res);
   const form = await readForm(ctx);
-  const ok = form.get('email') === account.email && (await argon2.verify(account.passwordHash, form.get('password') ?? ''));
+  const ok = form.get('email') === account.email && (await argon2Verify(account.passwordHash, form.get('password') ?? ''));
   if (!ok) {
     ctx.status = 400;
     ctx.type = 'html';

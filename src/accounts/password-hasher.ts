@@ -2,7 +2,12 @@
 // or above (configurable: config.ts). Stored hashes made with parameters not
 // at least as strong in every respect as the configured ones are reported
 // by needsRehash, so they are re-made at the next sign-in.
-import argon2 from 'argon2';
+//
+// @node-rs/argon2 (a Rust implementation, prebuilt by napi-rs) rather than
+// the `argon2` package (the reference C code, built for SSE2 only): the same
+// PHC strings either way, and on the 2-core bench machine it costs 7–8 ms of CPU
+// per 7 MiB × 5 check instead of 15–21 ms. A sign-in is mostly this check.
+import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2';
 
 export interface PasswordHashParams {
   /** KiB. */
@@ -27,11 +32,12 @@ export const OWASP_ARGON2ID_MINIMUMS: readonly Pick<PasswordHashParams, 'memoryC
 /**
  * The last of OWASP's list (7 MiB, 5 passes): the same defense as the others,
  * and the least CPU and memory per check. Measured on the 2-core bench
- * machine, CPU per verification: 47104/1 78.6 ms, 19456/2 40.7, 12288/3
- * 36.9, 9216/4 32.5, 7168/5 27.9 (the larger blocks cost more than their
- * passes: fresh memory to fault in and less of it in cache). A sign-in's
- * argon2 check is most of its CPU, and 7 MiB instead of 19 MiB per check in
- * flight keeps memory down under a burst of sign-ins.
+ * machine (AMD EPYC), CPU per verification with @node-rs/argon2 (the argon2
+ * package in brackets): 47104/1 21.4 ms (67.4), 19456/2 13.3 (26.5), 12288/3
+ * 7.7 (19.7), 9216/4 7.7 (17.4), 7168/5 6.9 (15.3); the larger blocks cost
+ * more than their passes (fresh memory to fault in, less of it in cache).
+ * 7 MiB instead of 19 MiB per check in flight also keeps memory down under a
+ * burst of sign-ins.
  */
 export const DEFAULT_PASSWORD_HASH_PARAMS: PasswordHashParams = Object.freeze({ memoryCost: 7168, timeCost: 5, parallelism: 1 });
 
@@ -41,6 +47,9 @@ export function meetsOwaspMinimum(params: PasswordHashParams): boolean {
 }
 
 const ARGON2_VERSION = 0x13;
+// The package's Algorithm is a TypeScript const enum, which isolated modules
+// cannot read at compile time; 2 is its Argon2id.
+const ARGON2ID = 2 as Algorithm.Argon2id;
 // $argon2id$v=19$m=19456,p=1,t=2$<salt>$<hash>: the parameter order differs
 // between implementations, so the parameters are read as a set.
 const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
@@ -66,14 +75,14 @@ export function createPasswordHasher(params: PasswordHashParams = DEFAULT_PASSWO
   return {
     /** An argon2id PHC string with a fresh random salt. */
     hash(password: string): Promise<string> {
-      return argon2.hash(password, { type: argon2.argon2id, ...params });
+      return argon2Hash(password, { algorithm: ARGON2ID, ...params });
     },
 
     /** Whether `password` matches `hash`; false, never a throw, for a malformed hash. */
     async verify(hash: string, password: string): Promise<boolean> {
       if (!parseHash(hash)) return false;
       try {
-        return await argon2.verify(hash, password);
+        return await argon2Verify(hash, password);
       } catch {
         return false;
       }

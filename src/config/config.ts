@@ -144,7 +144,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // argon2 runs on libuv's thread pool (4 threads by default), which token
     // signing needs too: two checks at a time leave it half the pool.
     concurrency: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
-    // 32 waiting at ~30 ms a check (the default parameters) on two threads: well under a second.
+    // 32 waiting at ~8 ms a check (the default parameters) on two threads: well under a second.
     queue: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_QUEUE', 32, 0, 10_000),
   };
 

@@ -279,7 +279,7 @@ describe('sign-in refusals', () => {
     await signInAndAllow(rp, {}, 'old@example.test');
     const { passwordHash } = await prisma.account.findUniqueOrThrow({ where: { id: account.id } });
     expect(passwordHash).not.toBe(weak);
-    expect(passwordHash).toMatch(/^\$argon2id\$v=19\$m=7168,p=1,t=5\$/);
+    expect(passwordHash).toMatch(/^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
     expect(createPasswordHasher().needsRehash(passwordHash)).toBe(false);
   });
 });

@@ -251,7 +251,7 @@ describe('accounts', () => {
     expect(account.id).not.toContain('alice');
     expect(account).not.toHaveProperty('passwordHash');
     const row = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } });
-    expect(row.passwordHash).toMatch(/^\$argon2id\$v=19\$m=7168,p=1,t=5\$/);
+    expect(row.passwordHash).toMatch(/^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
     expect(row.passwordHash).not.toContain('correct horse');
 
     expect(await services.accounts.findByEmail('ALICE@example.com')).toEqual(account);
@@ -292,10 +292,10 @@ describe('accounts', () => {
     });
     const account = await weak.create({ email: 'carol@example.com', password: 'carol password' });
     const before = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } });
-    expect(before.passwordHash).toContain('m=4096,p=1,t=1');
+    expect(before.passwordHash).toContain('m=4096,t=1,p=1');
     expect(await services.accounts.authenticate('carol@example.com', 'carol password')).toMatchObject({ id: account.id });
     const after = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } });
-    expect(after.passwordHash).toContain('m=7168,p=1,t=5');
+    expect(after.passwordHash).toContain('m=7168,t=5,p=1');
   });
 
   const bad: [string, { email: string; password: string; name?: string }, ErrorCode, string][] = [
@@ -332,6 +332,19 @@ describe('password hasher', () => {
     expect(await hasher.verify(hash, 's3cret password')).toBe(true);
     expect(await hasher.verify(hash, 's3cret passwore')).toBe(false);
     expect(hasher.needsRehash(hash)).toBe(false);
+  });
+
+  it('verifies hashes stored before the switch to @node-rs/argon2 (made by the argon2 package, p before t)', async () => {
+    const stored = [
+      '$argon2id$v=19$m=19456,p=1,t=2$BsZyGV9pe4enb0LdCrjOOQ$FRePM+SI8apLdmcGR9ni25teEwz6mo6tdnPMbpfV7k8',
+      '$argon2id$v=19$m=7168,p=1,t=5$j9g/x3Hx9xbwWQje/GXS2Q$5ZYMEqgaW/K5Uigiw5gysFML0cuox5UALAi4AM1FbOk',
+    ];
+    for (const hash of stored) {
+      expect(await hasher.verify(hash, 'correct horse battery staple'), hash).toBe(true);
+      expect(await hasher.verify(hash, 'correct horse battery stapl'), hash).toBe(false);
+    }
+    expect(hasher.needsRehash(stored[0]!)).toBe(true);
+    expect(hasher.needsRehash(stored[1]!)).toBe(false);
   });
 
   it('never throws on a malformed hash', async () => {
