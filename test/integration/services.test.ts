@@ -332,6 +332,10 @@ describe('password hasher', () => {
     expect(await hasher.verify(hash, 's3cret password')).toBe(true);
     expect(await hasher.verify(hash, 's3cret passwore')).toBe(false);
     expect(hasher.needsRehash(hash)).toBe(false);
+    // A fresh 16-byte salt every time: the same password never hashes the same.
+    const again = await hasher.hash('s3cret password');
+    expect(again).not.toBe(hash);
+    expect(Buffer.from(again.split('$')[4]!, 'base64').length).toBe(16);
   });
 
   it('verifies hashes stored before the switch to @node-rs/argon2 (made by the argon2 package, p before t)', async () => {
