@@ -5,6 +5,7 @@ import Koa from 'koa';
 import type { Config } from './config/config.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
+import { browserPagesRequireHttps } from './http/https-pages.ts';
 import type { Metrics } from './http/metrics.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -42,6 +43,8 @@ export function createApp(deps: AppDeps): Koa {
   // Outside the error handler, so error pages get the headers (and CSP) too.
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
   app.use(errorHandler(deps.views, deps.log));
+  const provider = deps.provider.current;
+  app.use(browserPagesRequireHttps({ issuer: deps.config.issuer, pagePaths: [provider.pathFor('authorization'), provider.pathFor('end_session'), '/interaction'], log: deps.log }));
   app.use(staticAssets());
   app.use(healthRoutes(deps.readiness));
   app.use(deps.metrics.route(deps.config.metricsToken));

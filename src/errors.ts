@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'migration_failed'
   | 'database_unavailable'
   | 'key_unavailable'
-  | 'key_in_use';
+  | 'key_in_use'
+  | 'https_required';
 
 export abstract class LatchkeyError extends Error {
   abstract readonly code: ErrorCode;
@@ -75,4 +76,10 @@ export class KeyUnavailableError extends LatchkeyError {
 export class KeyInUseError extends LatchkeyError {
   readonly code = 'key_in_use';
   readonly status = 409;
+}
+
+/** A page that sets Secure cookies, reached over plain http while the issuer is https (src/http/https-pages.ts). */
+export class InsecureTransportError extends LatchkeyError {
+  readonly code = 'https_required';
+  readonly status = 400;
 }

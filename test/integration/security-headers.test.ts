@@ -228,16 +228,34 @@ describe('X-Forwarded-* count only from a trusted proxy', () => {
     expect(sixth.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 
-  it('does not take X-Forwarded-Proto: https as https: no Secure cookie is sent over what Latchkey sees as plain http', async () => {
+  it('does not take X-Forwarded-Proto: https as https: browser pages over what Latchkey sees as plain http get a readable 400 and no cookie', async () => {
     const untrusted = await start({ ISSUER: 'https://id.example.test', LATCHKEY_TRUST_PROXY: 'false' });
-    const response = await fetch(new URL(authorizeUrl(plain.clientId), untrusted.issuer.replace('https://id.example.test', `http://127.0.0.1:${untrusted.config.port}`)), {
+    const direct = `http://127.0.0.1:${untrusted.config.port}`;
+    const page = await fetch(new URL(authorizeUrl(plain.clientId), untrusted.issuer.replace('https://id.example.test', direct)), {
       headers: { 'x-forwarded-proto': 'https', accept: 'text/html' },
       redirect: 'manual',
     });
     // The same request through the trusted proxy gets its interaction cookies (303, above);
-    // here the Secure cookies cannot be set, so the request fails instead of downgrading them.
-    expect(response.status).toBe(500);
-    expect(response.headers.getSetCookie()).toEqual([]);
+    // here the Secure cookies cannot be set, so the page is refused before anything starts.
+    expect(page.status).toBe(400);
+    expect(page.headers.getSetCookie()).toEqual([]);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('This page is only available over https.');
+    expect(html).not.toMatch(/\bat .+:\d+:\d+/);
+
+    // Sign-in, consent and logout pages likewise; a JSON caller gets the error shape.
+    for (const path of ['/interaction/abc', '/session/end']) {
+      const response = await fetch(`${direct}${path}`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+      expect(response.status, path).toBe(400);
+      expect(await response.json(), path).toEqual({ error: 'https_required', error_description: 'This page is only available over https.' });
+    }
+    // What sets no cookie still answers plain http (services inside a private network fetch keys and tokens so).
+    const discovery = await fetch(`${direct}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect(((await discovery.json()) as { issuer: string }).issuer).toBe('https://id.example.test');
+    expect((await fetch(`${direct}/jwks`)).status).toBe(200);
+    expect((await fetch(`${direct}/authorize-not-a-page`)).status).toBe(404);
   });
 });
 
