@@ -69,7 +69,7 @@ export function createConsentStep({ provider, accounts, pages, formTokens, audit
       }
       const grantId = await grant.save();
 
-      const returnTo = await provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      const returnTo = await pages.finish(interaction, { consent: { grantId } }, { mergeWithLastSubmission: true });
       audit.consentGranted(ctx, interaction, { ...missing, grantId });
       ctx.status = 303;
       ctx.redirect(returnTo);

@@ -2,7 +2,7 @@
 // in (bound to its cookie, and to the uid in the URL), and rendering its
 // pages (never cached; the strict page CSP comes from http/security-headers.ts).
 import type { Context } from 'koa';
-import { errors, type Interaction, type Provider } from 'oidc-provider';
+import { errors, type Interaction, type InteractionResults, type Provider } from 'oidc-provider';
 import type { PageData, Views } from '../http/views.ts';
 
 export interface InteractionPages {
@@ -16,6 +16,12 @@ export interface InteractionPages {
   renderProblem(ctx: Context, status: number, data: PageData & { message: string; code: string }): void;
   /** The client's name, for pages; falls back to its id. */
   clientName(interaction: Interaction): Promise<string>;
+  /**
+   * Stores the step's result on the interaction this request loaded and
+   * returns where the browser resumes: what provider.interactionResult does,
+   * without finding the interaction (and its session) a second time.
+   */
+  finish(interaction: Interaction, result: InteractionResults, options: { mergeWithLastSubmission: boolean }): Promise<string>;
 }
 
 export function createInteractionPages(provider: Provider, views: Views): InteractionPages {
@@ -38,6 +44,12 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
         return undefined;
       }
       return interaction;
+    },
+
+    async finish(interaction, result, { mergeWithLastSubmission }) {
+      interaction.result = mergeWithLastSubmission && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
+      await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+      return interaction.returnTo;
     },
 
     render(ctx, view, data, status = 200) {

@@ -37,7 +37,7 @@ type Step = 'login' | 'consent';
 export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware {
   const pages = createInteractionPages(deps.provider, deps.views);
   const formTokens = createFormTokens(deps.cookieKeys);
-  const login = createLoginStep({ provider: deps.provider, guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit });
+  const login = createLoginStep({ guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit });
   const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit });
   const router = new Router({ prefix: '/interaction/:uid' });
 
@@ -102,9 +102,8 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     const accepted = await accept(ctx);
     if (!accepted) return;
     if (accepted.interaction.prompt.name === 'consent') deps.audit.consentDenied(ctx, accepted.interaction);
-    const returnTo = await deps.provider.interactionResult(
-      ctx.req,
-      ctx.res,
+    const returnTo = await pages.finish(
+      accepted.interaction,
       { error: 'access_denied', error_description: 'End-User aborted interaction' },
       { mergeWithLastSubmission: false },
     );

@@ -6,7 +6,7 @@
 // Brute-force protection and the bound on concurrent password checks are the
 // login guard's (throttle/login-guard.ts); this step turns its outcome into a page.
 import type { Context } from 'koa';
-import type { Interaction, Provider } from 'oidc-provider';
+import type { Interaction } from 'oidc-provider';
 import type { InteractionAudit } from '../audit/interaction-audit.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { DeviceCookies } from '../throttle/device-cookie.ts';
@@ -17,7 +17,6 @@ import type { InteractionPages } from './interaction-page.ts';
 export const INVALID_CREDENTIALS = 'Invalid email or password';
 
 export interface LoginStepDeps {
-  readonly provider: Provider;
   readonly guard: Pick<LoginGuard, 'signIn'>;
   readonly devices: DeviceCookies;
   readonly metrics: Pick<Metrics, 'loginFailures' | 'throttled'>;
@@ -26,7 +25,7 @@ export interface LoginStepDeps {
   readonly audit: Pick<InteractionAudit, 'loginSucceeded' | 'loginFailed'>;
 }
 
-export function createLoginStep({ provider, guard, devices, metrics, pages, formTokens, audit }: LoginStepDeps) {
+export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit }: LoginStepDeps) {
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: string; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
@@ -77,12 +76,7 @@ export function createLoginStep({ provider, guard, devices, metrics, pages, form
       const { account } = outcome;
       devices.remember(ctx, outcome.accountDigest);
       ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'signed in');
-      const returnTo = await provider.interactionResult(
-        ctx.req,
-        ctx.res,
-        { login: { accountId: account.id, amr: ['pwd'], remember: true } },
-        { mergeWithLastSubmission: false },
-      );
+      const returnTo = await pages.finish(interaction, { login: { accountId: account.id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false });
       audit.loginSucceeded(ctx, interaction, account.id);
       ctx.status = 303;
       ctx.redirect(returnTo);
