@@ -19,7 +19,11 @@ export interface InteractionPages {
   /**
    * Stores the step's result on the interaction this request loaded and
    * returns where the browser resumes: what provider.interactionResult does,
-   * without finding the interaction (and its session) a second time.
+   * without finding the interaction (and its session) a second time. The
+   * load in this request already checked the cookie, the uid and the
+   * session's account. If another tab resumed the interaction meanwhile,
+   * this save writes it back, but that tab's resume cleared the cookies a
+   * resume needs, so it only waits out its lifetime.
    */
   finish(interaction: Interaction, result: InteractionResults, options: { mergeWithLastSubmission: boolean }): Promise<string>;
 }
