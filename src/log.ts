@@ -4,6 +4,7 @@
 // authorization codes are never logged because query strings are not.)
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { Config } from './config/config.ts';
+import { isoTime } from './iso-time.ts';
 import { createLogOutput, type LogOutput } from './log-output.ts';
 
 export type Log = Logger;
@@ -86,7 +87,8 @@ export function createLog(config: Pick<Config, 'logLevel'>, destination?: Destin
       // redact covers their top-level keys, which costs nothing per line: with
       // no wildcard path, only a secret-named key ever reaches its censor.
       redact: { paths: [...SECRET_KEYS].map((key) => (key.includes('-') ? `["${key}"]` : key)), censor: CENSOR },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's isoTime, without a toISOString per line (iso-time.ts).
+      timestamp: () => `,"time":"${isoTime(Date.now())}"`,
     },
     destination ?? bufferedStdout(),
   );

@@ -4,6 +4,7 @@
 // why that is acceptable); the CLI records synchronously, because its changes
 // are rare and the process exits right after.
 import { isDatabaseUnavailable } from '../db/availability.ts';
+import { isoTime } from '../iso-time.ts';
 import type { Log } from '../log.ts';
 import { auditEventId, type AuditDetailValue, type AuditEvent, type AuditEventInput } from './audit-event.ts';
 import { createAuditBuffer, type AuditBufferOptions } from './audit-buffer.ts';
@@ -64,7 +65,7 @@ export function createAuditService({ repository, log, batch, now = () => new Dat
         audit: true,
         id: row.id,
         type: row.type,
-        at: row.at.toISOString(),
+        at: isoTime(row.at.getTime()),
         actor: row.actor,
         subject: row.subject,
         clientId: row.clientId,
