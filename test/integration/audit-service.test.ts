@@ -82,18 +82,41 @@ describe('server-side recording', () => {
 });
 
 describe('batch insert', () => {
-  it('stores each row exactly as given: nulls, quotes, non-ASCII text, JSON details, millisecond times', async () => {
-    const repository = createAuditRepository(testDb.db);
-    const rows = [
-      { id: '01', type: 'login.failure', at: new Date('2026-11-29T04:31:54.123Z'), actor: null, subject: null, clientId: null, ip: '2001:db8::1', details: '{"reason":"unknown_account"}' },
-      { id: '02', type: 'token.issued', at: new Date('1999-12-31T23:59:59.999Z'), actor: 'a"b\'c', subject: 'Zoë 日本 🚀', clientId: 'x\\y', ip: null, details: null },
-      { id: '03', type: 'client.created', at: new Date('2026-01-01T00:00:00.000Z'), actor: 'cli', subject: '', clientId: 'lk_1', ip: '192.0.2.1', details: '{"nested":{"a":[1,2]},"q":"\\"quoted\\""}' },
-    ];
-    await repository.insertMany(rows);
-    await repository.insertMany([]);
-    const stored = await testDb.db.prisma.auditEvent.findMany({ orderBy: { id: 'asc' } });
-    expect(stored).toEqual(rows);
+  const rows = [
+    { id: '01', type: 'login.failure', at: new Date('2026-11-29T04:31:54.123Z'), actor: null, subject: null, clientId: null, ip: '2001:db8::1', details: '{"reason":"unknown_account"}' },
+    { id: '02', type: 'token.issued', at: new Date('1999-12-31T23:59:59.999Z'), actor: 'a"b\'c', subject: 'Zoë 日本 🚀', clientId: 'x\\y', ip: null, details: null },
+    { id: '03', type: 'client.created', at: new Date('2026-01-01T00:00:00.000Z'), actor: 'cli', subject: '', clientId: 'lk_1', ip: '192.0.2.1', details: '{"nested":{"a":[1,2]},"q":"\\"quoted\\""}' },
+  ];
+  const many = (count: number) =>
+    Array.from({ length: count }, (_, i) => ({ id: `m${String(i).padStart(5, '0')}`, type: 'token.issued', at: new Date(Date.UTC(2026, 10, 29, 0, 0, 0, i)), actor: 'svc', subject: 'svc', clientId: 'svc', ip: '127.0.0.1', details: `{"n":${i}}` }));
+
+  // The prepared statements (the server's path), and Prisma alone (an
+  // in-memory SQLite database, or SQLite busy on the prepared connection).
+  const paths = [
+    ['prepared statements', () => createAuditRepository(testDb.db)],
+    ['Prisma', () => createAuditRepository({ prisma: testDb.db.prisma, dialect: testDb.db.dialect })],
+  ] as const;
+
+  it('runs on prepared statements here (not only the Prisma path)', () => {
+    expect(testDb.db.statements).toBeDefined();
   });
+
+  for (const [name, repository] of paths) {
+    it(`${name}: stores each row exactly as given: nulls, quotes, non-ASCII text, JSON details, millisecond times`, async () => {
+      await repository().insertMany(rows);
+      await repository().insertMany([]);
+      const stored = await testDb.db.prisma.auditEvent.findMany({ orderBy: { id: 'asc' } });
+      expect(stored).toEqual(rows);
+    });
+
+    it(`${name}: a batch longer than one statement, written again after part of it was stored (a retry), stores each event once`, async () => {
+      const batch = many(1234);
+      await repository().insertMany(batch.slice(0, 150));
+      await repository().insertMany(batch);
+      const stored = await testDb.db.prisma.auditEvent.findMany({ orderBy: { id: 'asc' } });
+      expect(stored).toEqual(batch);
+    });
+  }
 });
 
 describe('retention', () => {
