@@ -9,6 +9,7 @@
 import type { Middleware } from 'koa';
 import { InsecureTransportError } from '../errors.ts';
 import type { Log } from '../log.ts';
+import { underPagePaths } from './page-paths.ts';
 
 export interface HttpsPagesOptions {
   readonly issuer: string;
@@ -19,7 +20,7 @@ export interface HttpsPagesOptions {
 
 export function browserPagesRequireHttps({ issuer, pagePaths, log }: HttpsPagesOptions): Middleware {
   if (!issuer.startsWith('https:')) return (_ctx, next) => next();
-  const isPage = (path: string) => pagePaths.some((page) => path === page || path.startsWith(`${page}/`));
+  const isPage = underPagePaths(pagePaths);
   let warned = false;
   // Not async: every other request passes on without a promise of its own.
   return (ctx, next) => {

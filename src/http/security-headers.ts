@@ -2,6 +2,7 @@
 // HTML pages Latchkey renders itself (no scripts at all; one same-origin
 // stylesheet; never framed, which stops clickjacking of login and consent).
 import type { Context, Middleware } from 'koa';
+import { underPagePaths } from './page-paths.ts';
 
 export interface PagePolicyOptions {
   /** Script sources; unset: no script runs at all. */
@@ -39,12 +40,22 @@ const PAGE_CSP = pageCsp();
  * that script's hash to the page's script-src, but only to a script-src that
  * is already there. Mounted in front of the provider so one is; 'self' serves
  * no script (the only same-origin asset is a stylesheet, sent with nosniff).
+ *
+ * Only on the provider's pages (`pagePaths`: authorization and logout, and
+ * what lies below them). Its other endpoints answer JSON; an HTML error page
+ * from one of them gets securityHeaders' PAGE_CSP, which allows no script.
+ * Skipping them spares the token endpoint a header set and removed on every
+ * request.
  */
-export const providerPagePolicy: Middleware = async (ctx, next) => {
-  ctx.set('Content-Security-Policy', PROVIDER_PAGE_CSP);
-  await next();
-  if (!isHtml(ctx)) ctx.remove('Content-Security-Policy');
-};
+export function providerPagePolicy(pagePaths: readonly string[]): Middleware {
+  const isPage = underPagePaths(pagePaths);
+  const policy: Middleware = async (ctx, next) => {
+    ctx.set('Content-Security-Policy', PROVIDER_PAGE_CSP);
+    await next();
+    if (!isHtml(ctx)) ctx.remove('Content-Security-Policy');
+  };
+  return (ctx, next) => (isPage(ctx.path) ? policy(ctx, next) : next());
+}
 
 const PROVIDER_PAGE_CSP = pageCsp({ scriptSrc: ["'self'"] });
 

@@ -144,7 +144,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   useHashedClientSecrets(provider);
   rememberCompiledClients(provider, deps.clients);
-  provider.use(providerPagePolicy);
+  provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
   provider.use(unauthorizedClientErrors);
   provider.use(databaseUnavailableResponses);
   provider.use(publicMetadataCaching);

@@ -26,10 +26,10 @@ function etagOf(route: string, body: string): string {
   return etag;
 }
 
-export const publicMetadataCaching: Middleware = async (ctx, next) => {
+const withCaching: Middleware = async (ctx, next) => {
   await next();
   const route = (ctx as unknown as KoaContextWithOIDC).oidc?.route;
-  if (!route || !CACHEABLE_ROUTES.has(route) || ctx.status !== 200 || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return;
+  if (!route || !CACHEABLE_ROUTES.has(route) || ctx.status !== 200) return;
   let body: string;
   if (typeof ctx.body === 'string') {
     body = ctx.body;
@@ -47,3 +47,7 @@ export const publicMetadataCaching: Middleware = async (ctx, next) => {
     ctx.body = null;
   }
 };
+
+// Discovery and the JWKS are GETs: any other request passes straight through,
+// without an await (every async layer costs each request promises).
+export const publicMetadataCaching: Middleware = (ctx, next) => (ctx.method === 'GET' || ctx.method === 'HEAD' ? withCaching(ctx, next) : next());

@@ -24,7 +24,9 @@ export function answerStructuredTokens(provider: Provider, handlers: Partial<Rec
   if (handlers.introspection) provider.on('introspection.error', noteRefusal);
   if (handlers.revocation) provider.on('revocation.error', noteRefusal);
 
-  provider.use(async (koaCtx: Koa.Context, next: Koa.Next) => {
+  // Only requests to these endpoints: the rest pass straight through, without an await.
+  const paths = new Set((Object.keys(handlers) as StructuredTokenRoute[]).map((route) => provider.pathFor(route)));
+  const answer = async (koaCtx: Koa.Context, next: Koa.Next) => {
     await next();
     if (!refused.has(koaCtx)) return;
     refused.delete(koaCtx);
@@ -41,5 +43,6 @@ export function answerStructuredTokens(provider: Provider, handlers: Partial<Rec
       ctx.status = error.statusCode;
       ctx.body = { error: error.error, error_description: error.error_description };
     }
-  });
+  };
+  provider.use((koaCtx: Koa.Context, next: Koa.Next) => (paths.has(koaCtx.path) ? answer(koaCtx, next) : next()));
 }

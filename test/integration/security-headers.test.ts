@@ -196,6 +196,22 @@ describe.each([
     expect(response.headers.get('content-security-policy')).toBe(csp);
     expect(response.headers.get('strict-transport-security')).toBe(expected.hsts ? 'max-age=31536000; includeSubDomains' : null);
   });
+
+  it.each([
+    // Not one of the provider's pages: an error page from it gets ours, which allows no script.
+    ['text/html', PAGE_CSP],
+    ['application/json', null],
+  ])('answers a refused token request asked for as %s with nosniff, and a CSP on HTML only', async (type, csp) => {
+    const response = await fetch(new URL('/token', deployment().origin), {
+      method: 'POST',
+      headers: { accept: type, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=unknown',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain(type);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('content-security-policy')).toBe(csp);
+  });
 });
 
 describe('X-Forwarded-* count only from a trusted proxy', () => {
