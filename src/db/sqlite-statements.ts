@@ -31,7 +31,7 @@ function bindable(params: unknown[]): unknown[] {
   return params;
 }
 
-export function createSqliteStatements(file: string): PreparedStatements {
+export function createSqliteStatements(file: string, { cacheKib }: { readonly cacheKib: number }): PreparedStatements {
   let db: Sqlite.Database | undefined;
   const statements = new Map<string, Sqlite.Statement>();
   /** A write went to Prisma and may not be committed yet. */
@@ -45,6 +45,7 @@ export function createSqliteStatements(file: string): PreparedStatements {
         db = new Sqlite(file, { fileMustExist: true, timeout: 0 });
         // As on Prisma's connection: the schema's foreign keys hold for writes made here too.
         db.pragma('foreign_keys = ON');
+        db.pragma(`cache_size = -${cacheKib}`);
       }
       prepared = db.prepare(sql);
       statements.set(sql, prepared);

@@ -6,6 +6,7 @@ process.env.TZ = 'America/New_York';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountRepository } from '../../src/accounts/account-repository.ts';
+import { SQLITE_CACHE_KIB } from '../../src/db/database.ts';
 import { createArtifactRepository } from '../../src/oidc/artifact-repository.ts';
 import { createThrottleRepository } from '../../src/throttle/throttle-repository.ts';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database.ts';
@@ -23,6 +24,13 @@ afterAll(async () => {
 describe(`prepared statements and Prisma agree (${testDialect()}, TZ ${process.env.TZ})`, () => {
   it('runs prepared statements here (not only the Prisma fallback)', () => {
     expect(database.db.statements).toBeDefined();
+  });
+
+  it.runIf(testDialect() === 'sqlite')('bounds the page cache on both SQLite connections (better-sqlite3 defaults to 16 MiB each)', async () => {
+    const [viaPrisma] = await database.db.prisma.$queryRawUnsafe<{ cache_size: bigint | number }[]>('PRAGMA cache_size');
+    const viaStatements = await database.db.statements!.get<{ cache_size: number }>('PRAGMA cache_size');
+    expect(Number(viaPrisma!.cache_size)).toBe(-SQLITE_CACHE_KIB);
+    expect(viaStatements!.cache_size).toBe(-SQLITE_CACHE_KIB);
   });
 
   it('reads an account Prisma wrote as Prisma reads it', async () => {
