@@ -8,6 +8,8 @@ export interface BenchOptions {
   /** Alternating rounds per scenario and server; the median round is reported. */
   readonly rounds: number;
   readonly warmupSeconds: number;
+  /** Seconds of quiet after the last scenario before "idle after load" RSS is read. */
+  readonly idleSeconds: number;
   readonly connections: number;
   readonly loginConcurrency: number;
   /** Scenario ids to run; all when empty. */
@@ -19,13 +21,15 @@ export interface BenchOptions {
   readonly keep: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--rounds N] [--warmup N] [--connections N]
+export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--rounds N] [--warmup N] [--idle N] [--connections N]
                         [--logins N] [--only id,id] [--profile] [--out DIR] [--keep]
   --quick        ~2 s per scenario (what CI runs)
   --seconds N    measured seconds per scenario and server (default 10; 2 with --quick)
   --rounds N     alternate Latchkey and the reference N times per scenario and report
                  the median round (default 1; use 3+ on a busy machine)
   --warmup N     unmeasured seconds before each (default 2; 0.5 with --quick)
+  --idle N       quiet seconds after the load before idle RSS is read (default 30; 2 with
+                 --quick): V8 gives memory back ~10-30 s after allocation slows down
   --connections  concurrent HTTP connections (default 10)
   --logins N     people signing in concurrently in the login scenario (default 4)
   --only         scenarios: client-credentials, jwks, discovery, refresh, introspection, login, verify-offline
@@ -50,6 +54,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
       seconds: { type: 'string' },
       rounds: { type: 'string' },
       warmup: { type: 'string' },
+      idle: { type: 'string' },
       connections: { type: 'string' },
       logins: { type: 'string' },
       only: { type: 'string' },
@@ -67,6 +72,7 @@ export function parseOptions(argv: readonly string[], defaultOutDir: string): Be
     seconds: number(values.seconds, quick ? 2 : 10, 'seconds'),
     rounds: Math.max(1, Math.round(number(values.rounds, 1, 'rounds'))),
     warmupSeconds: number(values.warmup, quick ? 0.5 : 2, 'warmup'),
+    idleSeconds: number(values.idle, quick ? 2 : 30, 'idle'),
     connections: Math.max(1, Math.round(number(values.connections, 10, 'connections'))),
     loginConcurrency: Math.max(1, Math.round(number(values.logins, 4, 'logins'))),
     // A profile is of the whole server process: one scenario at a time keeps it readable.

@@ -219,6 +219,12 @@ async function main(): Promise<void> {
     }
 
     await sleep(SETTLE_MS * 2);
+    const soonAfterLoad = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
+    // A server at rest: V8 shrinks its heap only after allocation has been
+    // low for a while (its memory reducer starts ~8 s after, repeats if
+    // worth it), so a reading right after the load counts the load's garbage.
+    if (options.idleSeconds > 2) log(`waiting ${options.idleSeconds} s for idle memory`);
+    await sleep(Math.max(0, options.idleSeconds * 1000 - SETTLE_MS * 2));
     const idleAfterLoad = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
     const memoryAfterLoad = latchkeySetup.queryLog ? (await takeQuerySnapshot(latchkey.pid, latchkeySetup.queryLog)).memory : undefined;
     const peak = (name: 'latchkey' | 'reference') => Math.max(0, ...results.map((s) => s[name].peakRssMb ?? 0));
@@ -237,7 +243,9 @@ async function main(): Promise<void> {
       firstBootMs: firstBoot[name],
       ...(restart[name] !== undefined && { restartMs: restart[name] }),
       idleRssMbAfterStart: idleAfterStart[name],
+      rssMbSoonAfterLoad: soonAfterLoad[name],
       idleRssMbAfterLoad: idleAfterLoad[name],
+      idleSecondsAfterLoad: Math.max(options.idleSeconds, (SETTLE_MS * 2) / 1000),
       peakRssMbUnderLoad: peak(name),
     });
     const servers = { latchkey: facts('latchkey'), reference: facts('reference') };
