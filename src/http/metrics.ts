@@ -58,9 +58,9 @@ export function createMetrics() {
 
     /**
      * Counts and times one finished request (request-context.ts calls it).
-     * The route label is a known name, never the raw path. Labelled series
-     * are looked up once and kept: prom-client hashes a label object on
-     * every call otherwise.
+     * The route label is a known name, never the raw path. Labelled children
+     * are made once per route, method and status and kept, so a request
+     * builds no label object (prom-client still hashes the labels inside).
      */
     observeRequest(ctx: Context, seconds: number): void {
       const route = routeName(ctx as unknown as KoaContextWithOIDC);
