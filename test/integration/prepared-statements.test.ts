@@ -30,7 +30,7 @@ describe(`prepared statements and Prisma agree (${testDialect()}, TZ ${process.e
     const [viaPrisma] = await database.db.prisma.$queryRawUnsafe<{ cache_size: bigint | number }[]>('PRAGMA cache_size');
     const viaStatements = await database.db.statements!.get<{ cache_size: number }>('PRAGMA cache_size');
     expect(Number(viaPrisma!.cache_size)).toBe(-SQLITE_CACHE_KIB);
-    expect(viaStatements!.cache_size).toBe(-SQLITE_CACHE_KIB);
+    expect(viaStatements).toEqual({ cache_size: -SQLITE_CACHE_KIB });
   });
 
   it('reads an account Prisma wrote as Prisma reads it', async () => {
