@@ -1,9 +1,10 @@
-// createApp(deps): the Koa host. Order matters: request id and logging first,
-// then security headers, error rendering, Latchkey's own routes, and last
-// oidc-provider, which owns every protocol endpoint.
+// createApp(deps): the Koa host. Order matters: the request context first (id,
+// error rendering, security headers, access log and metrics, in one layer),
+// then Latchkey's own routes, and last oidc-provider, which owns every
+// protocol endpoint.
 import Koa from 'koa';
 import type { Config } from './config/config.ts';
-import { errorHandler } from './http/error-handler.ts';
+import { errorResponder } from './http/error-handler.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
 import { browserPagesRequireHttps } from './http/https-pages.ts';
 import type { Metrics } from './http/metrics.ts';
@@ -39,10 +40,14 @@ export function createApp(deps: AppDeps): Koa {
   // cookies (session, interaction) are signed with this app's keys: the same.
   // Every instance the holder ever serves has the same cookie keys.
   app.keys = deps.provider.current.keys;
-  app.use(requestContext(deps.log, deps.metrics.observeRequest));
-  // Outside the error handler, so error pages get the headers (and CSP) too.
-  app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
-  app.use(errorHandler(deps.views, deps.log));
+  app.use(
+    requestContext({
+      log: deps.log,
+      respondToError: errorResponder(deps.views, deps.log),
+      finishHeaders: securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }),
+      observe: deps.metrics.observeRequest,
+    }),
+  );
   const provider = deps.provider.current;
   app.use(browserPagesRequireHttps({ issuer: deps.config.issuer, pagePaths: [provider.pathFor('authorization'), provider.pathFor('end_session'), '/interaction'], log: deps.log }));
   app.use(staticAssets());

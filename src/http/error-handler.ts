@@ -2,32 +2,31 @@
 // LatchkeyErrors carry their status and whether their message may be shown;
 // anything else becomes a generic 500 whose details go to the log only.
 // (oidc-provider renders its own OAuth errors before they reach this.)
-import type { Middleware } from 'koa';
+// request-context.ts calls it for whatever the layers below it throw.
+import type { Context } from 'koa';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { DatabaseUnavailableError, LatchkeyError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { Views } from './views.ts';
 
-export function errorHandler(views: Views, log: Log): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (error) {
-      const known = toLatchkeyError(error);
-      const status = known?.status ?? (isClientHttpError(error) ? error.status : 500);
-      const code = known?.code ?? (status >= 500 ? 'server_error' : 'invalid_request');
-      const message = known?.expose ? known.message : isClientHttpError(error) ? error.message : 'Latchkey could not complete this request.';
-      const requestLog: Log = ctx.state.log ?? log;
-      if (status === 503) requestLog.warn({ code }, 'database unavailable');
-      else if (status >= 500) requestLog.error({ err: error }, 'request failed');
-      ctx.status = status;
-      if (status === 503) ctx.set('Retry-After', '5');
-      if (ctx.accepts('html', 'json') === 'html') {
-        ctx.type = 'html';
-        ctx.body = views.render('error', { title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed', message, code });
-      } else {
-        ctx.body = { error: code, error_description: message };
-      }
+export type ErrorResponder = (ctx: Context, error: unknown) => void;
+
+export function errorResponder(views: Views, log: Log): ErrorResponder {
+  return (ctx, error) => {
+    const known = toLatchkeyError(error);
+    const status = known?.status ?? (isClientHttpError(error) ? error.status : 500);
+    const code = known?.code ?? (status >= 500 ? 'server_error' : 'invalid_request');
+    const message = known?.expose ? known.message : isClientHttpError(error) ? error.message : 'Latchkey could not complete this request.';
+    const requestLog: Log = ctx.state.log ?? log;
+    if (status === 503) requestLog.warn({ code }, 'database unavailable');
+    else if (status >= 500) requestLog.error({ err: error }, 'request failed');
+    ctx.status = status;
+    if (status === 503) ctx.set('Retry-After', '5');
+    if (ctx.accepts('html', 'json') === 'html') {
+      ctx.type = 'html';
+      ctx.body = views.render('error', { title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed', message, code });
+    } else {
+      ctx.body = { error: code, error_description: message };
     }
   };
 }

@@ -1,17 +1,32 @@
-// Gives every request an id (echoed as X-Request-Id), and when it ends writes
-// one access-log line and hands its duration to whoever observes requests
-// (the metrics). Only the path is logged: query strings can carry codes.
+// The outermost layer: every request enters here first and leaves last. It
+// gives the request an id (echoed as X-Request-Id), turns whatever the layers
+// below throw into a response (error-handler.ts), puts the security headers
+// on the finished response, error pages included (security-headers.ts), and
+// when the request ends hands its duration to whoever observes requests (the
+// metrics) and writes one access-log line. Only the path is logged: query
+// strings can carry codes.
 //
-// One middleware times the request for both, rather than one layer each:
-// every async layer costs promises on every request, and oidc-provider's
-// AsyncLocalStorage makes each promise dearer (bench --profile).
+// Those jobs live in their own modules; they share this one layer because
+// each async layer costs every request: oidc-provider's AsyncLocalStorage
+// turns on promise hooks, and with them an empty `await next()` layer cost
+// about 3% of a client-credentials token's CPU (bench A/B, 2026-11-29).
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { Log } from '../log.ts';
+import type { ErrorResponder } from './error-handler.ts';
 
 export type RequestObserver = (ctx: Context, seconds: number) => void;
 
-export function requestContext(log: Log, observe?: RequestObserver): Middleware {
+export interface RequestContextDeps {
+  readonly log: Log;
+  /** Answers an error thrown below (error-handler.ts). */
+  readonly respondToError: ErrorResponder;
+  /** Headers for every finished response (security-headers.ts). */
+  readonly finishHeaders: (ctx: Context) => void;
+  readonly observe?: RequestObserver;
+}
+
+export function requestContext({ log, respondToError, finishHeaders, observe }: RequestContextDeps): Middleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const id = randomUUID();
@@ -22,7 +37,12 @@ export function requestContext(log: Log, observe?: RequestObserver): Middleware 
     let requestLog: Log | undefined;
     Object.defineProperty(ctx.state, 'log', { get: () => (requestLog ??= log.child({ requestId: id })), enumerable: true });
     try {
-      await next();
+      try {
+        await next();
+      } catch (error) {
+        respondToError(ctx, error);
+      }
+      finishHeaders(ctx);
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       observe?.(ctx, seconds);

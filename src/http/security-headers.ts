@@ -68,9 +68,12 @@ function isHtml(ctx: Context): boolean {
   return ctx.response.type.toLowerCase() === 'text/html';
 }
 
-export function securityHeaders(options: { hsts: boolean }): Middleware {
-  return async (ctx, next) => {
-    await next();
+/**
+ * Sets the headers on a finished response, error pages included; run by
+ * request-context.ts once everything below it has answered.
+ */
+export function securityHeaders(options: { hsts: boolean }): (ctx: Context) => void {
+  return (ctx) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     if (options.hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');

@@ -16,8 +16,8 @@ import { addGrantReference } from './grant-reference.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
-import { unauthorizedClientErrors } from './unauthorized-client.ts';
-import { databaseUnavailableResponses, markDatabaseOutages } from './database-unavailable.ts';
+import { answerUnauthorizedClient } from './unauthorized-client.ts';
+import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
 import { publicMetadataCaching } from './public-metadata-caching.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { throttleClientAuthentication, type ClientAuthThrottleDeps } from '../throttle/client-auth-throttle.ts';
@@ -145,8 +145,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   useHashedClientSecrets(provider);
   rememberCompiledClients(provider, deps.clients);
   provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
-  provider.use(unauthorizedClientErrors);
-  provider.use(databaseUnavailableResponses);
+  // oidc-provider's answers put right, in one post-layer: each async layer
+  // costs every request (request-context.ts says how much).
+  provider.use(async (ctx, next) => {
+    await next();
+    answerDatabaseUnavailable(ctx);
+    answerUnauthorizedClient(ctx);
+  });
   provider.use(publicMetadataCaching);
   // Innermost: a throttled request is answered before the provider parses it.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);

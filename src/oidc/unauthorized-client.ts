@@ -1,19 +1,19 @@
 // RFC 6749 §5.2: a client that authenticated but is not registered for the
 // grant type it used gets `unauthorized_client`. oidc-provider answers
-// `invalid_request` for this one case; this post-middleware (oidc-provider's
-// documented `provider.use` hook) puts the spec's code back. It matches the
+// `invalid_request` for this one case; this puts the spec's code back, run on
+// the finished response by a post-middleware (oidc-provider's documented
+// `provider.use` hook, in provider.ts). It matches the
 // library's exact description, and test/integration/client-credentials.test.ts
 // fails if an upgrade changes it.
-import type { Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 const GRANT_NOT_ALLOWED = 'requested grant type is not allowed for this client';
 
-export const unauthorizedClientErrors: Middleware = async (ctx, next) => {
-  await next();
+export function answerUnauthorizedClient(ctx: Context): void {
   const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
   const body = ctx.body as { error?: string; error_description?: string } | undefined;
   if (oidc?.route === 'token' && ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === GRANT_NOT_ALLOWED) {
     ctx.body = { error: 'unauthorized_client', error_description: GRANT_NOT_ALLOWED };
   }
-};
+}
