@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 export interface BenchOptions {
   readonly quick: boolean;
   readonly seconds: number;
-  /** Alternating rounds per scenario and server; the median round is reported. */
+  /** Alternating rounds per scenario and server, each on its own pair of processes; the median round is reported. */
   readonly rounds: number;
   readonly warmupSeconds: number;
   /** Seconds of quiet after the last scenario before "idle after load" RSS is read. */
@@ -25,8 +25,9 @@ export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--rounds 
                         [--logins N] [--only id,id] [--profile] [--out DIR] [--keep]
   --quick        ~2 s per scenario (what CI runs)
   --seconds N    measured seconds per scenario and server (default 10; 2 with --quick)
-  --rounds N     alternate Latchkey and the reference N times per scenario and report
-                 the median round (default 1; use 3+ on a busy machine)
+  --rounds N     alternate Latchkey and the reference N times per scenario, each round on
+                 a pair of server processes of its own, and report the median round
+                 (default 1; use 3+: processes of one build differ by several percent)
   --warmup N     unmeasured seconds before each (default 2; 0.5 with --quick)
   --idle N       quiet seconds after the load before idle RSS is read (default 30; 2 with
                  --quick): V8 gives memory back ~10-30 s after allocation slows down

@@ -65,22 +65,42 @@ interface Launcher {
   launch(): Promise<ServerProcess>;
 }
 
-async function prepareLatchkey(database: BenchDatabase, workDir: string, options: BenchOptions): Promise<{ launcher: Launcher; credentials: Credentials; queryLog?: string }> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const dataDir = path.join(workDir, 'latchkey-data');
-  const queryLog = options.profile ? path.join(workDir, 'latchkey-queries.json') : undefined;
-  // Production settings, as an operator runs it (info logs, one access-log line per request).
-  const env = {
+interface Setup {
+  readonly launcher: Launcher;
+  readonly credentials: Credentials;
+  readonly queryLog?: string;
+}
+
+/**
+ * Provisions the database once; each call of the result prepares one more
+ * Latchkey process on it (its own port and issuer, the same clients, keys
+ * and master secret), as instances behind a load balancer share one.
+ */
+async function provisionForLatchkey(database: BenchDatabase, workDir: string, options: BenchOptions): Promise<(index: number) => Promise<Setup>> {
+  const shared = {
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
-    PORT: String(port),
-    ISSUER: issuer,
     DATABASE_URL: database.url,
     LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
-    LATCHKEY_DATA_DIR: dataDir,
+    LATCHKEY_DATA_DIR: path.join(workDir, 'latchkey-data'),
   };
-  const credentials = await provisionLatchkey(loadConfig(env, ROOT));
+  const provisioned = await provisionLatchkey(loadConfig({ ...shared, ISSUER: 'http://127.0.0.1' }, ROOT));
+  return (index) => prepareLatchkey(shared, provisioned, workDir, options, index);
+}
+
+async function prepareLatchkey(
+  shared: Record<string, string>,
+  provisioned: Omit<Credentials, 'issuer'>,
+  workDir: string,
+  options: BenchOptions,
+  index: number,
+): Promise<Setup> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const queryLog = options.profile ? path.join(workDir, 'latchkey-queries.json') : undefined;
+  // Production settings, as an operator runs it (info logs, one access-log line per request).
+  const env = { ...shared, PORT: String(port), ISSUER: issuer };
+  const credentials = provisioned;
   // What `npm start` runs: the compiled server (built by build() below).
   const nodeArgs = [
     ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-latchkey')}`, '--import', './dist/bench/bench/query-counter.js'] : []),
@@ -96,18 +116,18 @@ async function prepareLatchkey(database: BenchDatabase, workDir: string, options
           nodeArgs,
           env: { ...baseEnv(), ...env, ...(queryLog && { BENCH_QUERY_LOG: queryLog }) },
           issuer,
-          logFile: path.join(workDir, 'latchkey.log'),
+          logFile: path.join(workDir, index === 0 ? 'latchkey.log' : `latchkey-${index}.log`),
           cwd: ROOT,
         }),
     },
   };
 }
 
-async function prepareReference(workDir: string, options: BenchOptions): Promise<{ launcher: Launcher; credentials: Credentials }> {
+async function prepareReference(workDir: string, options: BenchOptions, index: number): Promise<Setup> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const config = await createReferenceConfig(issuer, port);
-  const file = path.join(workDir, 'reference-config.json');
+  const file = path.join(workDir, index === 0 ? 'reference-config.json' : `reference-config-${index}.json`);
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   const client = { id: config.client.id, secret: config.client.secret };
   return {
@@ -119,7 +139,7 @@ async function prepareReference(workDir: string, options: BenchOptions): Promise
           nodeArgs: [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-reference')}`] : []), 'dist/bench/bench/reference-server.js'],
           env: { ...baseEnv(), NODE_ENV: 'production', BENCH_REFERENCE_CONFIG: file },
           issuer,
-          logFile: path.join(workDir, 'reference.log'),
+          logFile: path.join(workDir, index === 0 ? 'reference.log' : `reference-${index}.log`),
           cwd: ROOT,
         }),
     },
@@ -167,8 +187,20 @@ async function main(): Promise<void> {
   const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
   try {
     log(`${database.dialect}; work directory ${workDir}`);
-    const latchkeySetup = await prepareLatchkey(database, workDir, options);
-    const referenceSetup = await prepareReference(workDir, options);
+    const prepareLatchkeyProcess = await provisionForLatchkey(database, workDir, options);
+    // Each round runs on a pair of processes of its own: the same build in
+    // two processes differed by up to ~8% in CPU per token (where the JIT and
+    // the allocator happened to put things), so with --rounds the median is
+    // taken over processes, not only over time. One pair with --profile (a
+    // profile is of one process). Pair 0 also gives the start-up and memory
+    // figures.
+    const pairCount = options.profile ? 1 : options.rounds;
+    const setups: { latchkey: Setup; reference: Setup }[] = [];
+    for (let index = 0; index < pairCount; index++) {
+      setups.push({ latchkey: await prepareLatchkeyProcess(index), reference: await prepareReference(workDir, options, index) });
+    }
+    const latchkeySetup = setups[0]!.latchkey;
+    const referenceSetup = setups[0]!.reference;
 
     const start = async (launcher: Launcher) => {
       const server = await launcher.launch();
@@ -182,10 +214,18 @@ async function main(): Promise<void> {
     const idleAfterStart = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
     log(`started: Latchkey ${latchkey.startupMs.toFixed(0)} ms, reference ${reference.startupMs.toFixed(0)} ms`);
 
-    const targets = {
-      latchkey: { name: 'latchkey', pid: latchkey.pid, issuer: latchkey.issuer, credentials: latchkeySetup.credentials } satisfies Target,
-      reference: { name: 'reference', pid: reference.pid, issuer: reference.issuer, credentials: referenceSetup.credentials } satisfies Target,
-    };
+    const targetsOf = (pair: { latchkey: ServerProcess; reference: ServerProcess }, setup: (typeof setups)[number]) => ({
+      latchkey: { name: 'latchkey', pid: pair.latchkey.pid, issuer: pair.latchkey.issuer, credentials: setup.latchkey.credentials } satisfies Target,
+      reference: { name: 'reference', pid: pair.reference.pid, issuer: pair.reference.issuer, credentials: setup.reference.credentials } satisfies Target,
+    });
+    const pairTargets = [targetsOf({ latchkey, reference }, setups[0]!)];
+    const otherPairs: ServerProcess[] = [];
+    for (const setup of setups.slice(1)) {
+      const pair = { latchkey: await start(setup.latchkey.launcher), reference: await start(setup.reference.launcher) };
+      otherPairs.push(pair.latchkey, pair.reference);
+      pairTargets.push(targetsOf(pair, setup));
+    }
+    if (pairCount > 1) log(`${pairCount} pairs of server processes, one per round`);
 
     const results: ScenarioResult[] = [];
     const databaseCpu = database.backendCpu && (() => database.backendCpu!());
@@ -196,12 +236,13 @@ async function main(): Promise<void> {
       // Alternating rounds, so a burst of load from elsewhere on the machine
       // hits both servers rather than whichever happened to be running.
       for (let round = 0; round < options.rounds; round++) {
+        const targets = pairTargets[round % pairTargets.length]!;
         log(`${scenario.id}: Latchkey${options.rounds > 1 ? ` (round ${round + 1} of ${options.rounds})` : ''}`);
         let before: QuerySnapshot | undefined;
         let after: QuerySnapshot | undefined;
         const window =
           queryLog && scenario.http && round === 0
-            ? { begin: async () => void (before = await takeQuerySnapshot(latchkey.pid, queryLog)), end: async () => void (after = await takeQuerySnapshot(latchkey.pid, queryLog)) }
+            ? { begin: async () => void (before = await takeQuerySnapshot(targets.latchkey.pid, queryLog)), end: async () => void (after = await takeQuerySnapshot(targets.latchkey.pid, queryLog)) }
             : undefined;
         const l = await scenario.run(targets.latchkey, { ...options, ...(window && { window }), ...(databaseCpu && { databaseCpu }) });
         if (before && after) queries = queriesPerOp(before, after, l.ok);
@@ -218,6 +259,10 @@ async function main(): Promise<void> {
       });
     }
 
+    for (const server of otherPairs) {
+      running.splice(running.indexOf(server), 1);
+      await server.stop();
+    }
     await sleep(SETTLE_MS * 2);
     const soonAfterLoad = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
     // A server at rest: V8 shrinks its heap only after allocation has been
