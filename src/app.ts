@@ -14,6 +14,7 @@ import { staticAssets } from './http/static-assets.ts';
 import type { Views } from './http/views.ts';
 import type { Log } from './log.ts';
 import type { ProviderHolder } from './oidc/provider-holder.ts';
+import { finishProviderResponse } from './oidc/provider.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -40,11 +41,15 @@ export function createApp(deps: AppDeps): Koa {
   // cookies (session, interaction) are signed with this app's keys: the same.
   // Every instance the holder ever serves has the same cookie keys.
   app.keys = deps.provider.current.keys;
+  const addSecurityHeaders = securityHeaders({ hsts: deps.config.issuer.startsWith('https:') });
   app.use(
     requestContext({
       log: deps.log,
       respondToError: errorResponder(deps.views, deps.log),
-      finishHeaders: securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }),
+      finishResponse: (ctx) => {
+        finishProviderResponse(ctx);
+        addSecurityHeaders(ctx);
+      },
       observe: deps.metrics.observeRequest,
     }),
   );

@@ -1,8 +1,8 @@
 // The outermost layer: every request enters here first and leaves last. It
 // gives the request an id (echoed as X-Request-Id), turns whatever the layers
-// below throw into a response (error-handler.ts), puts the security headers
-// on the finished response, error pages included (security-headers.ts), and
-// when the request ends hands its duration to whoever observes requests (the
+// below throw into a response (error-handler.ts), finishes the response,
+// error pages included (oidc-provider's answers put right, then the security
+// headers: provider.ts, security-headers.ts), and when the request ends hands its duration to whoever observes requests (the
 // metrics) and writes one access-log line. Only the path is logged: query
 // strings can carry codes.
 //
@@ -21,12 +21,12 @@ export interface RequestContextDeps {
   readonly log: Log;
   /** Answers an error thrown below (error-handler.ts). */
   readonly respondToError: ErrorResponder;
-  /** Headers for every finished response (security-headers.ts). */
-  readonly finishHeaders: (ctx: Context) => void;
+  /** Runs on every finished response, error pages included. */
+  readonly finishResponse: (ctx: Context) => void;
   readonly observe?: RequestObserver;
 }
 
-export function requestContext({ log, respondToError, finishHeaders, observe }: RequestContextDeps): Middleware {
+export function requestContext({ log, respondToError, finishResponse, observe }: RequestContextDeps): Middleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const id = randomUUID();
@@ -42,7 +42,7 @@ export function requestContext({ log, respondToError, finishHeaders, observe }: 
       } catch (error) {
         respondToError(ctx, error);
       }
-      finishHeaders(ctx);
+      finishResponse(ctx);
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       observe?.(ctx, seconds);

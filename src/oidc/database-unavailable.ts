@@ -1,8 +1,8 @@
 // While the database is unreachable, oidc-provider would answer 500
 // server_error ("our bug"). The server_error listener marks the request, and
-// this post-middleware turns such a response into 503 with Retry-After and
+// this turns such a response into 503 with Retry-After and
 // RFC 6749's `temporarily_unavailable`, so clients know to retry (run on the
-// finished response by a post-middleware in provider.ts). Discovery
+// finished response by provider.ts finishProviderResponse). Discovery
 // and JWKS never touch the database and keep being served.
 import type { Context } from 'koa';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';

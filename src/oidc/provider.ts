@@ -1,6 +1,7 @@
 // Builds the oidc-provider instance: one configuration object, validated by
 // oidc-provider at construction, so a bad setting fails at start, not at the
 // first request. Everything stateful comes in through `deps`.
+import type { Context } from 'koa';
 import type { ProviderClientSource } from './adapter.ts';
 import { Provider, type AdapterFactory, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
@@ -18,7 +19,7 @@ import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
 import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
-import { publicMetadataCaching } from './public-metadata-caching.ts';
+import { cachePublicMetadata } from './public-metadata-caching.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { throttleClientAuthentication, type ClientAuthThrottleDeps } from '../throttle/client-auth-throttle.ts';
 
@@ -42,6 +43,19 @@ export interface ProviderDeps {
 
 /** Asymmetric algorithms only: Latchkey keeps no client secret in clear, so nothing HS* can be verified. */
 const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
+
+/**
+ * oidc-provider's finished answers put right (503 while the database is away,
+ * RFC 6749's unauthorized_client) and made cacheable (discovery, JWKS). The
+ * outer request layer runs this on every response (request-context.ts): as
+ * post-layers inside the provider they were async layers of their own, and
+ * each costs every request.
+ */
+export function finishProviderResponse(ctx: Context): void {
+  answerDatabaseUnavailable(ctx);
+  answerUnauthorizedClient(ctx);
+  cachePublicMetadata(ctx);
+}
 
 export function createProvider(deps: ProviderDeps): Provider {
   const { config } = deps;
@@ -145,14 +159,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   useHashedClientSecrets(provider);
   rememberCompiledClients(provider, deps.clients);
   provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
-  // oidc-provider's answers put right, in one post-layer: each async layer
-  // costs every request (request-context.ts says how much).
-  provider.use(async (ctx, next) => {
-    await next();
-    answerDatabaseUnavailable(ctx);
-    answerUnauthorizedClient(ctx);
-  });
-  provider.use(publicMetadataCaching);
   // Innermost: a throttled request is answered before the provider parses it.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);
   markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));

@@ -4,7 +4,7 @@
 // Five minutes is well inside the key activation delay (an hour by default),
 // so a cache always learns a new key before tokens signed with it appear.
 import { createHash } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 export const PUBLIC_METADATA_MAX_AGE = 300;
@@ -26,8 +26,13 @@ function etagOf(route: string, body: string): string {
   return etag;
 }
 
-const withCaching: Middleware = async (ctx, next) => {
-  await next();
+/**
+ * Makes a finished discovery or JWKS response cacheable, and answers 304 to
+ * a matching If-None-Match. Run on every finished response by the outer
+ * request layer (provider.ts finishProviderResponse); anything else passes.
+ */
+export function cachePublicMetadata(ctx: Context): void {
+  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return;
   const route = (ctx as unknown as KoaContextWithOIDC).oidc?.route;
   if (!route || !CACHEABLE_ROUTES.has(route) || ctx.status !== 200) return;
   let body: string;
@@ -46,8 +51,4 @@ const withCaching: Middleware = async (ctx, next) => {
     ctx.status = 304;
     ctx.body = null;
   }
-};
-
-// Discovery and the JWKS are GETs: any other request passes straight through,
-// without an await (every async layer costs each request promises).
-export const publicMetadataCaching: Middleware = (ctx, next) => (ctx.method === 'GET' || ctx.method === 'HEAD' ? withCaching(ctx, next) : next());
+}

@@ -1,8 +1,7 @@
 // RFC 6749 §5.2: a client that authenticated but is not registered for the
 // grant type it used gets `unauthorized_client`. oidc-provider answers
-// `invalid_request` for this one case; this puts the spec's code back, run on
-// the finished response by a post-middleware (oidc-provider's documented
-// `provider.use` hook, in provider.ts). It matches the
+// `invalid_request` for this one case; this puts the spec's code back on the
+// finished response (run by provider.ts finishProviderResponse). It matches the
 // library's exact description, and test/integration/client-credentials.test.ts
 // fails if an upgrade changes it.
 import type { Context } from 'koa';

@@ -1,13 +1,13 @@
 // Discovery and JWKS carry an ETag that follows their body: the hash is
 // kept between requests (the body changes only with the keys), so the test
 // is that a changed body gets a new tag at once, and the old tag then no
-// longer revalidates. A Koa app with the middleware in front of a route that
+// longer revalidates. A Koa app that runs the finisher after a route that
 // answers like oidc-provider's jwks route (ctx.oidc.route, an object body).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { publicMetadataCaching } from '../../src/oidc/public-metadata-caching.ts';
+import { cachePublicMetadata } from '../../src/oidc/public-metadata-caching.ts';
 
 let keys: { kid: string }[] = [{ kid: 'one' }];
 let server: http.Server;
@@ -15,7 +15,10 @@ let url: string;
 
 beforeAll(async () => {
   const app = new Koa();
-  app.use(publicMetadataCaching);
+  app.use(async (ctx, next) => {
+    await next();
+    cachePublicMetadata(ctx);
+  });
   app.use(async (ctx) => {
     (ctx as unknown as { oidc: { route: string } }).oidc = { route: 'jwks' };
     // As oidc-provider's jwks route does: its own media type, then an object body.
