@@ -13,6 +13,9 @@ export interface ScenarioResult {
   readonly reference: Measurement;
 }
 
+/** Seconds of quiet after the load before its RSS counts as idle (V8's memory reducer needs ~8–30 s). */
+const MIN_IDLE_SECONDS = 20;
+
 export interface ServerFacts {
   /** Spawn to first 200 from discovery, on a database already provisioned (keys generated at this boot for Latchkey). */
   readonly firstBootMs: number;
@@ -81,8 +84,16 @@ export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonl
     });
   }
   const { latchkey } = servers;
-  const idle = Math.max(latchkey.idleRssMbAfterStart, latchkey.idleRssMbAfterLoad);
-  checks.push({ target: 'idle RSS < 150 MB', measured: `${fmt(latchkey.idleRssMbAfterStart)} MB after start, ${fmt(latchkey.idleRssMbAfterLoad)} MB idle after load`, met: idle < 150 });
+  // A reading a few seconds after the load still holds the load's garbage (run.ts): it is not idle, so not judged.
+  const atRest = latchkey.idleSecondsAfterLoad >= MIN_IDLE_SECONDS;
+  const idle = atRest ? Math.max(latchkey.idleRssMbAfterStart, latchkey.idleRssMbAfterLoad) : latchkey.idleRssMbAfterStart;
+  checks.push({
+    target: 'idle RSS < 150 MB',
+    measured: atRest
+      ? `${fmt(latchkey.idleRssMbAfterStart)} MB after start, ${fmt(latchkey.idleRssMbAfterLoad)} MB idle after load`
+      : `${fmt(latchkey.idleRssMbAfterStart)} MB after start (after load not judged: read ${fmt(latchkey.idleSecondsAfterLoad)} s after it, before V8 gives memory back; --idle ${MIN_IDLE_SECONDS} or more)`,
+    met: idle < 150,
+  });
   const startup = Math.max(latchkey.firstBootMs, latchkey.restartMs ?? 0);
   checks.push({
     target: 'start-up < 1.5 s',
@@ -122,7 +133,10 @@ export function formatReport(report: BenchReport): string {
     ['RSS idle after start (MB)', fmt(l.idleRssMbAfterStart), fmt(r.idleRssMbAfterStart)],
     ['RSS peak under load (MB)', fmt(l.peakRssMbUnderLoad), fmt(r.peakRssMbUnderLoad)],
     ['RSS 2 s after load (MB)', fmt(l.rssMbSoonAfterLoad), fmt(r.rssMbSoonAfterLoad)],
-    [`RSS idle ${fmt(l.idleSecondsAfterLoad)} s after load (MB)`, fmt(l.idleRssMbAfterLoad), fmt(r.idleRssMbAfterLoad)],
+    // The later reading, when there is one (--quick reads only at 2 s).
+    ...(l.idleSecondsAfterLoad > 2
+      ? [[`RSS ${l.idleSecondsAfterLoad >= MIN_IDLE_SECONDS ? 'idle ' : ''}${fmt(l.idleSecondsAfterLoad)} s after load (MB)`, fmt(l.idleRssMbAfterLoad), fmt(r.idleRssMbAfterLoad)]]
+      : []),
   ];
   const lines = [
     `Latchkey (${report.dialect}) vs bare oidc-provider (in-memory), ${report.quick ? 'quick run' : 'full run'}, ${report.options.seconds} s per scenario${Number(report.options.rounds) > 1 ? ` × ${report.options.rounds} rounds` : ''}, ${report.options.connections} connections`,
