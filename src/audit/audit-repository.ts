@@ -2,6 +2,7 @@
 // for what an event holds live in audit-service.ts.
 import type { Database, Models } from '../db/database.ts';
 import { BUSY } from '../db/prepared-statements.ts';
+import { sqliteTime } from '../db/sqlite-statements.ts';
 import { isoTime } from '../iso-time.ts';
 
 export type AuditEventRow = Models.AuditEventModel;
@@ -79,7 +80,7 @@ const PREPARED_PARAMS = {
 export function createAuditRepository({ prisma, dialect, statements }: Pick<Database, 'prisma' | 'dialect' | 'statements'>) {
   const preparedRows = dialect === 'sqlite' ? SQLITE_ROWS : POSTGRES_ROWS;
   // `at` as the column stores it; on SQLite the way Prisma's adapter writes a DateTime (ISO 8601, "+00:00"), so Prisma reads it back.
-  const at = dialect === 'sqlite' ? (date: Date) => `${isoTime(date.getTime()).slice(0, -1)}+00:00` : (date: Date) => isoTime(date.getTime());
+  const at = dialect === 'sqlite' ? sqliteTime : (date: Date) => isoTime(date.getTime());
   const values = (row: AuditEventRow): RowValues => [row.id, row.type, at(row.at), row.actor, row.subject, row.clientId, row.ip, row.details];
 
   /** Inserts through the prepared statement; returns how many rows it wrote (fewer than all when SQLite was busy). */

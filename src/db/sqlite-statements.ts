@@ -25,7 +25,7 @@ import { isoTime } from '../iso-time.ts';
 import { BUSY, type PreparedStatements } from './prepared-statements.ts';
 
 /** How Prisma's SQLite adapter writes a DateTime (ISO 8601, "+00:00"): values written here must compare and read back alike. */
-const sqliteTime = (date: Date) => `${isoTime(date.getTime()).slice(0, -1)}+00:00`;
+export const sqliteTime = (date: Date) => `${isoTime(date.getTime()).slice(0, -1)}+00:00`;
 
 function bindable(params: unknown[]): unknown[] {
   for (let i = 0; i < params.length; i++) if (params[i] instanceof Date) params[i] = sqliteTime(params[i] as Date);
