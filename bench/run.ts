@@ -100,14 +100,13 @@ async function prepareLatchkey(
   const queryLog = options.profile ? path.join(workDir, 'latchkey-queries.json') : undefined;
   // Production settings, as an operator runs it (info logs, one access-log line per request).
   const env = { ...shared, PORT: String(port), ISSUER: issuer };
-  const credentials = provisioned;
   // What `npm start` runs: the compiled server (built by build() below).
   const nodeArgs = [
     ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-latchkey')}`, '--import', './dist/bench/bench/query-counter.js'] : []),
     'dist/app/src/main.js',
   ];
   return {
-    credentials: { issuer, ...credentials },
+    credentials: { issuer, ...provisioned },
     queryLog,
     launcher: {
       launch: () =>
