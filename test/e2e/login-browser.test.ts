@@ -173,7 +173,8 @@ describe('the login page', () => {
     expect(await page.getByRole('alert').innerText()).toBe('Invalid email or password');
     expect(await page.getByLabel('Email').inputValue()).toBe('ada@example.test');
     expect(await page.getByLabel('Password').inputValue()).toBe('');
-    expect(await focusedControl(page)).toBe('password');
+    // autofocus is applied at the page's next rendering step, not by load itself.
+    await expect.poll(() => focusedControl(page)).toBe('password');
     await shot(page, 'login-error-phone');
 
     // The same page then signs the person in.
@@ -189,7 +190,7 @@ describe('the login page', () => {
     const { context, page } = await openContext(VIEWPORTS.desktop);
     await page.goto((await rp.authorizationRequest()).url.href);
     const focused = () => focusedControl(page);
-    expect(await focused()).toBe('email');
+    await expect.poll(focused).toBe('email');
     const order = [];
     for (let i = 0; i < 3; i++) {
       await page.keyboard.press('Tab');
