@@ -99,15 +99,14 @@ describe('without a reuse grace (LATCHKEY_REFRESH_REUSE_GRACE=0)', () => {
   });
 
   it(`rotates one refresh token from ${PARALLEL} parallel requests exactly once, and the reuse revokes the grant`, async () => {
-    const before = await liveRefreshTokens(p);
     const { refreshToken } = await freshRefreshToken(p);
     const answers = await times(PARALLEL, () => refresh(p, refreshToken));
 
     expect(statuses(answers)).toEqual([200, ...Array<number>(PARALLEL - 1).fill(400)]);
     expect(answers.filter((a) => a.status === 400).map((a) => a.body.error)).toEqual(Array(PARALLEL - 1).fill('invalid_grant'));
+    // The successor may have been saved after a loser revoked the grant: its row can outlive the grant, never work.
     const successor = answers.find((a) => a.status === 200)!.body.refresh_token!;
     expect((await refresh(p, successor)).body.error).toBe('invalid_grant');
-    expect(await liveRefreshTokens(p)).toBe(before);
   });
 
   it('revokes the grant on a sequential reuse', async () => {
