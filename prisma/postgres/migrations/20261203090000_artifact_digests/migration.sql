@@ -5,13 +5,16 @@ ALTER TABLE "OidcArtifact" ADD COLUMN     "retryAnswer" TEXT;
 -- the id, which is the bearer credential (src/oidc/artifact-key.ts). Rows of
 -- the earlier clear format are re-keyed in place, so no session, refresh
 -- token or code in flight stops working. Each payload loses its copy of the
--- id (jti) and an interaction its session's cookie value. An interaction
+-- id (jti), an interaction its session's cookie value and a device code its
+-- user code (the digest in "userCode" still finds it). An interaction
 -- naming a pushed request or a device code is dropped instead (that sign-in
 -- starts again): those ids are sealed now, which SQL cannot do. Revoked JWT
 -- ids are kept as they are: a JWT's jti is not a credential.
 DELETE FROM "OidcArtifact"
 WHERE "model" = 'Interaction'
   AND ("payload"::jsonb ? 'parJti' OR "payload"::jsonb ? 'deviceCode');
+
+UPDATE "OidcArtifact" SET "payload" = ("payload"::jsonb - 'userCode')::text WHERE "model" = 'DeviceCode';
 
 UPDATE "OidcArtifact"
 SET "id" = rtrim(translate(encode(sha256(convert_to("id", 'UTF8')), 'base64'), '+/', '-_'), '='),

@@ -5,7 +5,8 @@ ALTER TABLE "OidcArtifact" ADD COLUMN "retryAnswer" TEXT;
 -- the id, which is the bearer credential (src/oidc/artifact-key.ts). Rows of
 -- the earlier clear format are re-keyed in place, so no session, refresh
 -- token or code in flight stops working. Each payload loses its copy of the
--- id (jti) and an interaction its session's cookie value. An interaction
+-- id (jti), an interaction its session's cookie value and a device code its
+-- user code (the digest in "userCode" still finds it). An interaction
 -- naming a pushed request or a device code is dropped instead (that sign-in
 -- starts again): those ids are sealed now, which SQL cannot do. Revoked JWT
 -- ids are kept as they are: a JWT's jti is not a credential.
@@ -13,6 +14,8 @@ ALTER TABLE "OidcArtifact" ADD COLUMN "retryAnswer" TEXT;
 DELETE FROM "OidcArtifact"
 WHERE "model" = 'Interaction'
   AND (json_extract("payload", '$.parJti') IS NOT NULL OR json_extract("payload", '$.deviceCode') IS NOT NULL);
+
+UPDATE "OidcArtifact" SET "payload" = json_remove("payload", '$.userCode') WHERE "model" = 'DeviceCode';
 
 UPDATE "OidcArtifact"
 SET "id" = latchkey_sha256_base64url("id"),
