@@ -21,3 +21,8 @@ declare module 'oidc-provider/lib/helpers/revoke.js' {
   import type { KoaContextWithOIDC } from 'oidc-provider';
   export default function revoke(ctx: KoaContextWithOIDC, grantId: string): Promise<void>;
 }
+
+// For test/integration/provider-contract.test.ts only: the per-provider internal state it inspects.
+declare module 'oidc-provider/lib/helpers/weak_cache.js' {
+  export default function instance(provider: object): Record<string, unknown>;
+}
