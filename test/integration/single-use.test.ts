@@ -5,6 +5,8 @@
 // instead, and the chain stays one live token; after it, reuse revokes.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuditRepository } from '../../src/audit/audit-repository.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createRelyingParty, oauthError, signInAndAllow, type RelyingParty } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -21,8 +23,8 @@ interface Party {
   rp(): Promise<RelyingParty>;
 }
 
-async function party(env: Record<string, string>): Promise<Party> {
-  const server = await startTestServer({ env });
+async function party(env: Record<string, string>, database?: TestDatabase): Promise<Party> {
+  const server = await startTestServer({ env, ...(database && { database }) });
   const account = await server.services.accounts.create({ email: 'ada@example.test', password: PASSWORD });
   const { client, clientSecret } = await server.services.clients.create({ name: 'Web app', redirectUris: [CALLBACK] });
   return {
@@ -186,5 +188,42 @@ describe('after the reuse grace', () => {
     await sleep(1_500);
     expect((await refresh(p, refreshToken)).body.error).toBe('invalid_grant');
     expect((await refresh(p, next.body.refresh_token!)).body.error).toBe('invalid_grant');
+  });
+});
+
+describe('the audit of parallel reuse', () => {
+  it('records the losers of a parallel redemption that reached the consume as detected reuses of the grant', async () => {
+    const database = await createTestDatabase();
+    try {
+      const p = await party({ LATCHKEY_REFRESH_REUSE_GRACE: '0' }, database);
+      const { code, request } = await freshCode(p);
+      const codeAnswers = await times(PARALLEL, () => tokenRequest(p, { grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: request.codeVerifier }));
+      const { refreshToken } = await freshRefreshToken(p);
+      const refreshAnswers = await times(PARALLEL, () => refresh(p, refreshToken));
+      // Stopping the server writes the audit events still buffered.
+      await p.server.stop();
+      expect([codeAnswers, refreshAnswers].map((answers) => answers.filter((a) => a.status === 200).length)).toEqual([1, 1]);
+
+      const events = await createAuditRepository(database.db).list({ limit: 1000 });
+      const reuses = (type: string) => events.filter((event) => event.type === type).map((event) => ({ ...event, details: JSON.parse(event.details) as Record<string, unknown> }));
+      // A loser that reads the code or token after another loser revoked its grant finds nothing ('not found'): no reuse of its own.
+      for (const type of ['authorization_code.reuse_detected', 'refresh_token.reuse_detected']) {
+        expect(reuses(type).length, type).toBeGreaterThanOrEqual(1);
+        expect(reuses(type).length, type).toBeLessThanOrEqual(PARALLEL - 1);
+      }
+      for (const event of [...reuses('authorization_code.reuse_detected'), ...reuses('refresh_token.reuse_detected')]) {
+        expect(event).toMatchObject({ actor: p.clientId, clientId: p.clientId });
+      }
+      // The refresh token's losers all name the account and the grant; at least one of each kind revoked it.
+      const grantIds = new Set(reuses('refresh_token.reuse_detected').map((event) => event.details.grantId));
+      expect(grantIds.size).toBe(1);
+      expect([...grantIds][0]).toEqual(expect.any(String));
+      expect(reuses('refresh_token.reuse_detected').every((event) => event.subject === p.accountId)).toBe(true);
+      for (const type of ['authorization_code.reuse_detected', 'refresh_token.reuse_detected']) {
+        expect(reuses(type).some((event) => event.details.grantRevoked === true), type).toBe(true);
+      }
+    } finally {
+      await database.drop();
+    }
   });
 });
