@@ -5,10 +5,10 @@
 // No bearer value is stored as it is. Rows are keyed by the digest of
 // oidc-provider's id (artifact-key.ts), and so are user codes; the payload is
 // stored without its copy of the id (jti), which find(id) puts back from the
-// id it was asked for; and the bearer values of other artifacts an
-// interaction names are sealed under the interaction's own id
-// (bearer-seal.ts). Grant ids and session uids stay clear: neither opens
-// anything (grant-reference.ts).
+// id it was asked for; and the other bearer values a payload names
+// (SEALED_FIELDS) are sealed under the artifact's own id (bearer-seal.ts).
+// Grant ids and session uids stay clear: neither opens anything
+// (grant-reference.ts).
 //
 // Consuming is conditional (artifact-repository.ts): when the artifact was
 // consumed already, consume() throws instead of succeeding a second time.
@@ -134,7 +134,7 @@ function createArtifactAdapter(model: string, artifacts: ArtifactRepository, now
       const row = await artifacts.find(model, key);
       if (redeemedOnce) {
         // Gone counts too: a code whose grant a parallel redemption has just revoked must not issue tokens.
-        throw new ArtifactConsumedError(model, row ? { consumedAt: row.consumedAt, grantId: row.grantId, payload: JSON.parse(row.payload) as Record<string, unknown>, retryAnswer: row.retryAnswer } : undefined);
+        throw new ArtifactConsumedError(model, row ? { consumedAt: row.consumedAt, grantId: row.grantId, retryAnswer: row.retryAnswer } : undefined);
       }
       if (!row) return;
       // Nothing wraps the other single-use artifacts' handlers: answer as oidc-provider itself would.

@@ -205,7 +205,7 @@ describe('the audit of parallel reuse', () => {
       expect([codeAnswers, refreshAnswers].map((answers) => answers.filter((a) => a.status === 200).length)).toEqual([1, 1]);
 
       const events = await createAuditRepository(database.db).list({ limit: 1000 });
-      const reuses = (type: string) => events.filter((event) => event.type === type).map((event) => ({ ...event, details: JSON.parse(event.details) as Record<string, unknown> }));
+      const reuses = (type: string) => events.filter((event) => event.type === type).map((event) => ({ ...event, details: JSON.parse(event.details ?? '{}') as Record<string, unknown> }));
       // A loser that reads the code or token after another loser revoked its grant finds nothing ('not found'): no reuse of its own.
       for (const type of ['authorization_code.reuse_detected', 'refresh_token.reuse_detected']) {
         expect(reuses(type).length, type).toBeGreaterThanOrEqual(1);
