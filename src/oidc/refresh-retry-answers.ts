@@ -21,6 +21,8 @@ export interface TokenAnswer {
   readonly [field: string]: unknown;
 }
 
+export type RetryDecision = { readonly replay: TokenAnswer; readonly revoke?: undefined } | { readonly replay?: undefined; readonly revoke: boolean };
+
 export interface RefreshRetryAnswersDeps {
   readonly artifacts: Pick<ArtifactRepository, 'keepRetryAnswer' | 'find'>;
   /** Seconds after its use in which a refresh token's retry is answered; 0 = never. */
@@ -32,11 +34,6 @@ export function createRefreshRetryAnswers({ artifacts, graceSeconds, now = Date.
   return {
     enabled: graceSeconds > 0,
 
-    /** Whether a token consumed at `consumedAt` (now, when unknown: a race lost a moment ago) is still inside the grace. */
-    withinGrace(consumedAt: Date | null | undefined): boolean {
-      return graceSeconds > 0 && now() - (consumedAt?.getTime() ?? now()) <= graceSeconds * 1000;
-    },
-
     /** Keeps `answer`, the token response for refreshing `presented`, on that token's row. */
     async keep(presented: string, answer: TokenAnswer): Promise<void> {
       const key = artifactKey(presented);
@@ -44,21 +41,26 @@ export function createRefreshRetryAnswers({ artifacts, graceSeconds, now = Date.
     },
 
     /**
-     * The answer to replay for a retry of `presented`, which `consumed` says
-     * was consumed before: undefined unless it is kept, inside the grace, and
-     * names a successor still unused. expires_in counts down from the first answer.
+     * What `presented`, a refresh token `consumed` says was consumed before,
+     * gets: its first answer again (kept, inside the grace, and naming a
+     * successor still unused; expires_in counting down from the first
+     * answer), or invalid_grant, revoking the grant unless the token is gone
+     * already or its first request is still running inside the grace.
      */
-    async replay(presented: string, consumed: ArtifactConsumedError): Promise<TokenAnswer | undefined> {
+    async decide(presented: string, consumed: ArtifactConsumedError): Promise<RetryDecision> {
       const row = consumed.row;
-      if (!row?.retryAnswer || !this.withinGrace(row.consumedAt)) return undefined;
+      if (!row) return { revoke: false };
+      const inGrace = graceSeconds > 0 && now() - (row.consumedAt?.getTime() ?? now()) <= graceSeconds * 1000;
+      if (!inGrace) return { revoke: true };
+      if (!row.retryAnswer) return { revoke: false };
       const opened = openForBearer(presented, row.retryAnswer, artifactKey(presented));
-      if (opened === undefined) return undefined;
+      if (opened === undefined) return { revoke: true };
       const { at, answer } = JSON.parse(opened) as { at: number; answer: TokenAnswer };
-      if (typeof answer.refresh_token !== 'string') return undefined;
+      if (typeof answer.refresh_token !== 'string') return { revoke: true };
       const successor = await artifacts.find(MODEL, artifactKey(answer.refresh_token), { liveAt: new Date(now()) });
-      if (!successor || successor.consumedAt) return undefined;
+      if (!successor || successor.consumedAt) return { revoke: true };
       const elapsed = Math.floor((now() - at) / 1000);
-      return typeof answer.expires_in === 'number' ? { ...answer, expires_in: Math.max(0, answer.expires_in - elapsed) } : answer;
+      return { replay: typeof answer.expires_in === 'number' ? { ...answer, expires_in: Math.max(0, answer.expires_in - elapsed) } : answer };
     },
   };
 }

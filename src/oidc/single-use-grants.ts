@@ -46,13 +46,12 @@ export function redeemGrantsOnce(provider: Provider, { retryAnswers }: SingleUse
       await builtIn(ctx);
     } catch (error) {
       if (!(error instanceof ArtifactConsumedError)) throw error;
-      const replayed = await retryAnswers.replay(presented, error);
-      if (replayed) {
-        ctx.body = replayed;
+      const decision = await retryAnswers.decide(presented, error);
+      if (decision.replay) {
+        ctx.body = decision.replay;
         return;
       }
-      await answerRefreshReuse(ctx, error, retryAnswers.withinGrace(error.row ? error.row.consumedAt : undefined) && !error.row?.retryAnswer);
-      return;
+      await answerRefreshReuse(ctx, error, decision.revoke);
     }
     if (retryAnswers.enabled) {
       // Best effort: the rotation has happened and this answer is the client's
@@ -63,17 +62,11 @@ export function redeemGrantsOnce(provider: Provider, { retryAnswers }: SingleUse
   });
 }
 
-/**
- * A consumed refresh token that is not answered again. `pending`: inside the
- * grace, its first request still running; the grant is kept. Otherwise the
- * grant is revoked, as oidc-provider's own reuse check does.
- */
-async function answerRefreshReuse(ctx: KoaContextWithOIDC, consumed: ArtifactConsumedError, pending: boolean): Promise<never> {
+/** A consumed refresh token not answered again: invalid_grant, with the grant revoked (as oidc-provider's own reuse check does) when `revoke`. */
+async function answerRefreshReuse(ctx: KoaContextWithOIDC, consumed: ArtifactConsumedError, revoke: boolean): Promise<never> {
   const token = ctx.oidc.entities.RefreshToken;
   const grantId = consumed.row?.grantId ?? token?.grantId;
-  if (!pending && consumed.row) {
-    await Promise.all([token?.destroy(), grantId ? revokeGrant(ctx, grantId) : undefined]);
-  }
+  if (revoke) await Promise.all([token?.destroy(), grantId ? revokeGrant(ctx, grantId) : undefined]);
   throw new GrantReuseDetected({ type: 'refresh_token.reuse_detected', grantId, accountId: token?.accountId });
 }
 
