@@ -47,6 +47,9 @@ it('re-keys artifacts written before it, so each is found by its bearer value, a
   await writeOldRow('Interaction', parInteraction, { parJti: 'old-par-request-uri-0123456789' });
   await writeOldRow('DeviceCode', deviceCode, { userCode: 'WDJB-MJHT', grantId: 'grant-2' }, { userCode: 'WDJB-MJHT', grantId: 'grant-2' });
   await writeOldRow('RevokedAccessToken', revokedJti, {});
+  // A NUL escape in a kept request parameter: PostgreSQL's jsonb refuses it, so there the row is dropped rather than stop the upgrade.
+  const nulInteraction = 'old-nul-interaction-0123456789';
+  await writeOldRow('Interaction', nulInteraction, { params: { state: 'a\u0000b' } });
 
   const { applied } = await migrate(database.config);
   expect(applied).toEqual([DIGEST_MIGRATION]);
@@ -62,6 +65,7 @@ it('re-keys artifacts written before it, so each is found by its bearer value, a
   // A sign-in started from a pushed request starts again.
   expect(await adapterFor('Interaction').find(parInteraction)).toBeUndefined();
   expect(await adapterFor('DeviceCode').findByUserCode('WDJB-MJHT')).toMatchObject({ userCode: 'WDJB-MJHT', grantId: 'grant-2' });
+  expect(await adapterFor('Interaction').find(nulInteraction)).toEqual(testDialect() === 'postgres' ? undefined : { jti: nulInteraction, params: { state: 'a\u0000b' } });
   // A revoked JWT's jti is not a credential, and is looked up as it is.
   expect(await artifacts.find('RevokedAccessToken', revokedJti)).not.toBeNull();
 

@@ -10,6 +10,12 @@ ALTER TABLE "OidcArtifact" ADD COLUMN     "retryAnswer" TEXT;
 -- naming a pushed request or a device code is dropped instead (that sign-in
 -- starts again): those ids are sealed now, which SQL cannot do. Revoked JWT
 -- ids are kept as they are: a JWT's jti is not a credential.
+-- jsonb refuses the JSON escape \u0000, which text may hold (a request
+-- parameter an interaction keeps): such a row could not be rewritten below
+-- and would stop the migration, so it goes.
+DELETE FROM "OidcArtifact"
+WHERE "model" <> 'RevokedAccessToken' AND strpos("payload", '\u0000') > 0;
+
 DELETE FROM "OidcArtifact"
 WHERE "model" = 'Interaction'
   AND ("payload"::jsonb ? 'parJti' OR "payload"::jsonb ? 'deviceCode');
