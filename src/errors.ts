@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'database_unavailable'
   | 'key_unavailable'
   | 'key_in_use'
-  | 'https_required';
+  | 'https_required'
+  | 'artifact_consumed';
 
 export abstract class LatchkeyError extends Error {
   abstract readonly code: ErrorCode;
@@ -82,4 +83,22 @@ export class KeyInUseError extends LatchkeyError {
 export class InsecureTransportError extends LatchkeyError {
   readonly code = 'https_required';
   readonly status = 400;
+}
+
+/**
+ * A single-use artifact (a code, a refresh token) was already consumed when
+ * this request tried to consume it: the conditional update changed no row.
+ * Carries what the row says (nothing, if it is gone), for the grant handler
+ * to answer from (src/oidc/single-use-grants.ts); never shown as it is.
+ */
+export class ArtifactConsumedError extends LatchkeyError {
+  readonly code = 'artifact_consumed';
+  readonly status = 400;
+  override readonly expose = false;
+  constructor(
+    readonly model: string,
+    readonly row: { readonly consumedAt: Date | null; readonly grantId: string | null; readonly retryAnswer: string | null } | undefined,
+  ) {
+    super(`${model} was already consumed`);
+  }
 }

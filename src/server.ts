@@ -24,6 +24,8 @@ import type { Log } from './log.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { startArtifactPurger } from './oidc/artifact-purger.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
+import { createRefreshRetryAnswers } from './oidc/refresh-retry-answers.ts';
+import { redeemGrantsOnce } from './oidc/single-use-grants.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
 import { createRegistryCache } from './oidc/registry-cache.ts';
 import { createJwtAccessTokens } from './oidc/jwt-access-tokens.ts';
@@ -88,6 +90,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       onError: (error) => log.warn({ err: error }, 'checking clients and resources for changes failed'),
     });
     const adapter = createAdapterFactory({ artifacts, clients: registry.clients });
+    const retryAnswers = createRefreshRetryAnswers({ artifacts, graceSeconds: config.refreshReuseGrace });
     const revokedAccessTokens = createRevokedAccessTokens({ artifacts });
     const jwtAccessTokens = createJwtAccessTokens({ issuer: config.issuer, publicJwks: () => keys.publicJwks(), revoked: revokedAccessTokens, accounts: services.accounts });
     // oidc-provider reads its keys only at construction, so a change of the key
@@ -104,6 +107,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
         views,
         clientAuthThrottle: { throttle, keys: throttleKeys, onThrottled: (scope) => metrics.throttled.inc({ scope }) },
       });
+      redeemGrantsOnce(provider, { retryAnswers });
       provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
       metrics.observe(provider);
       auditProviderEvents(provider, services.audit);

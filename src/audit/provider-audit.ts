@@ -1,11 +1,13 @@
 // Turns oidc-provider's events into audit events: token.issued (grant.success),
-// refresh-token and authorization-code reuse (grant.error after the provider
-// revoked the grant), and logout (end_session.success). Only identifiers are
+// refresh-token and authorization-code reuse (grant.error with the
+// GrantReuseDetected that oidc/single-use-grants.ts throws, also for the
+// loser of a parallel redemption), and logout (end_session.success). Only identifiers are
 // read from the request context: never ctx.body, params other than
 // grant_type, or a token's jti (for opaque tokens, the jti is the token).
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
-import type { AuditDetailValue, AuditEventInput, AuditEventType } from './audit-event.ts';
+import type { AuditDetailValue, AuditEventInput } from './audit-event.ts';
 import type { AuditService } from './audit-service.ts';
+import { GrantReuseDetected } from '../oidc/grant-reuse-detected.ts';
 
 /** The fields of an issued token or code that are identifiers, not credentials. */
 interface TokenEntity {
@@ -14,16 +16,6 @@ interface TokenEntity {
   readonly grantId?: string;
   readonly accountId?: string;
 }
-
-/**
- * oidc-provider's error_detail when a consumed refresh token or authorization
- * code comes back. Both are thrown right after the provider revoked the whole
- * grant (lib/actions/grants/refresh_token.js, lib/helpers/grant_source.js).
- */
-const REUSE: Readonly<Record<string, AuditEventType>> = {
-  'refresh token already used': 'refresh_token.reuse_detected',
-  'authorization code already consumed': 'authorization_code.reuse_detected',
-};
 
 export function auditProviderEvents(provider: Provider, audit: Pick<AuditService, 'record'>): void {
   // A reused code is never loaded as an entity; the grant it revoked is only
@@ -55,20 +47,18 @@ export function auditProviderEvents(provider: Provider, audit: Pick<AuditService
     });
   });
 
-  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: { error_detail?: string }) => {
-    const type = error.error_detail !== undefined ? REUSE[error.error_detail] : undefined;
-    if (!type) return;
-    const entities = ctx.oidc.entities as Record<string, TokenEntity | undefined>;
-    const reused = type === 'refresh_token.reuse_detected' ? entities.RefreshToken : entities.AuthorizationCode;
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: unknown) => {
+    if (!(error instanceof GrantReuseDetected)) return;
+    const { type, grantId, accountId } = error.reuse;
     const clientId = ctx.oidc.client?.clientId ?? null;
     audit.record({
       type,
       ...fromRequest(ctx),
       actor: clientId,
-      // Unknown for a reused code: it is never loaded far enough to name its account.
-      subject: ctx.oidc.account?.accountId ?? reused?.accountId ?? null,
+      // Unknown for a reused code: its account is not read on the way to the reuse.
+      subject: ctx.oidc.account?.accountId ?? accountId ?? null,
       clientId,
-      details: compact({ grantId: reused?.grantId ?? revokedOnRequest.get(ctx), grantRevoked: revokedOnRequest.has(ctx) }),
+      details: compact({ grantId: grantId ?? revokedOnRequest.get(ctx), grantRevoked: revokedOnRequest.has(ctx) }),
     });
   });
 

@@ -38,6 +38,8 @@ export interface Config {
   /** LATCHKEY_SECRET, or null when unset (then the embedded default generates one in dataDir). */
   readonly masterSecret: string | null;
   readonly ttl: TtlConfig;
+  /** Seconds after a refresh token's use in which presenting it again (a retry) returns the same successor; 0 = never. */
+  readonly refreshReuseGrace: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Behind a reverse proxy: take client IPs and https from X-Forwarded-* (only then). */
   readonly trustProxy: boolean;
@@ -112,6 +114,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ]),
   ) as unknown as TtlConfig;
 
+  // Long enough for a client to retry a refresh whose answer it lost; short,
+  // because inside it a stolen copy of the token is answered too.
+  const refreshReuseGrace = parseInteger(env, 'LATCHKEY_REFRESH_REUSE_GRACE', 5, 0, 300);
+
   const logLevel = parseEnum(env, 'LOG_LEVEL', LOG_LEVELS, mode === 'test' ? 'warn' : 'info');
   const trustProxy = parseBoolean(env, 'LATCHKEY_TRUST_PROXY', false);
   const metricsToken = env.LATCHKEY_METRICS_TOKEN?.trim() || null;
@@ -148,7 +154,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     queue: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_QUEUE', 32, 0, 10_000),
   };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing });
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {

@@ -151,6 +151,7 @@ function migrateSqlite(config: DatabaseConfig, migrations: Migration[]): string[
     throw wrap(error);
   }
   try {
+    registerSqlFunctions(db);
     // BEGIN IMMEDIATE takes the write lock up front, so a second process
     // booting at the same moment waits here and then sees our ledger rows.
     db.exec('BEGIN IMMEDIATE');
@@ -180,6 +181,18 @@ function migrateSqlite(config: DatabaseConfig, migrations: Migration[]): string[
   } finally {
     db.close();
   }
+}
+
+/**
+ * SQL functions migrations may call that PostgreSQL has built in and SQLite
+ * lacks. latchkey_sha256_base64url(text) is what PostgreSQL's
+ * rtrim(translate(encode(sha256(convert_to(x, 'UTF8')), 'base64'), '+/', '-_'), '=')
+ * computes: the artifact key of src/oidc/artifact-key.ts (NULL stays NULL).
+ */
+function registerSqlFunctions(db: Sqlite.Database): void {
+  db.function('latchkey_sha256_base64url', { deterministic: true }, (value: unknown) =>
+    value === null ? null : createHash('sha256').update(String(value), 'utf8').digest('base64url'),
+  );
 }
 
 function readSqliteLedger(config: DatabaseConfig): LedgerRow[] {

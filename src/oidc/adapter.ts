@@ -1,8 +1,22 @@
 // oidc-provider's storage adapter: every artifact goes to the OidcArtifact
 // table through the artifact repository, except clients, which are read from
 // the client registry (dynamic registration is off, so they are never written).
-import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { ArtifactRepository } from './artifact-repository.ts';
+//
+// No bearer value is stored as it is. Rows are keyed by the digest of
+// oidc-provider's id (artifact-key.ts), and so are user codes; the payload is
+// stored without its copy of the id (jti), which find(id) puts back from the
+// id it was asked for; and the other bearer values a payload names
+// (SEALED_FIELDS) are sealed under the artifact's own id (bearer-seal.ts).
+// Grant ids and session uids stay clear: neither opens anything
+// (grant-reference.ts).
+//
+// Consuming is conditional (artifact-repository.ts): when the artifact was
+// consumed already, consume() throws instead of succeeding a second time.
+import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { ArtifactConsumedError } from '../errors.ts';
+import { artifactKey } from './artifact-key.ts';
+import type { ArtifactRepository, ArtifactRow } from './artifact-repository.ts';
+import { openForBearer, sealForBearer } from './bearer-seal.ts';
 
 export interface ProviderClientSource {
   /** The client's oidc-provider metadata, or undefined when there is no such client. */
@@ -40,44 +54,96 @@ export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapt
     name === 'Client' ? createClientAdapter(deps.clients) : createArtifactAdapter(name, deps.artifacts, now);
 }
 
+/**
+ * The models the token endpoint redeems exactly once. There, the consume
+ * statement alone decides whether one was used before (single-use-grants.ts
+ * answers a lost race and a reuse alike), so find() leaves `consumed` out
+ * and oidc-provider's own check, made several awaits before the consume,
+ * never fires. Everywhere else (introspection, revocation) it is kept.
+ */
+const REDEEMED_AT_TOKEN_ENDPOINT = new Set(['AuthorizationCode', 'RefreshToken']);
+
+/**
+ * Payload fields holding bearer values (an interaction's session cookie
+ * value, PAR and device code; a device code's user code): sealed under this
+ * artifact's own id, so only find(id) opens them.
+ */
+const SEALED_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  Interaction: [['session', 'cookie'], ['parJti'], ['deviceCode']],
+  DeviceCode: [['userCode']],
+};
+
 function createArtifactAdapter(model: string, artifacts: ArtifactRepository, now: () => number): Adapter {
   const liveNow = () => ({ liveAt: new Date(now()) });
+  const sealed = SEALED_FIELDS[model] ?? [];
+  const redeemedOnce = REDEEMED_AT_TOKEN_ENDPOINT.has(model);
+
+  /**
+   * The payload oidc-provider gets back, completed from what it presented:
+   * the id (found by id), or the user code (found by user code). Found by
+   * uid or user code, an artifact comes back without its id and sealed
+   * fields: only their bearer holds those (a session found by uid is only
+   * read, never saved, by oidc-provider; provider-contract.test.ts).
+   */
+  function toPayload(row: ArtifactRow | null, presented: { id?: string; userCode?: string }): AdapterPayload | undefined {
+    if (!row) return undefined;
+    const payload = JSON.parse(row.payload) as AdapterPayload & Record<string, unknown>;
+    for (const path of sealed) openField(payload, path, presented.id, row.id);
+    if (presented.id !== undefined) payload.jti = presented.id;
+    if (presented.userCode !== undefined) payload.userCode = presented.userCode;
+    if (row.consumedAt && !(redeemedOnce && Provider.ctx?.oidc?.route === 'token')) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
+    return payload;
+  }
 
   return {
     async upsert(id, payload, expiresIn) {
       if (!isLookupKey(id)) throw new Error(`${model} id must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
-      await artifacts.upsert(model, id, {
-        payload: JSON.stringify(payload),
+      const key = artifactKey(id);
+      const stored: Record<string, unknown> = { ...payload };
+      if (stored.jti === id) delete stored.jti;
+      for (const path of sealed) sealField(stored, path, id, key);
+      await artifacts.upsert(model, key, {
+        payload: JSON.stringify(stored),
         grantId: column(model, 'grantId', payload.grantId),
         uid: column(model, 'uid', payload.uid),
-        userCode: column(model, 'userCode', payload.userCode),
+        userCode: digestColumn(model, 'userCode', payload.userCode),
         expiresAt: typeof expiresIn === 'number' ? new Date(now() + expiresIn * 1000) : null,
       });
     },
 
     async find(id) {
       if (!isLookupKey(id)) return undefined;
-      return toPayload(await artifacts.find(model, id, liveNow()));
+      return toPayload(await artifacts.find(model, artifactKey(id), liveNow()), { id });
     },
 
     async findByUid(uid) {
       if (!isLookupKey(uid)) return undefined;
-      return toPayload(await artifacts.findByUid(model, uid, liveNow()));
+      return toPayload(await artifacts.findByUid(model, uid, liveNow()), {});
     },
 
     async findByUserCode(userCode) {
       if (!isLookupKey(userCode)) return undefined;
-      return toPayload(await artifacts.findByUserCode(model, userCode, liveNow()));
+      return toPayload(await artifacts.findByUserCode(model, artifactKey(userCode), liveNow()), { userCode });
     },
 
     async consume(id) {
       if (!isLookupKey(id)) return;
-      await artifacts.consume(model, id, new Date(now()));
+      const key = artifactKey(id);
+      if (await artifacts.consume(model, key, new Date(now()))) return;
+      // Lost: consumed before, or gone. One more read, on this path only, says what to answer.
+      const row = await artifacts.find(model, key);
+      if (redeemedOnce) {
+        // Gone counts too: a code whose grant a parallel redemption has just revoked must not issue tokens.
+        throw new ArtifactConsumedError(model, row ? { consumedAt: row.consumedAt, grantId: row.grantId, retryAnswer: row.retryAnswer } : undefined);
+      }
+      if (!row) return;
+      // Nothing wraps the other single-use artifacts' handlers: answer as oidc-provider itself would.
+      throw model === 'PushedAuthorizationRequest' ? new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used') : new errors.InvalidGrant(`${model} already consumed`);
     },
 
     async destroy(id) {
       if (!isLookupKey(id)) return;
-      await artifacts.destroy(model, id);
+      await artifacts.destroy(model, artifactKey(id));
     },
 
     async revokeByGrantId(grantId) {
@@ -85,6 +151,38 @@ function createArtifactAdapter(model: string, artifacts: ArtifactRepository, now
       await artifacts.revokeByGrantId(grantId);
     },
   };
+}
+
+/** Replaces the string at `path` by its sealed form (bound to the row's key), or leaves it out if it is not a string. */
+function sealField(payload: Record<string, unknown>, path: readonly string[], id: string, key: string): void {
+  const parent = parentOf(payload, path, true);
+  const field = path[path.length - 1]!;
+  if (!parent || parent[field] === undefined) return;
+  const value = parent[field];
+  if (typeof value === 'string') parent[field] = sealForBearer(id, value, key);
+  else delete parent[field];
+}
+
+/** Opens the sealed string at `path` with the artifact's id; without the id, or one that does not open, the field is left out. */
+function openField(payload: Record<string, unknown>, path: readonly string[], id: string | undefined, key: string): void {
+  const parent = parentOf(payload, path, false);
+  const field = path[path.length - 1]!;
+  if (!parent || parent[field] === undefined) return;
+  const value = parent[field];
+  const opened = typeof value === 'string' && id !== undefined ? openForBearer(id, value, key) : undefined;
+  if (opened === undefined) delete parent[field];
+  else parent[field] = opened;
+}
+
+/** The object holding the path's last field; with `copy`, copied on the way down so the caller's payload is not changed. */
+function parentOf(payload: Record<string, unknown>, path: readonly string[], copy: boolean): Record<string, unknown> | undefined {
+  let parent = payload;
+  for (const step of path.slice(0, -1)) {
+    const child = parent[step];
+    if (!child || typeof child !== 'object') return undefined;
+    parent = parent[step] = copy ? { ...(child as Record<string, unknown>) } : (child as Record<string, unknown>);
+  }
+  return parent;
 }
 
 function createClientAdapter(clients: ProviderClientSource): Adapter {
@@ -120,9 +218,8 @@ function column(model: string, field: string, value: unknown): string | null {
   return value;
 }
 
-function toPayload(row: { payload: string; consumedAt: Date | null } | null): AdapterPayload | undefined {
-  if (!row) return undefined;
-  const payload = JSON.parse(row.payload) as AdapterPayload;
-  if (row.consumedAt) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
-  return payload;
+/** A bearer-ish payload field for its indexed column: checked as `column`, stored as its digest. */
+function digestColumn(model: string, field: string, value: unknown): string | null {
+  const clear = column(model, field, value);
+  return clear === null ? null : artifactKey(clear);
 }

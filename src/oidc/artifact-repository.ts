@@ -1,6 +1,7 @@
 // Database calls for the OidcArtifact table, where every oidc-provider artifact
-// (sessions, grants, codes, tokens, interactions…) lives, keyed by (model, id).
-// No rules here: what counts as expired or consumed is the adapter's call.
+// (sessions, grants, codes, tokens, interactions…) lives, keyed by (model, id)
+// where id is what the adapter hands over (a digest: artifact-key.ts). No
+// rules here: what counts as expired or consumed is the adapter's call.
 //
 // The statements on the sign-in path (find, upsert, consume, destroy: about
 // thirty a login) are fixed SQL texts, prepared once beside Prisma
@@ -32,7 +33,7 @@ export interface ArtifactLookup {
 /** Rows deleted per statement by purgeExpired: small enough to hold locks only briefly. */
 export const PURGE_BATCH_SIZE = 500;
 
-const COLUMNS = '"model", "id", "payload", "grantId", "uid", "userCode", "expiresAt", "consumedAt"';
+const COLUMNS = '"model", "id", "payload", "grantId", "uid", "userCode", "expiresAt", "consumedAt", "retryAnswer"';
 
 /** One row by (model, id), or the newest by uid or user code; with `live`, only rows not expired at the bound instant ("no expiry" counts as live). */
 function select(by: 'id' | 'uid' | 'userCode', live: boolean): string {
@@ -43,7 +44,7 @@ function select(by: 'id' | 'uid' | 'userCode', live: boolean): string {
 }
 
 const STATEMENTS = {
-  // A consumedAt already set is kept: only the columns oidc-provider writes are replaced.
+  // A consumedAt (and retryAnswer) already set is kept: only the columns oidc-provider writes are replaced.
   upsert: `INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "uid", "userCode", "expiresAt") VALUES (?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId", "uid" = excluded."uid",
       "userCode" = excluded."userCode", "expiresAt" = excluded."expiresAt"`,
@@ -53,7 +54,11 @@ const STATEMENTS = {
   findByUidLive: select('uid', true),
   findByUserCode: select('userCode', false),
   findByUserCodeLive: select('userCode', true),
-  consume: `UPDATE "OidcArtifact" SET "consumedAt" = ? WHERE "model" = ? AND "id" = ?`,
+  // Conditional, so that of any number of requests consuming one artifact at
+  // once exactly one changes the row: on PostgreSQL the others wait for its
+  // row lock, then find "consumedAt" set and change nothing.
+  consume: `UPDATE "OidcArtifact" SET "consumedAt" = ? WHERE "model" = ? AND "id" = ? AND "consumedAt" IS NULL`,
+  keepRetryAnswer: `UPDATE "OidcArtifact" SET "retryAnswer" = ? WHERE "model" = ? AND "id" = ?`,
   destroy: `DELETE FROM "OidcArtifact" WHERE "model" = ? AND "id" = ?`,
 };
 
@@ -75,7 +80,7 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
     return rows[0] ?? null;
   }
 
-  async function write(name: 'upsert' | 'consume' | 'destroy', ...params: unknown[]): Promise<number> {
+  async function write(name: 'upsert' | 'consume' | 'keepRetryAnswer' | 'destroy', ...params: unknown[]): Promise<number> {
     if (statements) {
       const changes = await statements.run(STATEMENTS[name], ...params);
       if (changes !== BUSY) return changes;
@@ -84,7 +89,7 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
   }
 
   return {
-    /** Replaces the artifact's payload and columns; a consumedAt already set is kept. */
+    /** Replaces the artifact's payload and columns; a consumedAt or retryAnswer already set is kept. */
     async upsert(model: string, id: string, artifact: ArtifactWrite): Promise<void> {
       await write('upsert', model, id, artifact.payload, artifact.grantId ?? null, artifact.uid ?? null, artifact.userCode ?? null, artifact.expiresAt ?? null);
     },
@@ -101,9 +106,14 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
       return lookUp('findByUserCode', model, userCode, lookup);
     },
 
-    /** Marks the artifact consumed; returns whether a row was there to mark. */
+    /** Marks the artifact consumed unless it already was; returns whether this call did (false also when there is no such row). */
     async consume(model: string, id: string, at: Date): Promise<boolean> {
       return (await write('consume', at, model, id)) > 0;
+    },
+
+    /** Keeps `sealed` on the artifact, for a retry of the request that consumed it. */
+    async keepRetryAnswer(model: string, id: string, sealed: string): Promise<void> {
+      await write('keepRetryAnswer', sealed, model, id);
     },
 
     async destroy(model: string, id: string): Promise<void> {

@@ -4,7 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import Provider, { type Adapter, type AdapterPayload } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArtifactConsumedError } from '../../src/errors.ts';
 import { createAdapterFactory, MAX_KEY_LENGTH } from '../../src/oidc/adapter.ts';
+import { artifactKey } from '../../src/oidc/artifact-key.ts';
 import { createArtifactRepository, type ArtifactRepository } from '../../src/oidc/artifact-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -71,7 +73,57 @@ describe('adapter, method by method', () => {
 
     expect(await adapter.find(id)).toEqual({ jti: id, uid: uidAfter, accountId: 'b' });
     expect(await adapter.findByUid('uid-before')).toBeUndefined();
-    expect(await adapter.findByUid(uidAfter)).toEqual({ jti: id, uid: uidAfter, accountId: 'b' });
+    // Found by uid, a session comes back without its id: only the cookie holds that.
+    expect(await adapter.findByUid(uidAfter)).toEqual({ uid: uidAfter, accountId: 'b' });
+  });
+
+  it('stores no id, user code or sealed field in clear: rows are keyed by the digest, payloads lack the id', async () => {
+    const id = unique('interaction');
+    const sessionCookie = unique('session-cookie');
+    const parJti = unique('par');
+    await adapterFor('Interaction').upsert(id, { jti: id, session: { accountId: 'a', uid: 'session-uid', cookie: sessionCookie }, parJti, returnTo: 'https://x.example/' }, 60);
+    const deviceCodeId = unique('device');
+    const userCode = `UC${randomUUID().slice(0, 8).toUpperCase()}`;
+    await adapterFor('DeviceCode').upsert(deviceCodeId, { jti: deviceCodeId, userCode }, 60);
+
+    const rows = await database.db.prisma.oidcArtifact.findMany({ where: { id: { in: [artifactKey(id), artifactKey(deviceCodeId)] } } });
+    expect(rows.map((row) => [row.model, row.userCode]).sort()).toEqual([['DeviceCode', artifactKey(userCode)], ['Interaction', null]]);
+    const stored = JSON.stringify(rows);
+    for (const value of [id, sessionCookie, parJti, deviceCodeId, userCode]) expect(stored).not.toContain(value);
+    expect(stored).toContain('session-uid');
+
+    expect(await adapterFor('Interaction').find(id)).toEqual({ jti: id, session: { accountId: 'a', uid: 'session-uid', cookie: sessionCookie }, parJti, returnTo: 'https://x.example/' });
+    expect(await adapterFor('DeviceCode').find(deviceCodeId)).toEqual({ jti: deviceCodeId, userCode });
+    expect(await adapterFor('DeviceCode').findByUserCode(userCode)).toEqual({ userCode });
+    // A sealed field copied into another row of the same model does not open there.
+    const other = unique('interaction');
+    await adapterFor('Interaction').upsert(other, { jti: other }, 60);
+    const sealedPayload = rows.find((row) => row.model === 'Interaction')!.payload;
+    await database.db.prisma.oidcArtifact.update({ where: { model_id: { model: 'Interaction', id: artifactKey(other) } }, data: { payload: sealedPayload } });
+    expect(await adapterFor('Interaction').find(other)).toEqual({ jti: other, session: { accountId: 'a', uid: 'session-uid' }, returnTo: 'https://x.example/' });
+  });
+
+  it.each(['AuthorizationCode', 'RefreshToken'])('consumes a %s once: a second consume throws ArtifactConsumedError with the row, as does one of a row gone', async (model) => {
+    const adapter = adapterFor(model);
+    const id = unique(model);
+    const grantId = unique('grant');
+    await adapter.upsert(id, { jti: id, grantId, clientId: 'client-1' }, 60);
+    await expect(adapter.consume(id)).resolves.toBeUndefined();
+    const second = await adapter.consume(id).catch((error: unknown) => error);
+    expect(second).toBeInstanceOf(ArtifactConsumedError);
+    expect((second as ArtifactConsumedError).row).toEqual({ consumedAt: new Date(clockMs), grantId, retryAnswer: null });
+
+    const gone = await adapter.consume(unique(model)).catch((error: unknown) => error);
+    expect(gone).toBeInstanceOf(ArtifactConsumedError);
+    expect((gone as ArtifactConsumedError).row).toBeUndefined();
+  });
+
+  it('answers a consumed pushed authorization request as oidc-provider does: invalid_request_uri', async () => {
+    const adapter = adapterFor('PushedAuthorizationRequest');
+    const id = unique('par');
+    await adapter.upsert(id, { jti: id }, 60);
+    await adapter.consume(id);
+    await expect(adapter.consume(id)).rejects.toMatchObject({ error: 'invalid_request_uri', status: 400 });
   });
 
   it('finds a session by uid and a device code by user code, within their own model only', async () => {
@@ -84,8 +136,8 @@ describe('adapter, method by method', () => {
     await sessions.upsert(sessionId, { jti: sessionId, uid }, 60);
     await deviceCodes.upsert(deviceCodeId, { jti: deviceCodeId, userCode, grantId: unique('grant') }, 60);
 
-    expect(await sessions.findByUid(uid)).toMatchObject({ jti: sessionId });
-    expect(await deviceCodes.findByUserCode(userCode)).toMatchObject({ jti: deviceCodeId, userCode });
+    expect(await sessions.findByUid(uid)).toEqual({ uid });
+    expect(await deviceCodes.findByUserCode(userCode)).toMatchObject({ userCode, grantId: expect.any(String) });
     expect(await deviceCodes.findByUid(uid)).toBeUndefined();
     expect(await sessions.findByUserCode(userCode)).toBeUndefined();
   });
@@ -148,7 +200,7 @@ describe('adapter, method by method', () => {
       expect(await adapter.find(expiring)).toEqual({ jti: expiring, uid: expect.any(String) });
       clockMs = start + 10_000;
       expect(await adapter.find(expiring)).toBeUndefined();
-      expect(await adapter.findByUid((await artifacts.find('Interaction', expiring))!.uid!)).toBeUndefined();
+      expect(await adapter.findByUid((await artifacts.find('Interaction', artifactKey(expiring)))!.uid!)).toBeUndefined();
       clockMs = start + 100 * 365 * 24 * 3600 * 1000;
       expect(await adapter.find(lasting)).toEqual({ jti: lasting });
     } finally {
@@ -280,8 +332,10 @@ describe('adapter under a real oidc-provider', () => {
 
     const byId = await provider.Session.find(session.jti);
     expect(byId).toMatchObject({ jti: session.jti, uid: session.uid, accountId: 'account-1' });
+    // By uid, a session is found but its id (the cookie value) is not known: oidc-provider only reads such a session.
     const byUid = await provider.Session.findByUid(session.uid);
-    expect(byUid?.jti).toBe(session.jti);
+    expect(byUid).toMatchObject({ uid: session.uid, accountId: 'account-1' });
+    expect(byUid?.jti).not.toBe(session.jti);
   });
 
   it('saves a Grant, issues and consumes a code under it, then revokes the grant', async () => {

@@ -56,6 +56,8 @@ beforeAll(async () => {
     LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
     LATCHKEY_DATA_DIR: dataDir,
     LOG_LEVEL: 'trace',
+    // No reuse grace: the refresh token used again at once below is a reuse, not a retry.
+    LATCHKEY_REFRESH_REUSE_GRACE: '0',
   });
   keep('master secret', config.masterSecret);
 

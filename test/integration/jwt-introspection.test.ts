@@ -55,7 +55,8 @@ async function clientCredentials(client: Credentials, resource?: string): Promis
 const sleepUntil = (epochMs: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, epochMs - Date.now())));
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { LATCHKEY_REGISTRY_WATCH_INTERVAL_MS: '200' } });
+  // No reuse grace: a refresh token used again at once is a reuse here, not a retry.
+  server = await startTestServer({ env: { LATCHKEY_REGISTRY_WATCH_INTERVAL_MS: '200', LATCHKEY_REFRESH_REUSE_GRACE: '0' } });
   const { accounts, clients, resources } = server.services;
   await resources.create({ identifier: ORDERS, scopes: ['orders:read', 'orders:write'] });
   await resources.create({ identifier: SHORT, scopes: ['short:read'], accessTokenTtl: 1 });

@@ -45,7 +45,8 @@ beforeAll(async () => {
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
   // What a deployment shares: the database, the issuer URL, the master secret.
-  const env = { ISSUER: issuer, LATCHKEY_SECRET: randomBytes(32).toString('base64url') };
+  // No reuse grace: the refresh token used again at once below is a reuse, not a retry.
+  const env = { ISSUER: issuer, LATCHKEY_SECRET: randomBytes(32).toString('base64url'), LATCHKEY_REFRESH_REUSE_GRACE: '0' };
   instances.push(await startTestServer({ database, env }));
   instances.push(await startTestServer({ database, env }));
   balancer = await startBalancer(port, () => {

@@ -79,6 +79,8 @@ describe('loadConfig', () => {
     [{ LATCHKEY_ARGON2_MEMORY_KIB: '19 MiB' }, 'LATCHKEY_ARGON2_MEMORY_KIB', 'not a whole number'],
     [{ LATCHKEY_ARGON2_PARALLELISM: '0' }, 'LATCHKEY_ARGON2_PARALLELISM', 'between 1 and 16'],
     [{ LATCHKEY_AUDIT_RETENTION_DAYS: '30d' }, 'LATCHKEY_AUDIT_RETENTION_DAYS', 'not a whole number'],
+    [{ LATCHKEY_REFRESH_REUSE_GRACE: '5s' }, 'LATCHKEY_REFRESH_REUSE_GRACE', 'not a whole number'],
+    [{ LATCHKEY_REFRESH_REUSE_GRACE: '301' }, 'LATCHKEY_REFRESH_REUSE_GRACE', 'between 0 and 300'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
@@ -104,6 +106,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).passwordHashing).toMatchObject({ concurrency: 2, queue: 32 });
     const env = { LATCHKEY_PASSWORD_HASH_CONCURRENCY: '4', LATCHKEY_PASSWORD_HASH_QUEUE: '0' };
     expect(loadConfig(env).passwordHashing).toMatchObject({ concurrency: 4, queue: 0 });
+  });
+
+  it('answers a retried refresh inside 5 seconds unless set; 0 turns the grace off', () => {
+    expect(loadConfig({}).refreshReuseGrace).toBe(5);
+    expect(loadConfig({ LATCHKEY_REFRESH_REUSE_GRACE: '0' }).refreshReuseGrace).toBe(0);
+    expect(loadConfig({ LATCHKEY_REFRESH_REUSE_GRACE: '300' }).refreshReuseGrace).toBe(300);
   });
 
   it('keeps audit events 90 days unless set; 0 keeps them forever', () => {

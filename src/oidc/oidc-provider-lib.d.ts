@@ -1,0 +1,28 @@
+// Types for the few oidc-provider modules outside its public entry point that
+// provider-internals.ts imports (the package ships no types for them). Only
+// what that file uses, as that file's contracts describe it.
+declare module 'oidc-provider/lib/actions/grants/index.js' {
+  import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+  interface BuiltInGrant {
+    handler(provider: Provider, helpers: Record<string, unknown>, ctx: KoaContextWithOIDC): Promise<void>;
+    readonly parameters: Set<string>;
+    readonly grantType: string;
+  }
+  export const authorization_code: BuiltInGrant;
+  export const refresh_token: BuiltInGrant;
+}
+
+declare module 'oidc-provider/lib/helpers/grants.js' {
+  const helpers: Record<string, (...args: unknown[]) => unknown>;
+  export = helpers;
+}
+
+declare module 'oidc-provider/lib/helpers/revoke.js' {
+  import type { KoaContextWithOIDC } from 'oidc-provider';
+  export default function revoke(ctx: KoaContextWithOIDC, grantId: string): Promise<void>;
+}
+
+// For test/integration/provider-contract.test.ts only: the per-provider internal state it inspects.
+declare module 'oidc-provider/lib/helpers/weak_cache.js' {
+  export default function instance(provider: object): Record<string, unknown>;
+}

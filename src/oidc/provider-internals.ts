@@ -1,0 +1,36 @@
+// The oidc-provider internals Latchkey cannot do without, fenced in this one
+// module: everything else uses only oidc-provider's public API. Each export
+// states the contract it relies on; test/integration/provider-contract.test.ts
+// checks each against the installed version, so an upgrade that breaks one
+// fails there instead of in production.
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import * as grants from 'oidc-provider/lib/actions/grants/index.js';
+import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+import revoke from 'oidc-provider/lib/helpers/revoke.js';
+
+export type GrantHandler = (ctx: KoaContextWithOIDC) => Promise<void>;
+
+/**
+ * Contract: lib/actions/grants/index.js exports each built-in grant as
+ * `{ handler(provider, helpers, ctx), parameters }`, and the helpers it is
+ * called with are lib/helpers/grants.js's exports, each bound to the provider
+ * (lib/helpers/initialize_app.js). The parameters returned are the ones
+ * oidc-provider registers for it with resource indicators on and rich
+ * authorization requests off, as Latchkey configures it (provider.ts).
+ */
+export function builtInGrant(provider: Provider, grantType: 'authorization_code' | 'refresh_token') {
+  const grant = grants[grantType];
+  const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([name, helper]) => [name, (helper as (...args: unknown[]) => unknown).bind(undefined, provider)]));
+  const handler: GrantHandler = (ctx) => grant.handler(provider, helpers, ctx);
+  return { handler, parameters: new Set([...grant.parameters, 'resource']), duplicates: ['resource'] };
+}
+
+/**
+ * Contract: lib/helpers/revoke.js's default export revokes a grant exactly as
+ * oidc-provider's own reuse checks do (lib/actions/grants/refresh_token.js,
+ * lib/helpers/grant_source.js): every token and code issued under it, and
+ * the Grant itself as revokeGrantPolicy says, then emits `grant.revoked`.
+ */
+export function revokeGrant(ctx: KoaContextWithOIDC, grantId: string): Promise<void> {
+  return revoke(ctx, grantId);
+}

@@ -1,0 +1,77 @@
+// Single use at the token endpoint, decided by the database. The adapter's
+// consume is a conditional update whose row count decides
+// (artifact-repository.ts); when the code or refresh token was consumed
+// already, by an earlier request or by a parallel one a moment ago, it
+// throws ArtifactConsumedError, and these wrappers of oidc-provider's own
+// handlers answer it (oidc-provider's own check of `consumed` runs several
+// awaits before the consume, so parallel requests all passed it):
+//
+// - an authorization code used twice: the grant is revoked (RFC 6749
+//   §4.1.2: the tokens issued from it), invalid_grant;
+// - a refresh token retried inside the reuse grace with its answer kept and
+//   its successor unused: the same answer again (refresh-retry-answers.ts);
+// - a refresh token inside the grace whose first request has not finished
+//   (a parallel loser): invalid_grant, the grant kept, so the chain stays
+//   the winner's one live token;
+// - any other reuse of a refresh token: the grant is revoked, invalid_grant,
+//   as oidc-provider itself would.
+//
+// Every invalid_grant for a reuse is a GrantReuseDetected, which the audit
+// hook (audit/provider-audit.ts) records by its class.
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { ArtifactConsumedError } from '../errors.ts';
+import { GrantReuseDetected } from './grant-reuse-detected.ts';
+import { builtInGrant, revokeGrant, type GrantHandler } from './provider-internals.ts';
+import type { RefreshRetryAnswers, TokenAnswer } from './refresh-retry-answers.ts';
+
+export interface SingleUseGrantsDeps {
+  readonly retryAnswers: RefreshRetryAnswers;
+}
+
+export function redeemGrantsOnce(provider: Provider, { retryAnswers }: SingleUseGrantsDeps): void {
+  replace(provider, 'authorization_code', (builtIn) => async (ctx) => {
+    try {
+      await builtIn(ctx);
+    } catch (error) {
+      if (!(error instanceof ArtifactConsumedError)) throw error;
+      const grantId = error.row?.grantId ?? undefined;
+      if (grantId) await revokeGrant(ctx, grantId);
+      throw new GrantReuseDetected({ type: 'authorization_code.reuse_detected', grantId, accountId: undefined });
+    }
+  });
+
+  replace(provider, 'refresh_token', (builtIn) => async (ctx) => {
+    const presented = String(ctx.oidc.params!.refresh_token);
+    try {
+      await builtIn(ctx);
+    } catch (error) {
+      if (!(error instanceof ArtifactConsumedError)) throw error;
+      const decision = await retryAnswers.decide(presented, error);
+      if (decision.replay) {
+        ctx.body = decision.replay;
+        return;
+      }
+      await answerRefreshReuse(ctx, error, decision.revoke);
+    }
+    if (retryAnswers.enabled) {
+      // Best effort: the rotation has happened and this answer is the client's
+      // only copy of its successor, so a failure to keep it for a retry must
+      // not cost the client the answer itself.
+      await retryAnswers.keep(presented, ctx.body as TokenAnswer).catch(() => {});
+    }
+  });
+}
+
+/** A consumed refresh token not answered again: invalid_grant, with the grant revoked (as oidc-provider's own reuse check does) when `revoke`. */
+async function answerRefreshReuse(ctx: KoaContextWithOIDC, consumed: ArtifactConsumedError, revoke: boolean): Promise<never> {
+  const token = ctx.oidc.entities.RefreshToken;
+  const grantId = consumed.row?.grantId ?? token?.grantId;
+  if (revoke) await Promise.all([token?.destroy(), grantId ? revokeGrant(ctx, grantId) : undefined]);
+  throw new GrantReuseDetected({ type: 'refresh_token.reuse_detected', grantId, accountId: token?.accountId });
+}
+
+/** Registers `wrap(builtIn)` as the handler of a built-in grant, with the parameters it had. */
+function replace(provider: Provider, grantType: 'authorization_code' | 'refresh_token', wrap: (builtIn: GrantHandler) => GrantHandler): void {
+  const { handler, parameters, duplicates } = builtInGrant(provider, grantType);
+  provider.registerGrantType(grantType, wrap(handler), [...parameters], duplicates);
+}

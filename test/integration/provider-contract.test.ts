@@ -1,0 +1,117 @@
+// The oidc-provider internals src/oidc/provider-internals.ts relies on, and
+// the behaviour of oidc-provider the single-use wrappers assume, checked
+// against the installed version: an upgrade that breaks one fails here.
+// The end-to-end behaviour (single use, the reuse grace, revocation) is in
+// single-use.test.ts; this file names the contracts one by one.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Provider, { errors } from 'oidc-provider';
+import * as grants from 'oidc-provider/lib/actions/grants/index.js';
+import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
+import { describe, expect, it } from 'vitest';
+import { GrantReuseDetected } from '../../src/oidc/grant-reuse-detected.ts';
+import { builtInGrant, revokeGrant } from '../../src/oidc/provider-internals.ts';
+import { createRefreshRetryAnswers } from '../../src/oidc/refresh-retry-answers.ts';
+import { redeemGrantsOnce } from '../../src/oidc/single-use-grants.ts';
+
+const LIB = path.resolve('node_modules/oidc-provider/lib');
+const source = (file: string) => readFileSync(path.join(LIB, file), 'utf8');
+
+function jsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? jsFiles(full) : entry.name.endsWith('.js') ? [full] : [];
+  });
+}
+
+/** A provider configured as Latchkey's is in what the grant registration depends on: resource indicators on, RAR off. */
+function providerLikeLatchkeys() {
+  return new Provider('http://localhost:3000', {
+    features: {
+      resourceIndicators: { enabled: true, getResourceServerInfo: async () => ({ scope: 'x', accessTokenFormat: 'jwt' }) },
+    },
+    grantTypes: ['authorization_code', 'refresh_token'],
+  } as never);
+}
+
+interface Internals {
+  grantTypeHandlers: Map<string, unknown>;
+  grantTypeParams: Map<string | undefined, Set<string>>;
+  grantTypeDupes: Map<string, Set<string>>;
+}
+
+describe('oidc-provider internals (provider-internals.ts)', () => {
+  it('exports the built-in grants as { handler, parameters } and the grant helpers their handlers destructure', () => {
+    expect(typeof grants.authorization_code.handler).toBe('function');
+    expect(typeof grants.refresh_token.handler).toBe('function');
+    expect([...grants.authorization_code.parameters].sort()).toEqual(['code', 'code_verifier', 'redirect_uri']);
+    expect([...grants.refresh_token.parameters].sort()).toEqual(['refresh_token', 'scope']);
+    for (const [file, names] of [
+      ['actions/grants/authorization_code.js', ['checkDpopRequired', 'checkMtlsCert', 'validateDpop', 'findGrantSource', 'consumeGrantSource', 'validateGrant']],
+      ['actions/grants/refresh_token.js', ['checkDpopReplay', 'checkDpopRequired', 'validateDpop', 'validateGrant', 'applyAuthorizationDetails', 'buildTokenResponse']],
+    ] as const) {
+      for (const name of names) {
+        expect(source(file), `${file} takes ${name} from its helpers`).toMatch(new RegExp(`\\b${name},`));
+        expect(typeof (grantHelpers as Record<string, unknown>)[name], `lib/helpers/grants.js exports ${name}`).toBe('function');
+      }
+    }
+    // initialize_app.js binds exactly these helpers to the provider and passes them as the second argument.
+    expect(source('helpers/initialize_app.js')).toContain("import * as grantHelpers from './grants.js';");
+    expect(source('helpers/initialize_app.js')).toContain('handler.bind(undefined, this, boundGrantHelpers)');
+  });
+
+  it('re-registers a wrapped grant with exactly the parameters and duplicates oidc-provider registered for it', () => {
+    const provider = providerLikeLatchkeys();
+    const internals = instance(provider) as unknown as Internals;
+    const before = ['authorization_code', 'refresh_token'].map((name) => [internals.grantTypeHandlers.get(name), [...internals.grantTypeParams.get(name)!].sort(), [...(internals.grantTypeDupes.get(name) ?? [])]]);
+    redeemGrantsOnce(provider, { retryAnswers: createRefreshRetryAnswers({ artifacts: { find: async () => null, keepRetryAnswer: async () => {} }, graceSeconds: 0 }) });
+    const after = ['authorization_code', 'refresh_token'].map((name) => [internals.grantTypeHandlers.get(name), [...internals.grantTypeParams.get(name)!].sort(), [...(internals.grantTypeDupes.get(name) ?? [])]]);
+    for (let i = 0; i < 2; i++) {
+      expect(after[i]![0], 'the handler was replaced').not.toBe(before[i]![0]);
+      expect(after[i]!.slice(1)).toEqual(before[i]!.slice(1));
+    }
+    expect(builtInGrant(provider, 'refresh_token').parameters).toEqual(new Set(['refresh_token', 'scope', 'resource']));
+  });
+
+  it("revoke(ctx, grantId) is the one oidc-provider's own reuse checks call, and emits grant.revoked", () => {
+    expect(source('actions/grants/refresh_token.js')).toMatch(/refreshToken\.destroy\(\),\s*revoke\(ctx, refreshToken\.grantId\)/);
+    expect(source('helpers/grant_source.js')).toContain('await revoke(ctx, source.grantId);');
+    expect(source('helpers/revoke.js')).toContain("ctx.oidc.provider.emit('grant.revoked', ctx, grantId);");
+    expect(typeof revokeGrant).toBe('function');
+  });
+});
+
+describe('oidc-provider behaviour the single-use wrappers and the adapter assume', () => {
+  it('consumes a code or refresh token through adapter.consume, after every other check of the request', () => {
+    const refresh = source('actions/grants/refresh_token.js');
+    expect(refresh.indexOf('await refreshToken.consume();')).toBeGreaterThan(refresh.indexOf("ctx.oidc.entity('RefreshToken', refreshToken);"));
+    expect(refresh.indexOf('await refreshToken.consume();')).toBeGreaterThan(refresh.indexOf('checkAccountMismatch(refreshToken, grant);'));
+    const code = source('actions/grants/authorization_code.js');
+    expect(code.indexOf("await consumeGrantSource(ctx, code, 'authorization code');")).toBeGreaterThan(code.indexOf('checkPKCE('));
+    for (const model of ['refresh_token.js', 'authorization_code.js']) expect(source(`models/${model}`)).toContain('await this.adapter.consume(this.jti);');
+    // The token route runs its handler inside the AsyncLocalStorage Provider.ctx reads (the adapter checks the route there).
+    expect(source('helpers/initialize_app.js')).toContain('return als.run(ctx, () => next());');
+    expect(source('provider.js')).toMatch(/static get ctx\(\) \{\s*return als\.getStore\(\);/);
+  });
+
+  it('only reads a Session it found by uid (which comes back without its id): it never saves one', () => {
+    const callers = jsFiles(LIB).filter((file) => readFileSync(file, 'utf8').includes('Session.findByUid(')).map((file) => path.relative(LIB, file)).sort();
+    expect(callers).toEqual(['models/token_helpers.js', 'provider.js']);
+    expect(source('models/token_helpers.js')).toMatch(/const session = await provider\.Session\.findByUid\(token\.sessionUid\);\s*if \(!session\s*\|\| token\.accountId !== session\.accountId\s*\|\| token\.grantId !== session\.grantIdFor\(token\.clientId\)\)/);
+    expect(source('provider.js')).toMatch(/const session = await this\.Session\.findByUid\(interaction\.session\.uid\);\s*if \(!session\) \{[\s\S]{0,120}\}\s*if \(interaction\.session\.accountId !== session\.accountId\)/);
+  });
+
+  it("never reads an interaction's session.cookie (the adapter seals it)", () => {
+    const readers = jsFiles(LIB).filter((file) => /session\.cookie\b|\.cookie\b(?!s)/.test(readFileSync(file, 'utf8').replace(/cookie: session\.jti/g, ''))).map((file) => path.relative(LIB, file));
+    expect(readers).toEqual([]);
+  });
+
+  it('renders the reuse error, a subclass of its InvalidGrant, as 400 invalid_grant with its own wording', () => {
+    const error = new GrantReuseDetected({ type: 'refresh_token.reuse_detected', grantId: 'g', accountId: 'a' });
+    expect(error).toBeInstanceOf(errors.InvalidGrant);
+    expect({ status: error.status, error: error.error, expose: error.expose, detail: error.error_detail }).toEqual({ status: 400, error: 'invalid_grant', expose: true, detail: 'refresh token already used' });
+    expect(source('actions/grants/refresh_token.js')).toContain("throw new InvalidGrant('refresh token already used');");
+    expect(source('helpers/grant_source.js')).toContain('throw new InvalidGrant(`${label} already consumed`);');
+  });
+});
