@@ -4,8 +4,10 @@
 // they are statements prepared once (db/prepared-statements.ts);
 // everything else goes through Prisma.
 import type { Database, Models } from '../db/database.ts';
+import { isDatabaseText } from '../db/database-text.ts';
 import { BUSY, fromStoredTime } from '../db/prepared-statements.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
+import { EMAIL_MAX_LENGTH } from './account-validation.ts';
 
 export type AccountRow = Models.AccountModel;
 
@@ -18,6 +20,9 @@ export interface NewAccountRow {
 }
 
 export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified'>>;
+
+/** Account ids are UUIDs. */
+const ID_LENGTH = 36;
 
 const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "createdAt", "updatedAt"';
 const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
@@ -61,12 +66,16 @@ export function createAccountRepository({ prisma, statements }: Pick<Database, '
       return prisma.account.findMany({ orderBy: [{ email: 'asc' }] });
     },
 
+    // Both lookups may get a request's value (an email typed into the login
+    // form, a session's subject): one the database cannot take is not found.
     async findById(id: string): Promise<AccountRow | undefined> {
+      if (!isDatabaseText(id, ID_LENGTH)) return undefined;
       const row = await prepared(BY_ID, id);
       return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { id } })) ?? undefined);
     },
 
     async findByEmail(email: string): Promise<AccountRow | undefined> {
+      if (!isDatabaseText(email, EMAIL_MAX_LENGTH)) return undefined;
       const row = await prepared(BY_EMAIL, email);
       return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { email } })) ?? undefined);
     },
