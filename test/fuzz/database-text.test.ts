@@ -113,6 +113,10 @@ const CASES: readonly Case[] = [
   { name: '/auth nonce', send: (bad) => get(auth('nonce', bad)), expect: { status: 303 } },
   { name: '/auth login_hint', send: (bad) => get(auth('login_hint', `ada${bad}@example.test`)), expect: { status: 303 } },
   { name: '/auth ui_locales', send: (bad) => get(auth('ui_locales', bad)), expect: { status: 303 } },
+  { name: '/auth claims naming a sub', send: (bad) => get(auth('claims', encodeURIComponent(JSON.stringify({ id_token: { sub: { value: decoded(bad) } } })))), expect: { status: 303 } },
+  { name: '/auth prompt', send: (bad) => get(auth('prompt', bad)), expect: { status: 303, redirectError: 'invalid_request' } },
+  { name: '/auth max_age', send: (bad) => get(auth('max_age', bad)), expect: { status: 303, redirectError: 'invalid_request' } },
+  { name: '/auth response_mode', send: (bad) => get(auth('response_mode', bad)), expect: { status: 303, redirectError: 'unsupported_response_mode' } },
   { name: '/auth scope', send: (bad) => get(auth('scope', `openid%20${bad}`)), expect: { status: 303, redirectError: 'invalid_scope' } },
 
   // RP-initiated logout.
