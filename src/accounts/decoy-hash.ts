@@ -37,10 +37,17 @@ export function slowestParameters(sets: readonly PasswordHashParams[]): Password
   }, undefined);
 }
 
+/**
+ * Re-reads of the stored parameters are at least this far apart: after the
+ * parameters are raised, every sign-in upgrades a hash for a while, and
+ * each would otherwise start another pass over the table.
+ */
+const REFRESH_GAP_MS = 10_000;
+
 export function createDecoyHash({ repository, hasher }: DecoyHashDeps) {
   let current: Promise<string> | undefined;
-  let refreshing: Promise<void> | undefined;
-  let again = false;
+  let scheduled: Promise<void> | undefined;
+  let lastRefresh = Number.NEGATIVE_INFINITY;
 
   /** A decoy with the slowest stored parameters (the configured ones when there is no account yet). */
   async function make(): Promise<string> {
@@ -63,30 +70,27 @@ export function createDecoyHash({ repository, hasher }: DecoyHashDeps) {
     },
 
     /**
-     * Stored hashes changed: re-reads their parameters and swaps in a new
-     * decoy when it is made, serving the old one meanwhile. Changes during a
-     * re-read cause one more. Nothing to do before a decoy was first needed
-     * (the CLI never needs one). Resolves when done; never rejects (a failed
-     * re-read keeps the decoy there is).
+     * Stored hashes changed: re-reads their parameters (at once, or
+     * REFRESH_GAP_MS after the last re-read) and swaps in a new decoy when it
+     * is made, serving the old one meanwhile. Changes before the re-read
+     * starts are all covered by it; one during it schedules another. Nothing
+     * to do before a decoy was first needed (the CLI never needs one).
+     * Resolves when done; never rejects (a failed re-read keeps the decoy).
      */
     refresh(): Promise<void> {
       if (!current) return Promise.resolve();
-      if (refreshing) {
-        again = true;
-        return refreshing;
-      }
-      refreshing = (async () => {
-        do {
-          again = false;
-          const next = await make();
-          current = Promise.resolve(next);
-        } while (again);
-      })()
-        .catch(() => {})
-        .finally(() => {
-          refreshing = undefined;
-        });
-      return refreshing;
+      scheduled ??= new Promise<void>((resolve) => {
+        setTimeout(resolve, Math.max(0, lastRefresh + REFRESH_GAP_MS - Date.now())).unref();
+      }).then(async () => {
+        scheduled = undefined;
+        lastRefresh = Date.now();
+        try {
+          current = Promise.resolve(await make());
+        } catch {
+          // The decoy there is stays; the next change tries again.
+        }
+      });
+      return scheduled;
     },
   };
 }

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountRepository } from '../../src/accounts/account-repository.ts';
 import { createAccountService } from '../../src/accounts/account-service.ts';
+import { createDecoyHash } from '../../src/accounts/decoy-hash.ts';
 import { createPasswordHasher, type PasswordHashParams } from '../../src/accounts/password-hasher.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -92,5 +93,24 @@ describe('the decoy hash for unknown emails', () => {
     expect(await service.accounts.authenticate('weak@example.test', PASSWORD)).toMatchObject({ email: 'weak@example.test' });
     expect(parametersOf((await testDb.db.prisma.account.findUniqueOrThrow({ where: { email: 'weak@example.test' } })).passwordHash)).toEqual(CONFIGURED);
     expect(await decoyParameters(service)).toEqual(CONFIGURED);
+  });
+
+  it('reads the stored parameters once for a burst of changes, not once per change', async () => {
+    const repository = createAccountRepository(testDb.db);
+    let reads = 0;
+    const decoy = createDecoyHash({
+      repository: { passwordHashParameterSets: () => ((reads += 1), repository.passwordHashParameterSets()) },
+      hasher: createPasswordHasher(CONFIGURED),
+    });
+    await decoy.refresh();
+    expect(reads).toBe(0); // never needed yet: nothing to refresh
+    await Promise.all(Array.from({ length: 20 }, () => decoy.hash()));
+    expect(reads).toBe(1);
+    await Promise.all(Array.from({ length: 20 }, () => decoy.refresh()));
+    expect(reads).toBe(2);
+    // The next change waits out the gap after that re-read; the decoy there is keeps serving.
+    void decoy.refresh();
+    expect(parametersOf(await decoy.hash())).toEqual(CONFIGURED);
+    expect(reads).toBe(2);
   });
 });
