@@ -4,8 +4,10 @@
 // they are statements prepared once (db/prepared-statements.ts);
 // everything else goes through Prisma.
 import type { Database, Models } from '../db/database.ts';
+import { isDatabaseText } from '../db/database-text.ts';
 import { BUSY, fromStoredTime } from '../db/prepared-statements.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
+import { EMAIL_MAX_LENGTH } from './account-validation.ts';
 
 export type AccountRow = Models.AccountModel;
 
@@ -19,9 +21,29 @@ export interface NewAccountRow {
 
 export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified'>>;
 
+/** Account ids are UUIDs. */
+const ID_LENGTH = 36;
+
 const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "createdAt", "updatedAt"';
 const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
 const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
+
+/**
+ * The distinct parameter parts of the stored hashes ("$argon2id$v=19$m=…,t=…,p=…",
+ * everything before the salt), cut at the fourth "$" with functions both
+ * dialects have (PostgreSQL names SQLite's instr strpos). Only hashes with
+ * four "$" at least, so the cut is never negative (PostgreSQL would refuse
+ * it); what it yields for another kind of hash is simply not parsed. One
+ * pass over the table, read when the decoy hash is made (decoy-hash.ts),
+ * never per sign-in.
+ */
+function parameterSetsSql(dialect: Database['dialect']): string {
+  const find = dialect === 'postgres' ? 'strpos' : 'instr';
+  return `SELECT DISTINCT substr(h, 1, length(h) - length(rest) + ${find}(rest, '$') - 1) AS "parameters"
+    FROM (SELECT h, substr(r2, ${find}(r2, '$') + 1) AS rest
+      FROM (SELECT h, substr(r1, ${find}(r1, '$') + 1) AS r2
+        FROM (SELECT "passwordHash" AS h, substr("passwordHash", 2) AS r1 FROM "Account" WHERE "passwordHash" LIKE '$%$%$%$%') AS hashes) AS versioned) AS parameterised`;
+}
 
 /** A row as the prepared statements hand it over: booleans as 0/1 (SQLite) or true/false, times as text. */
 type StoredRow = Omit<AccountRow, 'emailVerified' | 'disabled' | 'createdAt' | 'updatedAt'> & {
@@ -39,7 +61,9 @@ const fromStored = (row: StoredRow): AccountRow => ({
   updatedAt: fromStoredTime(row.updatedAt)!,
 });
 
-export function createAccountRepository({ prisma, statements }: Pick<Database, 'prisma' | 'statements'>) {
+export function createAccountRepository({ prisma, dialect, statements }: Pick<Database, 'prisma' | 'dialect' | 'statements'>) {
+  const parameterSets = parameterSetsSql(dialect);
+
   /** The row, undefined when there is none, or BUSY when Prisma must answer (no prepared statements, or SQLite locked). */
   async function prepared(sql: string, key: string): Promise<AccountRow | undefined | typeof BUSY> {
     const row = statements ? await statements.get<StoredRow>(sql, key) : BUSY;
@@ -61,14 +85,24 @@ export function createAccountRepository({ prisma, statements }: Pick<Database, '
       return prisma.account.findMany({ orderBy: [{ email: 'asc' }] });
     },
 
+    // Both lookups may get a request's value (an email typed into the login
+    // form, a session's subject): one the database cannot take is not found.
     async findById(id: string): Promise<AccountRow | undefined> {
+      if (!isDatabaseText(id, ID_LENGTH)) return undefined;
       const row = await prepared(BY_ID, id);
       return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { id } })) ?? undefined);
     },
 
     async findByEmail(email: string): Promise<AccountRow | undefined> {
+      if (!isDatabaseText(email, EMAIL_MAX_LENGTH)) return undefined;
       const row = await prepared(BY_EMAIL, email);
       return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { email } })) ?? undefined);
+    },
+
+    /** The parameter part of every distinct kind of stored password hash (see parameterSetsSql). */
+    async passwordHashParameterSets(): Promise<string[]> {
+      const rows = await prisma.$queryRawUnsafe<{ parameters: string | null }[]>(parameterSets);
+      return rows.flatMap((row) => (row.parameters ? [row.parameters] : []));
     },
 
     /** Resolves to the updated row, or undefined when the account does not exist. */

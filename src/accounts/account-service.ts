@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError } from '../errors.ts';
 import type { AccountRepository, AccountRow } from './account-repository.ts';
 import { checkPassword, normaliseEmail, parseDisplayName, PASSWORD_MAX_LENGTH } from './account-validation.ts';
+import { createDecoyHash } from './decoy-hash.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 
 export interface CreateAccountInput {
@@ -32,7 +33,8 @@ export interface AccountServiceDeps {
 export function createAccountService({ repository, hasher }: AccountServiceDeps) {
   // Verified against when the email is unknown, so a miss costs as much as a
   // wrong password and response time does not reveal which emails exist.
-  let decoyHash: Promise<string> | undefined;
+  // It follows the stored hashes, so every write of one tells it.
+  const decoy = createDecoyHash({ repository, hasher });
 
   async function findRowByEmail(raw: string): Promise<AccountRow | undefined> {
     let email: string;
@@ -53,6 +55,7 @@ export function createAccountService({ repository, hasher }: AccountServiceDeps)
     const row = await findRow(emailOrId);
     const updated = row && (await repository.update(row.id, changes));
     if (!updated) throw new NotFoundError(`account ${emailOrId} does not exist`);
+    if (changes.passwordHash) void decoy.refresh();
     return toView(updated);
   }
 
@@ -66,6 +69,7 @@ export function createAccountService({ repository, hasher }: AccountServiceDeps)
       // The unique index still decides when two creations race.
       const row = await repository.insert({ id: randomUUID(), email, name, passwordHash });
       if (!row) throw new AlreadyExistsError(`an account with email ${email} already exists`);
+      void decoy.refresh();
       return toView(row);
     },
 
@@ -106,13 +110,14 @@ export function createAccountService({ repository, hasher }: AccountServiceDeps)
       if (password.length > 4 * PASSWORD_MAX_LENGTH) return undefined;
       const row = await findRowByEmail(email);
       if (!row) {
-        decoyHash ??= hasher.hash(randomUUID());
-        await hasher.verify(await decoyHash, password);
+        await hasher.verify(await decoy.hash(), password);
         return undefined;
       }
       if (!(await hasher.verify(row.passwordHash, password)) || row.disabled) return undefined;
       if (hasher.needsRehash(row.passwordHash)) {
-        return toView((await repository.update(row.id, { passwordHash: await hasher.hash(password) })) ?? row);
+        const upgraded = await repository.update(row.id, { passwordHash: await hasher.hash(password) });
+        void decoy.refresh();
+        return toView(upgraded ?? row);
       }
       return toView(row);
     },

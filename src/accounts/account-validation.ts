@@ -5,10 +5,11 @@ import { InvalidInputError } from '../errors.ts';
 export const PASSWORD_MIN_LENGTH = 8;
 // Bounded so a request cannot make argon2 chew on megabytes.
 export const PASSWORD_MAX_LENGTH = 1024;
-const EMAIL_MAX_LENGTH = 254;
-// A deliberately basic check: one @, no spaces, a non-empty local part and a
-// domain of non-empty dot-separated labels. Deliverability is not provable here.
-const EMAIL = /^[^\s@]{1,64}@[^\s@.]+(\.[^\s@.]+)*$/;
+export const EMAIL_MAX_LENGTH = 254;
+// A deliberately basic check: one @, no spaces or control characters (a NUL
+// is refused by PostgreSQL's text type), a non-empty local part and a domain
+// of non-empty dot-separated labels. Deliverability is not provable here.
+const EMAIL = /^[^\s\p{Cc}@]{1,64}@[^\s\p{Cc}@.]+(\.[^\s\p{Cc}@.]+)*$/u;
 
 /**
  * Trimmed and lower-cased: stored this way, the unique index makes emails
@@ -17,7 +18,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@.]+(\.[^\s@.]+)*$/;
 export function normaliseEmail(raw: string): string {
   const email = (raw ?? '').trim().toLowerCase();
   if (!email) throw new InvalidInputError('email is required');
-  if (email.length > EMAIL_MAX_LENGTH || !EMAIL.test(email)) {
+  if (email.length > EMAIL_MAX_LENGTH || !email.isWellFormed() || !EMAIL.test(email)) {
     throw new InvalidInputError(`"${email}" is not a valid email address`);
   }
   return email;

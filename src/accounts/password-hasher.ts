@@ -52,7 +52,10 @@ const ARGON2_VERSION = 0x13;
 const ARGON2ID = 2 as Algorithm.Argon2id;
 // $argon2id$v=19$m=19456,p=1,t=2$<salt>$<hash>: the parameter order differs
 // between implementations, so the parameters are read as a set.
-const PHC = /^\$(argon2(?:id|i|d))\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
+const PHC_PARAMETERS = String.raw`^\$(argon2(?:id|i|d))\$v=(\d+)\$([a-z]=\d+(?:,[a-z]=\d+)*)`;
+const PHC = new RegExp(`${PHC_PARAMETERS}\\$[A-Za-z0-9+/]+\\$[A-Za-z0-9+/]+$`);
+/** The part of a PHC string before the salt: `$argon2id$v=19$m=19456,t=2,p=1`. */
+const PHC_PREFIX = new RegExp(`${PHC_PARAMETERS}$`);
 
 interface ParsedHash {
   readonly type: string;
@@ -62,8 +65,8 @@ interface ParsedHash {
   readonly p: number;
 }
 
-function parseHash(hash: string): ParsedHash | undefined {
-  const match = PHC.exec(hash);
+function parseHash(hash: string, format = PHC): ParsedHash | undefined {
+  const match = format.exec(hash);
   if (!match) return undefined;
   const params = new Map(match[3]!.split(',').map((pair) => [pair[0]!, Number(pair.slice(2))] as const));
   const [m, t, p] = [params.get('m'), params.get('t'), params.get('p')];
@@ -71,11 +74,24 @@ function parseHash(hash: string): ParsedHash | undefined {
   return { type: match[1]!, version: Number(match[2]), m, t, p };
 }
 
+/**
+ * The argon2 parameters of a PHC string's parameter part (what comes before
+ * the salt, as AccountRepository.passwordHashParameterSets reads it), or
+ * undefined when it is not one.
+ */
+export function parseHashParameters(prefix: string): PasswordHashParams | undefined {
+  const parsed = parseHash(prefix, PHC_PREFIX);
+  return parsed && { memoryCost: parsed.m, timeCost: parsed.t, parallelism: parsed.p };
+}
+
 export function createPasswordHasher(params: PasswordHashParams = DEFAULT_PASSWORD_HASH_PARAMS) {
   return {
-    /** An argon2id PHC string with a fresh random salt. */
-    hash(password: string): Promise<string> {
-      return argon2Hash(password, { algorithm: ARGON2ID, ...params });
+    /** The parameters new hashes are made with. */
+    parameters: params,
+
+    /** An argon2id PHC string with a fresh random salt; `other` parameters only for a decoy (decoy-hash.ts). */
+    hash(password: string, other: PasswordHashParams = params): Promise<string> {
+      return argon2Hash(password, { algorithm: ARGON2ID, ...other });
     },
 
     /** Whether `password` matches `hash`; false, never a throw, for a malformed hash. */

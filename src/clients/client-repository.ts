@@ -1,6 +1,7 @@
 // Prisma calls for Client rows, and nothing else: the rules live in
 // client-service.ts.
 import type { Models, PrismaClient } from '../db/database.ts';
+import { isDatabaseText } from '../db/database-text.ts';
 import { bumpRegistry, readRegistryVersion } from '../db/registry-changes.ts';
 
 export type ClientRow = Models.ClientModel;
@@ -13,6 +14,9 @@ export interface NewClientRow {
   readonly metadata: string;
 }
 
+/** Client ids are 'lk_' and 22 base64url characters (client-service.ts): nothing longer is stored. */
+const MAX_ID_LENGTH = 64;
+
 export function createClientRepository(prisma: PrismaClient) {
   return {
     async insert(row: NewClientRow): Promise<ClientRow> {
@@ -24,7 +28,9 @@ export function createClientRepository(prisma: PrismaClient) {
       return prisma.client.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
 
+    /** `id` may come straight from a request (a client_id): one the database cannot take is simply not found. */
     async findById(id: string): Promise<ClientRow | undefined> {
+      if (!isDatabaseText(id, MAX_ID_LENGTH)) return undefined;
       return (await prisma.client.findUnique({ where: { id } })) ?? undefined;
     },
 

@@ -2,7 +2,9 @@
 // resource-service.ts.
 import type { Models, PrismaClient } from '../db/database.ts';
 import { bumpRegistry, readRegistryVersion } from '../db/registry-changes.ts';
+import { isDatabaseText } from '../db/database-text.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
+import { MAX_IDENTIFIER_LENGTH } from './resource-validation.ts';
 
 export type ApiResourceRow = Models.ApiResourceModel;
 
@@ -31,7 +33,9 @@ export function createResourceRepository(prisma: PrismaClient) {
       return prisma.apiResource.findMany({ orderBy: [{ identifier: 'asc' }] });
     },
 
+    /** `identifier` may come straight from a request (a resource indicator): one the database cannot take is simply not found. */
     async findByIdentifier(identifier: string): Promise<ApiResourceRow | undefined> {
+      if (!isDatabaseText(identifier, MAX_IDENTIFIER_LENGTH)) return undefined;
       return (await prisma.apiResource.findUnique({ where: { identifier } })) ?? undefined;
     },
 

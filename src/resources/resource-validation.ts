@@ -1,6 +1,7 @@
 // The rules an API resource's registration must satisfy, as pure functions so
 // they can be checked without a database.
 import { isLoopbackHost, type Config } from '../config/config.ts';
+import { isDatabaseText } from '../db/database-text.ts';
 import { InvalidInputError } from '../errors.ts';
 import { parseScopeTokens } from './scope.ts';
 
@@ -8,7 +9,7 @@ export const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
 export const MAX_ACCESS_TOKEN_TTL = 86_400;
-const MAX_IDENTIFIER_LENGTH = 2048;
+export const MAX_IDENTIFIER_LENGTH = 2048;
 
 /**
  * RFC 8707 §2: a resource indicator is an absolute URI without a fragment.
@@ -21,6 +22,8 @@ export function parseResourceIdentifier(raw: string, env: Config['env']): string
   if (value.length > MAX_IDENTIFIER_LENGTH) {
     throw new InvalidInputError(`resource identifier is longer than ${MAX_IDENTIFIER_LENGTH} characters`);
   }
+  // A URL may carry a NUL or a lone surrogate in its path, which PostgreSQL cannot store.
+  if (!isDatabaseText(value, MAX_IDENTIFIER_LENGTH)) throw new InvalidInputError('resource identifier contains characters that cannot be stored (a NUL or broken Unicode)');
   const url = URL.parse(value);
   if (!url) throw new InvalidInputError(`resource identifier "${value}" is not an absolute URL`);
   if (value.includes('#')) throw new InvalidInputError(`resource identifier "${value}" must not contain a fragment`);

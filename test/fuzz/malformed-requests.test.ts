@@ -50,7 +50,15 @@ function random(seed: number) {
   };
 }
 
-const PARAMS = ['grant_type', 'client_id', 'client_secret', 'code', 'redirect_uri', 'scope', 'resource', 'token', 'refresh_token', 'code_verifier', 'response_type', 'state', 'nonce', 'prompt', 'max_age', 'email', 'password', 'id_token_hint', 'post_logout_redirect_uri', 'request', 'claims', 'token_type_hint'];
+const PARAMS = [
+  'grant_type', 'client_id', 'client_secret', 'code', 'redirect_uri', 'scope', 'resource', 'token', 'refresh_token', 'code_verifier',
+  'response_type', 'state', 'nonce', 'prompt', 'max_age', 'email', 'password', 'id_token_hint', 'post_logout_redirect_uri', 'request',
+  'claims', 'token_type_hint', 'ui_locales', 'login_hint', 'acr_values', 'request_uri', 'code_challenge', 'client_assertion',
+  'client_assertion_type', 'xsrf', 'logout', 'access_token',
+];
+/** Stands for the registered client's id, so values also reach what lies behind the client lookup. */
+const CLIENT = '{client}';
+const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
 const VALUES = [
   '',
   'client_credentials',
@@ -73,6 +81,14 @@ const VALUES = [
   '\ud800',
   'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.',
   'Basic Og==',
+  // What PostgreSQL's text type refuses, inside otherwise plausible values.
+  'a\u0000b',
+  `${CLIENT}\u0000`,
+  'https://orders.example.test/api\u0000',
+  'https://app.example.test/cb\u0000',
+  `${b64('{"alg":"none"}')}.${b64('{"aud":"\\u0000","sub":"x\\u0000","iss":"\\ud800","sid":"\\u0000"}')}.`,
+  CLIENT,
+  CLIENT,
 ];
 
 /** Percent-encodes, or for a lone surrogate sends its (invalid) UTF-8 bytes raw. */
@@ -84,6 +100,8 @@ function encode(value: string): string {
   }
 }
 
+let clientId = '';
+
 function body(rand: () => number, kind: number): string | Uint8Array {
   const pick = <T>(list: readonly T[]) => list[Math.floor(rand() * list.length)]!;
   switch (kind) {
@@ -91,7 +109,7 @@ function body(rand: () => number, kind: number): string | Uint8Array {
       // A form with duplicated and odd parameters.
       const parts: string[] = [];
       const n = 1 + Math.floor(rand() * 6);
-      for (let i = 0; i < n; i += 1) parts.push(`${encode(pick(PARAMS))}=${encode(pick(VALUES))}`);
+      for (let i = 0; i < n; i += 1) parts.push(`${encode(pick(PARAMS))}=${encode(pick(VALUES).replace(CLIENT, clientId))}`);
       if (rand() < 0.5) parts.push(parts[0]!);
       return parts.join('&');
     }
@@ -114,6 +132,10 @@ let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer();
+  const { clients, resources } = server.services;
+  await resources.create({ identifier: 'https://orders.example.test/api', scopes: ['orders:read'] });
+  const created = await clients.create({ name: 'Web', redirectUris: ['https://app.example.test/cb'], postLogoutRedirectUris: ['https://app.example.test/bye'], resources: ['https://orders.example.test/api'] });
+  clientId = created.client.clientId;
 });
 
 afterAll(async () => {
@@ -142,8 +164,22 @@ describe('malformed requests', () => {
         const headers: Record<string, string> = {};
         const contentType = pick(CONTENT_TYPES);
         if (contentType) headers['content-type'] = contentType;
-        if (rand() < 0.3) headers.authorization = pick(['Basic !!!', 'Basic ' + Buffer.from(':').toString('base64'), 'Bearer ', 'Bearer x.y.z', 'DPoP abc', 'Basic ' + 'A'.repeat(9000)]);
-        if (rand() < 0.1) headers.cookie = `_session=${'x'.repeat(5000)}; _interaction=%%%`;
+        if (rand() < 0.3) {
+          headers.authorization = pick([
+            'Basic !!!',
+            'Basic ' + Buffer.from(':').toString('base64'),
+            'Bearer ',
+            'Bearer x.y.z',
+            'DPoP abc',
+            'Basic ' + 'A'.repeat(9000),
+            'Basic ' + Buffer.from(`${clientId}%00:x`).toString('base64'),
+            'Basic ' + Buffer.from(`${clientId}\u0000:x`).toString('base64'),
+            'Basic ' + Buffer.from([0x6c, 0x6b, 0xff, 0xc0, 0x3a, 0x78]).toString('base64'),
+          ]);
+        }
+        if (rand() < 0.1) headers.cookie = pick([`_session=${'x'.repeat(5000)}; _interaction=%%%`, '_session=%00; _session.sig=%00; _interaction=\u00ff\u00c0', `_interaction_resume=${'%ED%A0%80'.repeat(10)}`]);
+        // Browsers ask for HTML, which changes how errors are answered.
+        if (rand() < 0.3) headers.accept = 'text/html';
         const withBody = method !== 'GET' && method !== 'HEAD';
         const label = `${method} ${path}${query.slice(0, 60)} [kind ${kind}, ${contentType}]`;
         try {

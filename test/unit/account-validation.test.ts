@@ -27,6 +27,11 @@ describe('email', () => {
     ['alice@example.com.', 'not a valid email address'],
     [`${'a'.repeat(65)}@example.com`, 'not a valid email address'],
     [`a@${'b'.repeat(250)}.com`, 'not a valid email address'],
+    // What PostgreSQL's text type refuses, or what broken UTF-8 decodes to.
+    ['ali\u0000ce@example.com', 'not a valid email address'],
+    ['alice@exa\u0000mple.com', 'not a valid email address'],
+    ['ali\u0007ce@example.com', 'not a valid email address'],
+    ['ali\ud800ce@example.com', 'not a valid email address'],
   ];
   for (const [raw, message] of refused) {
     it(`refuses ${JSON.stringify(raw.slice(0, 30))}`, () => {
