@@ -2,9 +2,10 @@
 // that a miss costs what a wrong password costs and response time does not
 // tell which emails exist. It is made with the slowest argon2 parameters
 // among the stored hashes, not the configured ones: stored hashes keep the
-// parameters they were made with, so after an operator lowers
-// LATCHKEY_ARGON2_* most accounts verify slower than a configured-parameter
-// decoy would, and after raising them faster, until each is re-made.
+// parameters they were made with until their next sign-in re-makes them
+// (password-hasher.ts needsRehash), so after an operator changes
+// LATCHKEY_ARGON2_* accounts not yet re-made verify slower or faster than a
+// configured-parameter decoy would.
 //
 // The distinct parameter sets are read with one query when the decoy is
 // first needed and again, in the background, when this process writes a

@@ -1,7 +1,9 @@
 // Password hashing with argon2id, at one of OWASP's minimum configurations
-// or above (configurable: config.ts). Stored hashes made with parameters not
-// at least as strong in every respect as the configured ones are reported
-// by needsRehash, so they are re-made at the next sign-in.
+// or above (configurable: config.ts). Stored hashes made with any other
+// parameters than the configured ones, weaker or stronger, are reported by
+// needsRehash, so they are re-made at the next sign-in: every hash converges
+// on one parameter set, and so does the decoy an unknown email is checked
+// against (decoy-hash.ts), so response time does not tell accounts apart.
 //
 // @node-rs/argon2 (a Rust implementation, prebuilt by napi-rs) rather than
 // the `argon2` package (the reference C code, built for SSE2 only): the same
@@ -104,16 +106,20 @@ export function createPasswordHasher(params: PasswordHashParams = DEFAULT_PASSWO
       }
     },
 
-    /** True when `hash` is not argon2id, or was made with parameters not at least ours in every respect (memory, passes, lanes). */
+    /**
+     * True when `hash` is not argon2id, or was made with other parameters
+     * than ours (memory, passes, lanes), stronger ones included: a hash
+     * slower than the configured ones would tell its account apart by time.
+     */
     needsRehash(hash: string): boolean {
       const parsed = parseHash(hash);
       return (
         !parsed ||
         parsed.type !== 'argon2id' ||
-        parsed.version < ARGON2_VERSION ||
-        parsed.m < params.memoryCost ||
-        parsed.t < params.timeCost ||
-        parsed.p < params.parallelism
+        parsed.version !== ARGON2_VERSION ||
+        parsed.m !== params.memoryCost ||
+        parsed.t !== params.timeCost ||
+        parsed.p !== params.parallelism
       );
     },
   };
