@@ -24,7 +24,7 @@ export interface LoginKeys {
 }
 
 export interface ClientAuthKeys {
-  /** Absent when the request named no client. */
+  /** The (client_id, IP) pair; absent when the request named no client. */
   readonly client?: ThrottleKey;
   readonly ip: ThrottleKey;
 }
@@ -47,11 +47,16 @@ export function createThrottleKeys(masterSecret: string) {
       };
     },
 
-    /** Keys of a client authentication attempt at the token, introspection or revocation endpoint. */
+    /**
+     * Keys of a client authentication attempt at an endpoint that
+     * authenticates clients. Never the client_id alone: it is public, and a
+     * key strangers can fill from anywhere would be theirs to aim.
+     */
     clientAuth(clientId: string | undefined, ip: string): ClientAuthKeys {
+      const address = throttledAddress(ip);
       return {
-        ...(clientId ? { client: { scope: 'client', id: digest('client', clientId) } satisfies ThrottleKey } : {}),
-        ip: { scope: 'client_ip', id: digest('ip', throttledAddress(ip)) },
+        ...(clientId ? { client: { scope: 'client_at_ip', id: digest('client-ip', clientId, address) } satisfies ThrottleKey } : {}),
+        ip: { scope: 'client_ip', id: digest('ip', address) },
       };
     },
   };

@@ -96,7 +96,7 @@ describe('throttle service', () => {
 
   it('clears on success only what a success clears', async () => {
     const throttle = service();
-    const keys: ThrottleKey[] = [pair('k4'), { scope: 'login_ip', id: 'i' }, { scope: 'login_account', id: 'a' }, { scope: 'client', id: 'c' }, { scope: 'client_ip', id: 'ci' }];
+    const keys: ThrottleKey[] = [pair('k4'), { scope: 'login_ip', id: 'i' }, { scope: 'login_account', id: 'a' }, { scope: 'client_at_ip', id: 'c' }, { scope: 'client_ip', id: 'ci' }];
     await throttle.fail(keys);
     const { counted } = await throttle.check(keys);
     expect(counted).toEqual(keys);

@@ -17,7 +17,7 @@ describe('back-off', () => {
     // Seconds blocked after the 1st, 2nd, … failure.
     ['login_account_ip', [0, 0, 0, 0, 15, 30, 60, 120, 240, 480, 900, 900, 900]],
     ['login_account', [0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 30, 60, 120, 240, 300, 300]],
-    ['client', [...new Array<number>(19).fill(0), 15, 30, 60, 60]],
+    ['client_at_ip', [...new Array<number>(19).fill(0), 15, 30, 60, 60]],
   ])('%s blocks for %o seconds', (scope, expected) => {
     expect(expected.map((_, index) => blockSeconds(THROTTLE_POLICIES[scope], index + 1))).toEqual(expected);
   });
@@ -29,9 +29,9 @@ describe('back-off', () => {
     }
   });
 
-  it('lets only the (account, IP) and client keys be cleared by a success', () => {
+  it('lets only the (account, IP) and (client, IP) keys be cleared by a success', () => {
     const cleared = Object.entries(THROTTLE_POLICIES).filter(([, policy]) => policy.clearedBySuccess).map(([scope]) => scope);
-    expect(cleared.sort()).toEqual(['client', 'login_account_ip']);
+    expect(cleared.sort()).toEqual(['client_at_ip', 'login_account_ip']);
   });
 });
 
@@ -62,6 +62,19 @@ describe('keys', () => {
     expect(keys.login('ada@example.test', '2001:db8:0:1::1').accountIp).not.toEqual(keys.login('ada@example.test', '2001:db8::1').accountIp);
     // Another master secret, other keys: the digests are keyed.
     expect(createThrottleKeys('n'.repeat(40)).login('ada@example.test', '203.0.113.7').account).not.toEqual(login.account);
+  });
+});
+
+describe('client authentication keys', () => {
+  it('count a client_id per address (an IPv6 /64), never alone, and name neither', () => {
+    const keys = createThrottleKeys('m'.repeat(40));
+    const here = keys.clientAuth('lk_app', '203.0.113.7');
+    expect(here.client!.scope).toBe('client_at_ip');
+    expect(keys.clientAuth('lk_app', '203.0.113.8').client).not.toEqual(here.client);
+    expect(keys.clientAuth('lk_other', '203.0.113.7').client).not.toEqual(here.client);
+    expect(keys.clientAuth('lk_app', '2001:db8::1').client).toEqual(keys.clientAuth('lk_app', '2001:db8::2').client);
+    expect(keys.clientAuth(undefined, '203.0.113.7')).toEqual({ ip: here.ip });
+    expect(JSON.stringify(here)).not.toMatch(/lk_app|203\.0\.113/);
   });
 });
 
