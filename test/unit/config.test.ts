@@ -79,6 +79,8 @@ describe('loadConfig', () => {
     [{ LATCHKEY_ARGON2_MEMORY_KIB: '19 MiB' }, 'LATCHKEY_ARGON2_MEMORY_KIB', 'not a whole number'],
     [{ LATCHKEY_ARGON2_PARALLELISM: '0' }, 'LATCHKEY_ARGON2_PARALLELISM', 'between 1 and 16'],
     [{ LATCHKEY_AUDIT_RETENTION_DAYS: '30d' }, 'LATCHKEY_AUDIT_RETENTION_DAYS', 'not a whole number'],
+    [{ LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '0' }, 'LATCHKEY_AUTHORIZATIONS_PER_MINUTE', 'between 1 and 1000000'],
+    [{ LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '2/s' }, 'LATCHKEY_AUTHORIZATIONS_PER_MINUTE', 'not a whole number'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
@@ -104,6 +106,11 @@ describe('loadConfig', () => {
     expect(loadConfig({}).passwordHashing).toMatchObject({ concurrency: 2, queue: 32 });
     const env = { LATCHKEY_PASSWORD_HASH_CONCURRENCY: '4', LATCHKEY_PASSWORD_HASH_QUEUE: '0' };
     expect(loadConfig(env).passwordHashing).toMatchObject({ concurrency: 4, queue: 0 });
+  });
+
+  it('lets one address make 120 authorization requests a minute unless set', () => {
+    expect(loadConfig({}).authorizationsPerMinute).toBe(120);
+    expect(loadConfig({ LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '10' }).authorizationsPerMinute).toBe(10);
   });
 
   it('keeps audit events 90 days unless set; 0 keeps them forever', () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { clientIdFromBasic, clientIdFromForm } from '../../src/throttle/client-auth-id.ts';
 import { createConcurrencyLimit } from '../../src/throttle/concurrency-limit.ts';
 import { tooManyAttemptsMessage } from '../../src/throttle/login-guard.ts';
+import { createRateLimit } from '../../src/throttle/rate-limit.ts';
 import { createThrottleKeys, throttledAddress } from '../../src/throttle/throttle-keys.ts';
 import { blockSeconds, THROTTLE_POLICIES, type ThrottleScope } from '../../src/throttle/throttle-policy.ts';
 
@@ -165,5 +166,27 @@ describe('concurrency limit', () => {
     [{ concurrency: 1, queue: -1 }, 'queue'],
   ])('refuses %o', (options, word) => {
     expect(() => createConcurrencyLimit(options)).toThrow(word);
+  });
+});
+
+describe('rate limit', () => {
+  it('allows a burst of perMinute, then one every 60/perMinute seconds, per key', () => {
+    let at = 0;
+    const limit = createRateLimit({ perMinute: 6, now: () => at });
+    expect(Array.from({ length: 7 }, () => limit.take('a').allowed)).toEqual([true, true, true, true, true, true, false]);
+    expect(limit.take('a')).toEqual({ allowed: false, retryAfter: 10 });
+    expect(limit.take('b').allowed).toBe(true);
+    at += 9_000;
+    expect(limit.take('a')).toEqual({ allowed: false, retryAfter: 1 });
+    at += 1_000;
+    expect(limit.take('a').allowed).toBe(true);
+    expect(limit.take('a').allowed).toBe(false);
+    // A minute idle fills the bucket again, and never beyond the burst.
+    at += 600_000;
+    expect(Array.from({ length: 7 }, () => limit.take('a').allowed).filter(Boolean)).toHaveLength(6);
+  });
+
+  it('refuses a rate below one a minute', () => {
+    expect(() => createRateLimit({ perMinute: 0 })).toThrow(RangeError);
   });
 });
