@@ -19,6 +19,8 @@ export interface LoginKeys {
   readonly accountIp: ThrottleKey;
   readonly ip: ThrottleKey;
   readonly account: ThrottleKey;
+  /** The login page (interaction) the attempt was posted on. */
+  readonly interaction: ThrottleKey;
   /** Names the account (not the address): what a device cookie is bound to. */
   readonly accountDigest: string;
 }
@@ -35,14 +37,15 @@ export function createThrottleKeys(masterSecret: string) {
   const digest = (...parts: string[]) => createHmac('sha256', secret).update(parts.join('\0'), 'utf8').digest('base64url');
 
   return {
-    /** Keys of a sign-in attempt with `email` (normalised like stored emails) from `ip`. */
-    login(email: string, ip: string): LoginKeys {
+    /** Keys of a sign-in attempt with `email` (normalised like stored emails) from `ip`, posted on interaction `interactionUid`. */
+    login(email: string, ip: string, interactionUid: string): LoginKeys {
       const accountDigest = digest('account', normaliseLoginEmail(email));
       const address = throttledAddress(ip);
       return {
         accountIp: { scope: 'login_account_ip', id: digest('account-ip', accountDigest, address) },
         ip: { scope: 'login_ip', id: digest('ip', address) },
         account: { scope: 'login_account', id: accountDigest },
+        interaction: { scope: 'login_interaction', id: digest('interaction', interactionUid) },
         accountDigest,
       };
     },
