@@ -83,6 +83,8 @@ async function provisionForLatchkey(database: BenchDatabase, workDir: string, op
     DATABASE_URL: database.url,
     LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
     LATCHKEY_DATA_DIR: path.join(workDir, 'latchkey-data'),
+    // Every simulated person signs in from 127.0.0.1: the per-address bound on /auth would measure itself.
+    LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '1000000',
   };
   const provisioned = await provisionLatchkey(loadConfig({ ...shared, ISSUER: 'http://127.0.0.1' }, ROOT));
   return (index) => prepareLatchkey(shared, provisioned, workDir, options, index);

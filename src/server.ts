@@ -36,9 +36,11 @@ import { createProviderHolder } from './oidc/provider-holder.ts';
 import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
 import { answerStructuredTokens } from './oidc/structured-token-fallback.ts';
 import { createServices } from './services.ts';
+import { throttleAuthorizationRequests } from './throttle/authorization-throttle.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
 import { createDeviceCookies } from './throttle/device-cookie.ts';
 import { createLoginGuard } from './throttle/login-guard.ts';
+import { createRateLimit } from './throttle/rate-limit.ts';
 import { createThrottleKeys } from './throttle/throttle-keys.ts';
 import { createThrottleRepository } from './throttle/throttle-repository.ts';
 import { createThrottleService } from './throttle/throttle-service.ts';
@@ -132,6 +134,12 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       views,
       provider: providers,
       routes: [
+        throttleAuthorizationRequests({
+          path: provider.pathFor('authorization'),
+          limit: createRateLimit({ perMinute: config.authorizationsPerMinute }),
+          views,
+          onThrottled: () => metrics.throttled.inc({ scope: 'authorization_ip' }),
+        }),
         createInteractionRoutes({
           provider,
           accounts: services.accounts,

@@ -51,6 +51,8 @@ export interface Config {
   readonly auditRetentionDays: number;
   readonly keys: KeyRotationConfig;
   readonly passwordHashing: PasswordHashingConfig;
+  /** Authorization requests (/auth) one client address may make at once, and per minute after that, per instance. */
+  readonly authorizationsPerMinute: number;
 }
 
 export interface PasswordHashingConfig {
@@ -154,7 +156,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     queue: parseInteger(env, 'LATCHKEY_PASSWORD_HASH_QUEUE', 32, 0, 10_000),
   };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing });
+  // Each /auth stores an interaction before anyone signs in: bounded per address.
+  // Two a second on average is far beyond one person, and leaves room for an office behind one NAT.
+  const authorizationsPerMinute = parseInteger(env, 'LATCHKEY_AUTHORIZATIONS_PER_MINUTE', 120, 1, 1_000_000);
+
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute });
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {

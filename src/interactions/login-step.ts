@@ -51,7 +51,19 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
 
     async submit(ctx: Context, interaction: Interaction, form: URLSearchParams) {
       const email = (form.get('email') ?? '').slice(0, 320);
-      const outcome = await guard.signIn({ email, password: form.get('password') ?? '', ip: ctx.ip, knownAccounts: devices.read(ctx) });
+      const outcome = await guard.signIn({ email, password: form.get('password') ?? '', ip: ctx.ip, knownAccounts: devices.read(ctx), interaction: interaction.uid });
+      if (outcome.kind === 'exhausted') {
+        // No Retry-After: this page will not take a password again; a new sign-in request will.
+        metrics.throttled.inc({ scope: 'login_interaction' });
+        ctx.state.log?.info({ interaction: interaction.uid, scope: 'login_interaction' }, 'sign-in refused: too many attempts on this page');
+        await audit.loginFailed(ctx, interaction, email, 'throttled');
+        pages.renderProblem(ctx, 429, {
+          title: 'Too many attempts on this sign-in page',
+          message: 'This page has taken as many wrong passwords as it will. Go back to the application and start again.',
+          code: 'login_attempts_exhausted',
+        });
+        return;
+      }
       if (outcome.kind === 'throttled') {
         metrics.throttled.inc({ scope: outcome.scope });
         ctx.state.log?.info({ interaction: interaction.uid, scope: outcome.scope }, 'sign-in throttled');

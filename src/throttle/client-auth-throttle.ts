@@ -1,16 +1,22 @@
 // Back-off for failed client authentication at the endpoints that
-// authenticate clients (token, introspection, revocation), per client_id and
-// per client IP, through oidc-provider's documented `provider.use` hook. Before
-// the provider runs, a blocked request is answered 429 and never reaches the
-// secret comparison; after it, a 401 invalid_client counts as a failure, and
-// a success clears what a success clears (throttle-policy.ts).
+// authenticate clients (token, introspection, revocation, pushed
+// authorization requests), per (client_id, client IP) and per client IP,
+// through oidc-provider's documented `provider.use` hook. oidc-provider
+// checks the credentials first, as always: that is cheap (secrets are
+// compared as SHA-256 digests, client-secret-check.ts; an assertion is one
+// signature check against keys it holds), so a client presenting the right
+// credentials is served whatever the counts say. A client_id is public, and a
+// stranger failing with it must not be able to keep its client out. Only a
+// failure (401 invalid_client) consults the counts: while a key is blocked it
+// is answered 429 and not counted, else it is counted; a success clears what
+// a success clears (throttle-policy.ts).
 //
 // The 429 body is RFC 6749's `temporarily_unavailable` (registered in the
 // OAuth error registry, and what Latchkey already answers when its database
 // is down), with Retry-After (RFC 6585) saying when to come back. Not
 // `slow_down`: that is RFC 8628's device-flow polling code, which tells a
 // client to keep polling 5 s slower, not to stop.
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { LRUCache } from 'lru-cache';
 import type { Provider } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/availability.ts';
@@ -27,15 +33,13 @@ export interface ClientAuthThrottleDeps {
   readonly onThrottled?: (scope: ThrottleScope) => void;
 }
 
-const CLIENT_AUTH_ROUTES = ['token', 'introspection', 'revocation'] as const;
+const CLIENT_AUTH_ROUTES = ['token', 'introspection', 'revocation', 'pushed_authorization_request'] as const;
 
 /**
- * How long a key whose check found no failures is trusted to stay clean
- * without asking the database again. Nearly every request is a client
- * authenticating correctly; this spares each one a database read. A failure
- * counted here drops its keys at once; one counted by another instance is
- * seen here within this time. Client secrets are 256-bit random strings, so
- * a few more guesses in that window change nothing.
+ * How long keys whose check found no failures are trusted to stay clean
+ * after a success, without asking the database again. Nearly every request
+ * is a client authenticating correctly; this spares each one a database read
+ * (needed only to know whether a success has a count to clear).
  */
 const CLEAN_TTL_MS = 2000;
 
@@ -49,55 +53,33 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
 
   const middleware: Middleware = async (ctx, next) => {
     if (ctx.method !== 'POST' || !paths.has(ctx.path)) return next();
+    // Read before the provider parses the body (it takes the stream).
     const clientId =
       clientIdFromBasic(ctx.get('authorization')) ?? (ctx.is('application/x-www-form-urlencoded') ? clientIdFromForm(await peekForm(ctx.req)) : undefined);
-    const address = throttledAddress(ctx.ip);
-    const names = clientId ? [`client\0${clientId}`, `ip\0${address}`] : [`ip\0${address}`];
-    let keys: ThrottleKey[] | undefined;
-    const throttleKeys = () => {
-      if (!keys) {
-        const { client, ip } = deps.keys.clientAuth(clientId, ctx.ip);
-        keys = client ? [client, ip] : [ip];
-      }
-      return keys;
-    };
-
-    let verdict: Awaited<ReturnType<ClientAuthThrottleDeps['throttle']['check']>>;
-    try {
-      const trusted = names.every((name) => clean.has(name));
-      verdict = trusted ? { allowed: true, retryAfter: 0, counted: [] } : await deps.throttle.check(throttleKeys());
-      // Only a database answer starts the trust period: renewing it on every
-      // request would never look again, and failures counted by another
-      // instance would go unseen for as long as the traffic kept coming.
-      if (!trusted && verdict.allowed && verdict.counted.length === 0) for (const name of names) clean.set(name, true);
-    } catch (error) {
-      // Without the database no client can authenticate either: let the
-      // provider fail on it and answer its usual 503 temporarily_unavailable.
-      if (!isDatabaseUnavailable(error)) throw error;
-      return next();
-    }
-    if (!verdict.allowed) {
-      deps.onThrottled?.(verdict.blockedBy!);
-      ctx.status = 429;
-      ctx.set('Retry-After', String(verdict.retryAfter));
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = {
-        error: 'temporarily_unavailable',
-        error_description: `too many failed client authentications; retry after ${verdict.retryAfter} seconds`,
-      };
-      return;
-    }
-
     await next();
 
+    const address = throttledAddress(ctx.ip);
+    const names = clientId ? [`client\0${clientId}\0${address}`, `ip\0${address}`] : [`ip\0${address}`];
+    const keys = (): ThrottleKey[] => {
+      const { client, ip } = deps.keys.clientAuth(clientId, ctx.ip);
+      return client ? [client, ip] : [ip];
+    };
     try {
       // 401 is invalid_client on these routes, and only that (InvalidClientAuth);
       // the status, not the body, so asking for HTML does not dodge the count.
       if (ctx.status === 401) {
         for (const name of names) clean.delete(name);
-        await deps.throttle.fail(throttleKeys());
+        const failed = keys();
+        const verdict = await deps.throttle.check(failed);
+        if (verdict.allowed) await deps.throttle.fail(failed);
+        else refuse(ctx, verdict.retryAfter, verdict.blockedBy!, deps.onThrottled);
+      } else if (ctx.status < 400 && !names.every((name) => clean.has(name))) {
+        const verdict = await deps.throttle.check(keys());
+        if (verdict.counted.length > 0) await deps.throttle.succeed(verdict.counted);
+        // Only a database answer starts the trust period: renewing it on every
+        // request would never look again.
+        else for (const name of names) clean.set(name, true);
       }
-      else if (ctx.status < 400 && verdict.counted.length > 0) await deps.throttle.succeed(verdict.counted);
     } catch (error) {
       // The answer stands; a count lost while the database went away is the lesser harm.
       if (!isDatabaseUnavailable(error)) throw error;
@@ -105,4 +87,18 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
     }
   };
   provider.use(middleware);
+}
+
+/** Turns the provider's 401 into the 429 of a blocked key: nothing was counted. */
+function refuse(ctx: Context, retryAfter: number, scope: ThrottleScope, onThrottled: ClientAuthThrottleDeps['onThrottled']): void {
+  onThrottled?.(scope);
+  ctx.remove('WWW-Authenticate');
+  ctx.status = 429;
+  ctx.set('Retry-After', String(retryAfter));
+  ctx.set('Cache-Control', 'no-store');
+  ctx.type = 'json';
+  ctx.body = {
+    error: 'temporarily_unavailable',
+    error_description: `too many failed client authentications; retry after ${retryAfter} seconds`,
+  };
 }

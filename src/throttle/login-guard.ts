@@ -1,23 +1,29 @@
 // Password sign-in behind brute-force protection and a bound on concurrent
-// password checks. An attempt is counted under three keys (throttle-keys.ts):
-// the (account, IP) pair, the IP, and the account. A blocked attempt is
-// refused before the password is looked at, so it costs no argon2 time; the
-// keys do not depend on whether the account exists, so being throttled says
-// nothing about that either. The exact rule, as the README states it:
+// password checks. An attempt is counted under four keys (throttle-keys.ts):
+// the (account, IP) pair, the IP, the account, and the login page
+// (interaction) it was posted on. A blocked attempt is refused before the
+// password is looked at, so it costs no argon2 time; the keys do not depend
+// on whether the account exists, so being throttled says nothing about that
+// either. The exact rule, as the README states it:
 //
 //   An attempt is refused while any of its keys is blocked; the account key
 //   is not consulted for a browser that has signed in to that account before
 //   (device-cookie.ts). Every refused password (unknown email, wrong password,
-//   disabled account) counts against all three keys. The right password
-//   clears the (account, IP) count only.
+//   disabled account) counts against all four keys. The right password
+//   clears the (account, IP) count only. A login page blocked by its own
+//   count is spent: the person starts again.
 //
 // So the owner is never kept out longer than the account key's cap (5 min)
 // from a new browser, and not at all by it from a browser they have used.
+// Nor can the account key hold the owner off the password checks: attempts
+// it blocks never wait for one, and the waiting line is shared by source
+// (client address), not by account (concurrency-limit.ts), so strangers
+// flooding an account from many networks cannot take the owner's turn.
 import type { AccountService, AccountView } from '../accounts/account-service.ts';
 import type { ConcurrencyLimit } from './concurrency-limit.ts';
-import type { ThrottleKeys } from './throttle-keys.ts';
+import { throttledAddress, type ThrottleKeys } from './throttle-keys.ts';
 import type { ThrottleScope } from './throttle-policy.ts';
-import type { ThrottleService } from './throttle-service.ts';
+import type { ThrottleService, ThrottleVerdict } from './throttle-service.ts';
 
 export interface LoginAttempt {
   readonly email: string;
@@ -26,6 +32,8 @@ export interface LoginAttempt {
   readonly ip: string;
   /** Account digests from this browser's device cookie. */
   readonly knownAccounts: readonly string[];
+  /** The uid of the interaction (login page) the attempt was posted on. */
+  readonly interaction: string;
 }
 
 export type LoginOutcome =
@@ -33,6 +41,8 @@ export type LoginOutcome =
   /** Wrong email, wrong password or disabled account: one answer for all three. */
   | { readonly kind: 'refused' }
   | { readonly kind: 'throttled'; readonly retryAfter: number; readonly scope: ThrottleScope }
+  /** This login page has had its share of wrong passwords; nothing was checked. */
+  | { readonly kind: 'exhausted' }
   /** Too many password checks running and waiting; nothing was checked or counted. */
   | { readonly kind: 'busy' };
 
@@ -41,33 +51,36 @@ export interface LoginGuardDeps {
   readonly throttle: Pick<ThrottleService, 'check' | 'fail' | 'succeed'>;
   readonly keys: Pick<ThrottleKeys, 'login'>;
   /** Bounds concurrent password checks (config passwordHashing). */
-  readonly hashing: Pick<ConcurrencyLimit, 'tryRun'>;
+  readonly hashing: Pick<ConcurrencyLimit, 'run'>;
 }
 
 export function createLoginGuard({ accounts, throttle, keys, hashing }: LoginGuardDeps) {
   return {
     async signIn(attempt: LoginAttempt): Promise<LoginOutcome> {
-      const login = keys.login(attempt.email, attempt.ip);
-      const checked = attempt.knownAccounts.includes(login.accountDigest) ? [login.accountIp, login.ip] : [login.accountIp, login.ip, login.account];
+      const login = keys.login(attempt.email, attempt.ip, attempt.interaction);
+      const counted = [login.interaction, login.accountIp, login.ip, login.account];
+      const checked = attempt.knownAccounts.includes(login.accountDigest) ? [login.interaction, login.accountIp, login.ip] : counted;
+      const refusal = (verdict: ThrottleVerdict): LoginOutcome =>
+        verdict.blocked.includes('login_interaction') ? { kind: 'exhausted' } : { kind: 'throttled', retryAfter: verdict.retryAfter, scope: verdict.blockedBy! };
 
       const before = await throttle.check(checked);
-      if (!before.allowed) return { kind: 'throttled', retryAfter: before.retryAfter, scope: before.blockedBy! };
+      if (!before.allowed) return refusal(before);
 
-      const running = hashing.tryRun(async (): Promise<LoginOutcome> => {
+      const admission = await hashing.run(throttledAddress(attempt.ip), async (): Promise<LoginOutcome> => {
         // Checked again once it is this attempt's turn, and a failure counted
         // before the turn passes on: attempts sent all at once all pass the
         // first check, but none can outrun the count.
         const verdict = await throttle.check(checked);
-        if (!verdict.allowed) return { kind: 'throttled', retryAfter: verdict.retryAfter, scope: verdict.blockedBy! };
+        if (!verdict.allowed) return refusal(verdict);
         const account = await accounts.authenticate(attempt.email, attempt.password);
         if (!account) {
-          await throttle.fail([login.accountIp, login.ip, login.account]);
+          await throttle.fail(counted);
           return { kind: 'refused' };
         }
         if (verdict.counted.length > 0) await throttle.succeed(verdict.counted);
         return { kind: 'signed_in', account, accountDigest: login.accountDigest };
       });
-      return running ?? { kind: 'busy' };
+      return admission.ran ? admission.value : { kind: 'busy' };
     },
   };
 }

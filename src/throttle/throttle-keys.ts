@@ -19,12 +19,14 @@ export interface LoginKeys {
   readonly accountIp: ThrottleKey;
   readonly ip: ThrottleKey;
   readonly account: ThrottleKey;
+  /** The login page (interaction) the attempt was posted on. */
+  readonly interaction: ThrottleKey;
   /** Names the account (not the address): what a device cookie is bound to. */
   readonly accountDigest: string;
 }
 
 export interface ClientAuthKeys {
-  /** Absent when the request named no client. */
+  /** The (client_id, IP) pair; absent when the request named no client. */
   readonly client?: ThrottleKey;
   readonly ip: ThrottleKey;
 }
@@ -35,23 +37,29 @@ export function createThrottleKeys(masterSecret: string) {
   const digest = (...parts: string[]) => createHmac('sha256', secret).update(parts.join('\0'), 'utf8').digest('base64url');
 
   return {
-    /** Keys of a sign-in attempt with `email` (normalised like stored emails) from `ip`. */
-    login(email: string, ip: string): LoginKeys {
+    /** Keys of a sign-in attempt with `email` (normalised like stored emails) from `ip`, posted on interaction `interactionUid`. */
+    login(email: string, ip: string, interactionUid: string): LoginKeys {
       const accountDigest = digest('account', normaliseLoginEmail(email));
       const address = throttledAddress(ip);
       return {
         accountIp: { scope: 'login_account_ip', id: digest('account-ip', accountDigest, address) },
         ip: { scope: 'login_ip', id: digest('ip', address) },
         account: { scope: 'login_account', id: accountDigest },
+        interaction: { scope: 'login_interaction', id: digest('interaction', interactionUid) },
         accountDigest,
       };
     },
 
-    /** Keys of a client authentication attempt at the token, introspection or revocation endpoint. */
+    /**
+     * Keys of a client authentication attempt at an endpoint that
+     * authenticates clients. Never the client_id alone: it is public, and a
+     * key strangers can fill from anywhere would be theirs to aim.
+     */
     clientAuth(clientId: string | undefined, ip: string): ClientAuthKeys {
+      const address = throttledAddress(ip);
       return {
-        ...(clientId ? { client: { scope: 'client', id: digest('client', clientId) } satisfies ThrottleKey } : {}),
-        ip: { scope: 'client_ip', id: digest('ip', throttledAddress(ip)) },
+        ...(clientId ? { client: { scope: 'client_at_ip', id: digest('client-ip', clientId, address) } satisfies ThrottleKey } : {}),
+        ip: { scope: 'client_ip', id: digest('ip', address) },
       };
     },
   };

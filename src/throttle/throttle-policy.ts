@@ -24,8 +24,10 @@ export type ThrottleScope =
   | 'login_ip'
   /** One account, from anywhere. */
   | 'login_account'
-  /** Failed client authentication for one client_id (token, introspection, revocation). */
-  | 'client'
+  /** One login page (one interaction), whatever accounts and addresses it is posted for. */
+  | 'login_interaction'
+  /** Failed client authentication for one client_id from one client IP (token, introspection, revocation, PAR). */
+  | 'client_at_ip'
   /** Failed client authentication from one client IP. */
   | 'client_ip';
 
@@ -59,10 +61,18 @@ export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> 
   // out for long, and skipped for a browser the owner has signed in with
   // before (device-cookie.ts): an attacker cannot have that cookie.
   login_account: { free: 10, baseBlock: 15, maxBlock: 5 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
-  // client_ids are public and secrets are 256 random bits, so this key guards
-  // against noise, not guessing; a short cap, and cleared by the client's next
-  // success, so a stranger cannot keep a working client from getting tokens.
-  client: { free: 20, baseBlock: 15, maxBlock: MINUTE, forgetAfter: HOUR, clearedBySuccess: true },
+  // One login page takes ten wrong passwords, then no more for longer than it
+  // lives by default (LATCHKEY_INTERACTION_TTL, 10 minutes): the person
+  // starts again, which needs a new /auth (itself bounded per address:
+  // authorization-throttle.ts). So no one page can be posted for ever, from
+  // ever more addresses, at ever more accounts.
+  login_interaction: { free: 10, baseBlock: 30 * MINUTE, maxBlock: 30 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // client_ids are public and secrets are 256 random bits, so these keys guard
+  // against noise, not guessing. A block holds off only wrong credentials:
+  // the right ones are always served (client-auth-throttle.ts), so no count
+  // can keep a working client from getting tokens. Counted per (client_id,
+  // IP), never per client_id alone, and cleared by the client's next success.
+  client_at_ip: { free: 20, baseBlock: 15, maxBlock: MINUTE, forgetAfter: HOUR, clearedBySuccess: true },
   client_ip: { free: 20, baseBlock: 15, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
 });
 

@@ -16,6 +16,8 @@ export interface ThrottleVerdict {
   readonly retryAfter: number;
   /** The scope of the key blocked longest, when not allowed. */
   readonly blockedBy?: ThrottleScope;
+  /** The scopes of every key blocked now (empty when allowed). */
+  readonly blocked: readonly ThrottleScope[];
   /** The keys that have failures on record: a success needs to clear only these. */
   readonly counted: readonly ThrottleKey[];
 }
@@ -39,18 +41,20 @@ export function createThrottleService({ repository, policies = THROTTLE_POLICIES
       const rows = new Map((await repository.findMany(keys.map(storageKey))).map((row) => [row.key, row]));
       let retryAfter = 0;
       let blockedBy: ThrottleScope | undefined;
+      const blocked: ThrottleScope[] = [];
       const counted: ThrottleKey[] = [];
       for (const key of keys) {
         const row = rows.get(storageKey(key));
         if (!row) continue;
         if (row.failures > 0) counted.push(key);
         const remaining = row.blockedUntil ? Math.ceil((row.blockedUntil.getTime() - at) / 1000) : 0;
+        if (remaining > 0) blocked.push(key.scope);
         if (remaining > retryAfter) {
           retryAfter = remaining;
           blockedBy = key.scope;
         }
       }
-      return blockedBy ? { allowed: false, retryAfter, blockedBy, counted } : { allowed: true, retryAfter: 0, counted };
+      return blockedBy ? { allowed: false, retryAfter, blockedBy, blocked, counted } : { allowed: true, retryAfter: 0, blocked, counted };
     },
 
     /**

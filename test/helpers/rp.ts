@@ -109,9 +109,9 @@ export class UserAgent {
   readonly jar = new CookieJar();
   constructor(readonly origin: string) {}
 
-  /** GET `url` and follow redirects within the issuer. */
-  open(url: string | URL): Promise<Step> {
-    return this.#navigate(new URL(url, this.origin), { method: 'GET' });
+  /** GET `url` and follow redirects within the issuer; `init.headers` go with every hop (an X-Forwarded-For, say). */
+  open(url: string | URL, init: { headers?: Record<string, string> } = {}): Promise<Step> {
+    return this.#navigate(new URL(url, this.origin), { method: 'GET' }, init.headers);
   }
 
   /** Fills `values` into the page's only (or first) form and presses the button labelled `button` (default: the first). */
@@ -136,12 +136,12 @@ export class UserAgent {
     });
   }
 
-  async #navigate(start: URL, init: RequestInit): Promise<Step> {
+  async #navigate(start: URL, init: RequestInit, everyHop: Record<string, string> = {}): Promise<Step> {
     let url = start;
     let request = init;
     for (let hops = 0; hops < 20; hops++) {
       if (url.origin !== this.origin) return { kind: 'redirect', url, status: 303 };
-      const headers = new Headers(request.headers);
+      const headers = new Headers({ ...everyHop, ...Object.fromEntries(new Headers(request.headers)) });
       const cookie = this.jar.header(url);
       if (cookie) headers.set('cookie', cookie);
       headers.set('accept', 'text/html');

@@ -48,15 +48,21 @@ async function clientCredentials() {
 describe('password checks under a sign-in flood', () => {
   it('answers the sign-ins beyond the queue 503 at once, and issues every token asked for meanwhile', async () => {
     const rp = await createRelyingParty({ issuer: server.issuer, clientId: webApp.id, clientSecret: webApp.secret, redirectUri: CALLBACK });
-    const page = await rp.browser.open((await rp.authorizationRequest()).url);
-    expect(heading(page)).toBe('Sign in');
+    // A login page each: one page takes only ten wrong passwords.
+    const loginPages = await Promise.all(
+      Array.from({ length: LOGINS }, async () => {
+        const page = await rp.browser.open((await rp.authorizationRequest()).url);
+        expect(heading(page)).toBe('Sign in');
+        return page;
+      }),
+    );
 
     let queueFull!: () => void;
     const firstBusy = new Promise<void>((resolve) => (queueFull = resolve));
     // Unknown emails from different addresses: nothing is throttled, every attempt wants argon2.
     const logins = Array.from({ length: LOGINS }, (_, n) =>
       rp.browser
-        .submit(page, { email: `flood${n}@example.test`, password: 'not the password' }, 'Sign in', { headers: { 'x-forwarded-for': `10.20.${n >> 8}.${n & 255}` } })
+        .submit(loginPages[n]!, { email: `flood${n}@example.test`, password: 'not the password' }, 'Sign in', { headers: { 'x-forwarded-for': `10.20.${n >> 8}.${n & 255}` } })
         .then((step: Step) => {
           if (expectPage(step).status === 503) queueFull();
           return expectPage(step);

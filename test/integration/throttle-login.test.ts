@@ -45,6 +45,11 @@ async function throttledCount(scope: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
+async function loginFailures(): Promise<number> {
+  const response = await fetch(`${server.issuer}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  return Number(/^latchkey_login_failures_total (\d+)/m.exec(await response.text())?.[1]);
+}
+
 interface Attempt {
   readonly email: string;
   readonly ip: string;
@@ -100,16 +105,18 @@ describe('login throttling', () => {
     const first = await signIn(owner, await loginPage(owner), open.email, PASSWORD, open.ip);
     expect(heading(first)).toMatch(/wants to access your account$/);
 
+    // A fresh login page every five guesses: one page takes only ten wrong passwords (see below).
     const attacker = await relyingParty();
     let page = await loginPage(attacker);
-    for (const guess of guesses) {
+    for (const [index, guess] of guesses.entries()) {
+      if (index > 0 && index % 5 === 0) page = await loginPage(attacker);
       page = await signIn(attacker, page, guess.email, 'not the password', guess.ip);
       expect(expectPage(page).status).toBe(400);
       expect(expectPage(page).html).toContain('Invalid email or password');
     }
 
     const before = await throttledCount(scope);
-    const refused = expectPage(await signIn(attacker, page, blocked.email, PASSWORD, blocked.ip));
+    const refused = expectPage(await signIn(attacker, await loginPage(attacker), blocked.email, PASSWORD, blocked.ip));
     expect(refused.status).toBe(429);
     expect(heading(refused)).toBe('Sign in');
     const retryAfter = Number(refused.headers.get('retry-after'));
@@ -124,6 +131,31 @@ describe('login throttling', () => {
     const fresh = await loginPage(browser, { prompt: 'login' });
     const allowed = await signIn(browser, fresh, open.email, PASSWORD, open.ip);
     expect(heading(allowed)).toMatch(/wants to access your account$/);
+  });
+
+  it('takes ten wrong passwords on one login page, from any addresses for any accounts, then refuses it unchecked: start again', async () => {
+    const rp = await relyingParty();
+    let page = await loginPage(rp);
+    // Ten addresses, ten accounts: no (account, IP), IP or account key is near its limit.
+    for (const n of range(10)) {
+      page = await signIn(rp, page, `sprayed${n}@example.test`, 'not the password', `10.14.0.${n}`);
+      expect(expectPage(page).status).toBe(400);
+    }
+    const before = await throttledCount('login_interaction');
+    const failuresBefore = await loginFailures();
+    // Even the right password for a real account, from a new address.
+    const refused = expectPage(await signIn(rp, page, 'grace@example.test', PASSWORD, '10.14.1.1'));
+    expect(refused.status).toBe(429);
+    expect(refused.html).toContain('Too many attempts on this sign-in page');
+    expect(refused.html).toContain('start again');
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    expect(await throttledCount('login_interaction')).toBe(before + 1);
+    // Refused before any password check: nothing more counted as a failure.
+    expect(await loginFailures()).toBe(failuresBefore);
+
+    // A new sign-in request is a new page, with its own attempts.
+    const fresh = await signIn(rp, await loginPage(rp), 'grace@example.test', PASSWORD, '10.14.1.1');
+    expect(heading(fresh)).toMatch(/wants to access your account$/);
   });
 
   it('counts every refused password in latchkey_login_failures_total', async () => {

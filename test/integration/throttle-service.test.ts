@@ -51,7 +51,7 @@ describe('throttle service', () => {
     for (let failure = 5; failure <= 13; failure++) {
       const seconds = await throttle.fail([key]);
       blocks.push(seconds);
-      expect(await throttle.check([key])).toEqual({ allowed: false, retryAfter: seconds, blockedBy: 'login_account_ip', counted: [key] });
+      expect(await throttle.check([key])).toEqual({ allowed: false, retryAfter: seconds, blockedBy: 'login_account_ip', blocked: ['login_account_ip'], counted: [key] });
       advance(seconds - 1);
       expect((await throttle.check([key])).retryAfter).toBe(1);
       advance(1);
@@ -65,7 +65,7 @@ describe('throttle service', () => {
     const account: ThrottleKey = { scope: 'login_account', id: 'a' };
     for (let failure = 0; failure < 10; failure++) await throttle.fail([pair('p'), account]);
     // (account, IP): 10th failure = 15 s x 2^5; account: 10th failure = 15 s.
-    expect(await throttle.check([account, pair('p')])).toMatchObject({ allowed: false, retryAfter: 480, blockedBy: 'login_account_ip' });
+    expect(await throttle.check([account, pair('p')])).toMatchObject({ allowed: false, retryAfter: 480, blockedBy: 'login_account_ip', blocked: ['login_account', 'login_account_ip'] });
     advance(15);
     expect(await throttle.check([account])).toMatchObject({ allowed: true });
   });
@@ -96,7 +96,7 @@ describe('throttle service', () => {
 
   it('clears on success only what a success clears', async () => {
     const throttle = service();
-    const keys: ThrottleKey[] = [pair('k4'), { scope: 'login_ip', id: 'i' }, { scope: 'login_account', id: 'a' }, { scope: 'client', id: 'c' }, { scope: 'client_ip', id: 'ci' }];
+    const keys: ThrottleKey[] = [pair('k4'), { scope: 'login_ip', id: 'i' }, { scope: 'login_account', id: 'a' }, { scope: 'client_at_ip', id: 'c' }, { scope: 'client_ip', id: 'ci' }];
     await throttle.fail(keys);
     const { counted } = await throttle.check(keys);
     expect(counted).toEqual(keys);
@@ -134,7 +134,9 @@ describe('login guard', () => {
     return { hashing, guard: createLoginGuard({ accounts: counting, throttle: service(), keys, hashing }) };
   }
 
-  const attempt = (ip: string, password: string, knownAccounts: string[] = []) => ({ email: 'Owner@example.test', password, ip, knownAccounts });
+  let pages = 0;
+  // A login page of its own for each attempt, unless one is named.
+  const attempt = (ip: string, password: string, knownAccounts: string[] = [], interaction = `page-${++pages}`) => ({ email: 'Owner@example.test', password, ip, knownAccounts, interaction });
   const kind = (outcome: LoginOutcome) => (outcome.kind === 'throttled' ? `throttled:${outcome.scope}` : outcome.kind);
 
   it('keeps a guesser on many addresses at the account cap, while the owner gets in from a new place once it passes, and at once from a known browser', async () => {
@@ -188,7 +190,7 @@ describe('login guard', () => {
   it('answers busy without checking anything when every slot and queue place is taken, and counts nothing', async () => {
     const { guard: login, hashing } = await guard({ concurrency: 1, queue: 0 });
     let release!: () => void;
-    const occupied = hashing.tryRun(() => new Promise<void>((resolve) => (release = resolve)));
+    const occupied = hashing.run('203.0.113.7', () => new Promise<void>((resolve) => (release = resolve)));
     authentications = 0;
     expect(await login.signIn(attempt('203.0.113.7', 'wrong password'))).toEqual({ kind: 'busy' });
     expect(authentications).toBe(0);
@@ -196,6 +198,18 @@ describe('login guard', () => {
     await occupied;
     expect(await database.db.prisma.throttle.count()).toBe(0);
     expect(kind(await login.signIn(attempt('203.0.113.7', PASSWORD)))).toBe('signed_in');
+  });
+
+  it('takes ten wrong passwords on one login page, from anywhere for any account, then refuses it without checking', async () => {
+    const { guard: login } = await guard();
+    for (let n = 1; n <= 10; n++) {
+      const sprayed = { ...attempt(`198.51.100.${n}`, 'wrong password', [], 'one-page'), email: `someone${n}@example.test` };
+      expect(kind(await login.signIn(sprayed))).toBe('refused');
+    }
+    authentications = 0;
+    expect(await login.signIn(attempt('198.51.100.77', PASSWORD, [], 'one-page'))).toEqual({ kind: 'exhausted' });
+    expect(authentications).toBe(0);
+    expect(kind(await login.signIn(attempt('198.51.100.77', PASSWORD, [], 'another-page')))).toBe('signed_in');
   });
 
   it('checks again once a queued attempt gets its turn, so a burst sent at once cannot outrun the count', async () => {

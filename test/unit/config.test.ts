@@ -81,6 +81,8 @@ describe('loadConfig', () => {
     [{ LATCHKEY_AUDIT_RETENTION_DAYS: '30d' }, 'LATCHKEY_AUDIT_RETENTION_DAYS', 'not a whole number'],
     [{ LATCHKEY_REFRESH_REUSE_GRACE: '5s' }, 'LATCHKEY_REFRESH_REUSE_GRACE', 'not a whole number'],
     [{ LATCHKEY_REFRESH_REUSE_GRACE: '301' }, 'LATCHKEY_REFRESH_REUSE_GRACE', 'between 0 and 300'],
+    [{ LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '0' }, 'LATCHKEY_AUTHORIZATIONS_PER_MINUTE', 'between 1 and 1000000'],
+    [{ LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '2/s' }, 'LATCHKEY_AUTHORIZATIONS_PER_MINUTE', 'not a whole number'],
   ])('%o is refused, naming %s', (env, variable, fragment) => {
     let caught: unknown;
     try {
@@ -112,6 +114,11 @@ describe('loadConfig', () => {
     expect(loadConfig({}).refreshReuseGrace).toBe(5);
     expect(loadConfig({ LATCHKEY_REFRESH_REUSE_GRACE: '0' }).refreshReuseGrace).toBe(0);
     expect(loadConfig({ LATCHKEY_REFRESH_REUSE_GRACE: '300' }).refreshReuseGrace).toBe(300);
+  });
+
+  it('lets one address make 120 authorization requests a minute unless set', () => {
+    expect(loadConfig({}).authorizationsPerMinute).toBe(120);
+    expect(loadConfig({ LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '10' }).authorizationsPerMinute).toBe(10);
   });
 
   it('keeps audit events 90 days unless set; 0 keeps them forever', () => {

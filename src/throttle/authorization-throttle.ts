@@ -1,0 +1,43 @@
+// Authorization requests (/auth) per client address. Each one the provider
+// answers with a login or consent page stores an Interaction row (a sign-in
+// with a session stores a code), before anyone has proved anything, so a
+// flood of GET /auth from one address would fill the table. Past its budget
+// an address gets a readable 429 page with Retry-After, and the provider
+// never sees the request. Counted in this process (rate-limit.ts): a bound on
+// storage, not a brute-force count; IPv6 by its /64, like every throttle.
+import type { Middleware } from 'koa';
+import type { Views } from '../http/views.ts';
+import type { RateLimit } from './rate-limit.ts';
+import { throttledAddress } from './throttle-keys.ts';
+
+export interface AuthorizationThrottleDeps {
+  /** The provider's authorization endpoint (provider.pathFor('authorization')). */
+  readonly path: string;
+  readonly limit: Pick<RateLimit, 'take'>;
+  readonly views: Views;
+  /** Called for each request refused. */
+  readonly onThrottled?: () => void;
+}
+
+export function throttleAuthorizationRequests({ path, limit, views, onThrottled }: AuthorizationThrottleDeps): Middleware {
+  return (ctx, next) => {
+    if (ctx.path !== path) return next();
+    const verdict = limit.take(throttledAddress(ctx.ip));
+    if (verdict.allowed) return next();
+    onThrottled?.();
+    ctx.status = 429;
+    ctx.set('Retry-After', String(verdict.retryAfter));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = views.render('error', {
+      title: 'Too many sign-in requests',
+      message: `Too many sign-in requests came from your network. Wait ${waitWords(verdict.retryAfter)}, then go back to the application and start again.`,
+      code: 'too_many_requests',
+    });
+    return undefined;
+  };
+}
+
+function waitWords(seconds: number): string {
+  return seconds < 60 ? `${seconds} ${seconds === 1 ? 'second' : 'seconds'}` : `${Math.ceil(seconds / 60)} minutes`;
+}
