@@ -19,6 +19,7 @@ export type VerifyErrorCode =
   | 'issuer_mismatch'
   | 'audience_mismatch'
   | 'claim_invalid'
+  | 'sender_constrained'
   | 'token_inactive'
   | 'insufficient_scope'
   | 'keys_unavailable'
@@ -67,6 +68,7 @@ export type InvalidTokenCode = Extract<
   | 'issuer_mismatch'
   | 'audience_mismatch'
   | 'claim_invalid'
+  | 'sender_constrained'
   | 'token_inactive'
 >;
 

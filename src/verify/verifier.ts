@@ -146,6 +146,14 @@ export function createVerifier(options: VerifierOptions) {
       if (typeof claims.sub !== 'string' || typeof claims.client_id !== 'string' || (claims.scope !== undefined && typeof claims.scope !== 'string')) {
         throw new InvalidTokenError('claim_invalid', 'the access token claims are not well-formed');
       }
+      // A `cnf` claim (RFC 7800) binds the token to a key or certificate: it is
+      // only safe where the proof of possession is checked (DPoP, RFC 9449;
+      // mTLS, RFC 8705), and this verifier checks none. Accepting it as a plain
+      // Bearer token would let whoever copies it use it, the very thing the
+      // binding exists to prevent.
+      if (claims.cnf !== undefined) {
+        throw new InvalidTokenError('sender_constrained', 'the access token is bound to a key (cnf), and this resource cannot check proof of possession');
+      }
       const scopes = claims.scope ? claims.scope.split(' ').filter(Boolean) : [];
 
       const required = verifyOptions.requiredScopes ?? [];

@@ -193,6 +193,10 @@ describe('refused tokens', () => {
     ['an ID token without typ', () => new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: es256.kid }).sign(es256.privateKey), 'wrong_token_type'],
     ['typ application/jwt', () => sign(es256, claims(), { typ: 'application/jwt' }), 'wrong_token_type'],
     ['a logout token typ', () => sign(es256, claims(), { typ: 'logout+jwt' }), 'wrong_token_type'],
+    // RFC 9449 / RFC 8705: a bound token is only safe where the proof is checked, and this verifier checks none.
+    ['a DPoP-bound token (cnf.jkt)', () => sign(es256, claims({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } })), 'sender_constrained'],
+    ['a certificate-bound token (cnf x5t#S256)', () => sign(es256, claims({ cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } })), 'sender_constrained'],
+    ['a token with an empty cnf', () => sign(es256, claims({ cnf: {} })), 'sender_constrained'],
     ['no client_id', () => sign(es256, claims({ client_id: undefined })), 'claim_invalid'],
     ['no exp', () => sign(es256, claims({ exp: undefined })), 'claim_invalid'],
     ['a non-string scope', () => sign(es256, claims({ scope: ['orders:read'] as unknown as string })), 'claim_invalid'],
