@@ -19,6 +19,7 @@ import { clientCommands } from './commands/client.ts';
 import { keyCommands } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { resourceCommands } from './commands/resource.ts';
+import { secretCommands } from './commands/secret.ts';
 import { userCommands } from './commands/user.ts';
 import { commandHelp, groupHelp, overview } from './help.ts';
 import { UsageError } from './usage-error.ts';
@@ -28,7 +29,7 @@ export interface CliIo extends CliInput {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands];
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands, secretCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 
 type Resolved =
@@ -83,6 +84,7 @@ function resolve(argv: readonly string[]): Resolved {
 }
 
 async function execute(command: Command, input: unknown, io: CliIo): Promise<CommandOutput> {
+  if ('standalone' in command) return command.run(input);
   const config = loadConfig();
   const migration = await migrate(config.database);
   if (command !== migrateCommand && migration.applied.length) {

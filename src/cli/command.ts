@@ -44,7 +44,7 @@ export interface CommandOutput {
   readonly human: string;
 }
 
-export interface Command<Input = unknown> {
+interface CommandShape<Input> {
   /** After the group name, e.g. `create --name NAME [--public]`. */
   readonly usage: string;
   readonly summary: string;
@@ -52,8 +52,24 @@ export interface Command<Input = unknown> {
   /** Names of the required positional arguments, in order. */
   readonly arguments?: readonly string[];
   parse(args: ParsedArgs, input: CliInput): Input | Promise<Input>;
+}
+
+/** A command that works on the database through the services (the configuration is loaded and checked first). */
+export interface ServiceCommand<Input = unknown> extends CommandShape<Input> {
   run(context: CommandContext, input: Input): Promise<CommandOutput>;
 }
+
+/**
+ * A command that needs neither the configuration nor the database, so it
+ * runs where they are not set up yet (`secret generate` makes the very
+ * LATCHKEY_SECRET the configuration would refuse to start without).
+ */
+export interface StandaloneCommand<Input = unknown> extends CommandShape<Input> {
+  readonly standalone: true;
+  run(input: Input): CommandOutput;
+}
+
+export type Command<Input = unknown> = ServiceCommand<Input> | StandaloneCommand<Input>;
 
 export interface CommandGroup {
   readonly name: string;
@@ -62,6 +78,10 @@ export interface CommandGroup {
 }
 
 /** Keeps each command's Input type checked while groups hold them side by side. */
-export function defineCommand<Input>(command: Command<Input>): Command {
+export function defineCommand<Input>(command: ServiceCommand<Input>): Command {
   return command as unknown as Command;
+}
+
+export function defineStandaloneCommand<Input>(command: Omit<StandaloneCommand<Input>, 'standalone'>): Command {
+  return { ...command, standalone: true } as unknown as Command;
 }

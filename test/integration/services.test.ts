@@ -1,7 +1,7 @@
 // The account, client and resource services against a real database (SQLite,
 // or PostgreSQL when DATABASE_URL points at one): every rule, and that a
 // broken rule writes nothing.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountRepository } from '../../src/accounts/account-repository.ts';
 import { createAccountService } from '../../src/accounts/account-service.ts';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const productionConfig = loadConfig({
     NODE_ENV: 'production',
     DATABASE_URL: testDb.url,
-    LATCHKEY_SECRET: 's'.repeat(40),
+    LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
     ISSUER: 'https://id.example.com',
   });
   production = createServices({ config: productionConfig, db: testDb.db });
