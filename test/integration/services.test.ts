@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountRepository } from '../../src/accounts/account-repository.ts';
+import { createArtifactRepository } from '../../src/oidc/artifact-repository.ts';
 import { createAccountService } from '../../src/accounts/account-service.ts';
 import { createPasswordHasher } from '../../src/accounts/password-hasher.ts';
 import { clientSecretMatches } from '../../src/clients/client-secret.ts';
@@ -289,6 +290,7 @@ describe('accounts', () => {
     const weak = createAccountService({
       repository: createAccountRepository(testDb.db),
       hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 }),
+      artifacts: createArtifactRepository(testDb.db),
     });
     const account = await weak.create({ email: 'carol@example.com', password: 'carol password' });
     const before = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } });
