@@ -7,6 +7,7 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import type { AuditEventInput } from '../audit/audit-event.ts';
 import type { MigrationResult } from '../db/migrator.ts';
 import type { KeyRotationService } from '../keys/key-rotation.ts';
+import type { SecretRotationResult } from '../keys/secret-rotation.ts';
 import type { Services } from '../services.ts';
 
 export type OptionValue = string | boolean | string[] | undefined;
@@ -27,6 +28,8 @@ export interface CommandContext {
   readonly migration: MigrationResult;
   /** Signing-key management; built on first use (it needs the master secret, which other commands never touch). */
   keys(): KeyRotationService;
+  /** Re-seals the keys at rest from `previous` to the configured master secret (`secret rotate`). */
+  resealKeys(previous: string): Promise<SecretRotationResult>;
   /**
    * Records the change just made as an audit event by the CLI, before the
    * command prints. Never throws: the change is done, and a secret it returns
