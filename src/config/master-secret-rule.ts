@@ -48,7 +48,6 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
 
 interface Encoding {
-  readonly name: string;
   readonly bytes: number;
   /** The characters compared. */
   readonly symbols: string;
@@ -58,7 +57,6 @@ interface Encoding {
 function encodingOf(secret: string): Encoding | undefined {
   if (HEX.test(secret) && secret.length % 2 === 0) {
     return {
-      name: 'hex',
       bytes: secret.length / 2,
       // Hex is case-insensitive: "ABCD" and "abcd" are the same bytes.
       symbols: secret.toLowerCase(),
@@ -68,7 +66,6 @@ function encodingOf(secret: string): Encoding | undefined {
   if (BASE64.test(secret) || BASE64URL.test(secret)) {
     const unpadded = secret.replace(/=+$/, '');
     return {
-      name: 'base64',
       bytes: Math.floor((unpadded.length * 6) / 8),
       symbols: unpadded,
       alphabet: `ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789${BASE64.test(secret) ? '+/' : '-_'}`,
