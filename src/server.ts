@@ -149,6 +149,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
           guard: createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) }),
           devices: createDeviceCookies({ secure: config.issuer.startsWith('https:') }),
           metrics,
+          grantTtl: config.ttl.grant,
         }),
       ],
       readiness: async () => {

@@ -10,6 +10,7 @@ import { createClientService } from './clients/client-service.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
 import type { Log } from './log.ts';
+import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
 
@@ -23,7 +24,11 @@ export interface ServicesDeps {
 export function createServices({ config, db, log }: ServicesDeps) {
   const resources = createResourceService({ repository: createResourceRepository(db.prisma), config });
   const clients = createClientService({ repository: createClientRepository(db.prisma), resources, config });
-  const accounts = createAccountService({ repository: createAccountRepository(db), hasher: createPasswordHasher(config.passwordHashing.argon2) });
+  const accounts = createAccountService({
+    repository: createAccountRepository(db),
+    hasher: createPasswordHasher(config.passwordHashing.argon2),
+    artifacts: createArtifactRepository(db),
+  });
   const audit = createAuditService({ repository: createAuditRepository(db), log });
   return { accounts, clients, resources, audit };
 }

@@ -25,12 +25,19 @@ export interface AccountView {
   readonly updatedAt: Date;
 }
 
+/** What the account's sign-ins left behind at the authorization server: sessions, grants, codes, tokens. */
+export interface AccountArtifacts {
+  /** Deletes them all; returns how many there were. */
+  revokeByAccountId(accountId: string): Promise<number>;
+}
+
 export interface AccountServiceDeps {
   readonly repository: AccountRepository;
   readonly hasher: PasswordHasher;
+  readonly artifacts: AccountArtifacts;
 }
 
-export function createAccountService({ repository, hasher }: AccountServiceDeps) {
+export function createAccountService({ repository, hasher, artifacts }: AccountServiceDeps) {
   // Verified against when the email is unknown, so a miss costs as much as a
   // wrong password and response time does not reveal which emails exist.
   // It follows the stored hashes, so every write of one tells it.
@@ -95,11 +102,20 @@ export function createAccountService({ repository, hasher }: AccountServiceDeps)
       return update(emailOrId, { disabled: false });
     },
 
+    /**
+     * Replaces the password and ends everything the old one let in: every
+     * session of the account, every grant, and the codes, refresh and access
+     * tokens issued under them (whoever knew the old password may hold any
+     * of them). The password is changed first, so no sign-in with the old
+     * one can start after the sweep.
+     */
     async setPassword(emailOrId: string, password: string): Promise<AccountView> {
       checkPassword(password);
       const row = await findRow(emailOrId);
       if (!row) throw new NotFoundError(`account ${emailOrId} does not exist`);
-      return update(row.id, { passwordHash: await hasher.hash(password) });
+      const account = await update(row.id, { passwordHash: await hasher.hash(password) });
+      await artifacts.revokeByAccountId(row.id);
+      return account;
     },
 
     /**

@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'resource.deleted',
   'key.rotated',
   'key.retired',
+  'secret.rotated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

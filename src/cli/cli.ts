@@ -11,6 +11,7 @@ import { createKeyRepository } from '../keys/key-repository.ts';
 import { createKeyRotationService, rotationPolicy, type KeyRotationService } from '../keys/key-rotation.ts';
 import { resolveMasterSecret } from '../keys/master-secret.ts';
 import { createSealer } from '../keys/sealing.ts';
+import { createSecretRotation } from '../keys/secret-rotation.ts';
 import { createServices } from '../services.ts';
 import { parseCommandArgs, refusePasswordArguments } from './args.ts';
 import type { CliAuditEvent, CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
@@ -19,6 +20,7 @@ import { clientCommands } from './commands/client.ts';
 import { keyCommands } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { resourceCommands } from './commands/resource.ts';
+import { secretCommands } from './commands/secret.ts';
 import { userCommands } from './commands/user.ts';
 import { commandHelp, groupHelp, overview } from './help.ts';
 import { UsageError } from './usage-error.ts';
@@ -28,7 +30,7 @@ export interface CliIo extends CliInput {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands];
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands, secretCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 
 type Resolved =
@@ -83,6 +85,7 @@ function resolve(argv: readonly string[]): Resolved {
 }
 
 async function execute(command: Command, input: unknown, io: CliIo): Promise<CommandOutput> {
+  if ('standalone' in command) return command.run(input);
   const config = loadConfig();
   const migration = await migrate(config.database);
   if (command !== migrateCommand && migration.applied.length) {
@@ -99,7 +102,10 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
         io.stderr.write(`latchkey: warning: the change was made, but its audit event (${event.type}) could not be stored: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
       }
     };
-    return await command.run({ services, migration, keys: () => createCliKeyRotation(config, db, io), audit }, input);
+    return await command.run(
+      { services, migration, keys: () => createCliKeyRotation(config, db, io), resealKeys: (previous) => resealKeys(config, db, io, previous), audit },
+      input,
+    );
   } finally {
     await db.close();
   }
@@ -108,6 +114,11 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
 function createCliKeyRotation(config: Config, db: Database, io: CliIo): KeyRotationService {
   const masterSecret = resolveMasterSecret(config, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) });
   return createKeyRotationService({ keys: createKeyRepository(db.prisma, db.dialect), sealer: createSealer(masterSecret), policy: rotationPolicy(config) });
+}
+
+function resealKeys(config: Config, db: Database, io: CliIo, previous: string) {
+  const masterSecret = resolveMasterSecret(config, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) });
+  return createSecretRotation({ keys: createKeyRepository(db.prisma, db.dialect), current: createSealer(masterSecret) }).rotate(createSealer(previous));
 }
 
 function report(error: unknown, json: boolean, io: CliIo): number {

@@ -7,6 +7,7 @@ export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import type { AuditEventInput } from '../audit/audit-event.ts';
 import type { MigrationResult } from '../db/migrator.ts';
 import type { KeyRotationService } from '../keys/key-rotation.ts';
+import type { SecretRotationResult } from '../keys/secret-rotation.ts';
 import type { Services } from '../services.ts';
 
 export type OptionValue = string | boolean | string[] | undefined;
@@ -27,6 +28,8 @@ export interface CommandContext {
   readonly migration: MigrationResult;
   /** Signing-key management; built on first use (it needs the master secret, which other commands never touch). */
   keys(): KeyRotationService;
+  /** Re-seals the keys at rest from `previous` to the configured master secret (`secret rotate`). */
+  resealKeys(previous: string): Promise<SecretRotationResult>;
   /**
    * Records the change just made as an audit event by the CLI, before the
    * command prints. Never throws: the change is done, and a secret it returns
@@ -44,7 +47,7 @@ export interface CommandOutput {
   readonly human: string;
 }
 
-export interface Command<Input = unknown> {
+interface CommandShape<Input> {
   /** After the group name, e.g. `create --name NAME [--public]`. */
   readonly usage: string;
   readonly summary: string;
@@ -52,8 +55,24 @@ export interface Command<Input = unknown> {
   /** Names of the required positional arguments, in order. */
   readonly arguments?: readonly string[];
   parse(args: ParsedArgs, input: CliInput): Input | Promise<Input>;
+}
+
+/** A command that works on the database through the services (the configuration is loaded and checked first). */
+export interface ServiceCommand<Input = unknown> extends CommandShape<Input> {
   run(context: CommandContext, input: Input): Promise<CommandOutput>;
 }
+
+/**
+ * A command that needs neither the configuration nor the database, so it
+ * runs where they are not set up yet (`secret generate` makes the very
+ * LATCHKEY_SECRET the configuration would refuse to start without).
+ */
+export interface StandaloneCommand<Input = unknown> extends CommandShape<Input> {
+  readonly standalone: true;
+  run(input: Input): CommandOutput;
+}
+
+export type Command<Input = unknown> = ServiceCommand<Input> | StandaloneCommand<Input>;
 
 export interface CommandGroup {
   readonly name: string;
@@ -62,6 +81,10 @@ export interface CommandGroup {
 }
 
 /** Keeps each command's Input type checked while groups hold them side by side. */
-export function defineCommand<Input>(command: Command<Input>): Command {
+export function defineCommand<Input>(command: ServiceCommand<Input>): Command {
   return command as unknown as Command;
+}
+
+export function defineStandaloneCommand<Input>(command: Omit<StandaloneCommand<Input>, 'standalone'>): Command {
+  return { ...command, standalone: true } as unknown as Command;
 }

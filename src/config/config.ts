@@ -3,6 +3,7 @@
 // process.env: everything is passed this object (or a part of it).
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { MASTER_SECRET_ADVICE, masterSecretProblem } from './master-secret-rule.ts';
 import { DEFAULT_PASSWORD_HASH_PARAMS, meetsOwaspMinimum, OWASP_ARGON2ID_MINIMUMS, type PasswordHashParams } from '../accounts/password-hasher.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -215,13 +216,12 @@ function parseMasterSecret(raw: string | undefined, mode: Config['env']): string
   const value = raw?.trim();
   if (!value) {
     if (mode === 'production') {
-      throw new ConfigError('LATCHKEY_SECRET', 'is required when NODE_ENV=production (at least 32 characters, e.g. `openssl rand -base64 48`)');
+      throw new ConfigError('LATCHKEY_SECRET', 'is required when NODE_ENV=production (at least 32 random bytes, hex- or base64-encoded: `latchkey secret generate`)');
     }
     return null;
   }
-  if (value.length < 32) {
-    throw new ConfigError('LATCHKEY_SECRET', 'must be at least 32 characters long');
-  }
+  const problem = masterSecretProblem(value);
+  if (problem) throw new ConfigError('LATCHKEY_SECRET', `${problem}; ${MASTER_SECRET_ADVICE}`);
   return value;
 }
 

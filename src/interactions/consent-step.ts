@@ -16,6 +16,8 @@ export interface ConsentStepDeps {
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
   readonly audit: Pick<InteractionAudit, 'consentGranted'>;
+  /** Seconds a grant lasts (LATCHKEY_GRANT_TTL), which the page states for offline access. */
+  readonly grantTtl: number;
 }
 
 /** What the consent prompt found missing from the grant; all empty when consent was asked for explicitly. */
@@ -37,17 +39,18 @@ function requestedScopes(interaction: Interaction): string[] {
   return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
 }
 
-export function createConsentStep({ provider, accounts, pages, formTokens, audit }: ConsentStepDeps) {
+export function createConsentStep({ provider, accounts, pages, formTokens, audit, grantTtl }: ConsentStepDeps) {
   return {
     async render(ctx: Context, interaction: Interaction) {
       const missing = missingFromGrant(interaction);
       const nothingMissing = !missing.scopes.length && !missing.claims.length && !Object.keys(missing.resourceScopes).length;
       // Asked again (prompt=consent, or a native app): show the whole request.
-      const summary = describeConsent(nothingMissing ? { ...missing, scopes: requestedScopes(interaction) } : missing);
+      const clientName = await pages.clientName(interaction);
+      const summary = describeConsent(nothingMissing ? { ...missing, scopes: requestedScopes(interaction) } : missing, { clientName, offlineAccessTtl: grantTtl });
       const account = await accounts.findById(interaction.session!.accountId);
       pages.render(ctx, 'consent', {
         title: 'Allow access?',
-        clientName: await pages.clientName(interaction),
+        clientName,
         accountEmail: account?.email,
         uid: interaction.uid,
         token: formTokens.issue(interaction.uid),

@@ -5,8 +5,8 @@
 export interface ConsentSummary {
   /** One line per kind of personal data or access, in a stable order. */
   readonly items: string[];
-  /** Whether the client asks to keep access while the person is away (offline_access). */
-  readonly offline: boolean;
+  /** What keeping access while the person is away (offline_access) means, when the client asks for it. */
+  readonly offline: string | undefined;
   /** Per API: where it is and which of its scopes, as registered. */
   readonly apis: { readonly name: string; readonly scopes: string[] }[];
 }
@@ -30,7 +30,43 @@ const CLAIM_WORDS: Record<string, string> = {
   email_verified: SCOPE_WORDS.email!,
 };
 
-export function describeConsent(request: ConsentRequest): ConsentSummary {
+export interface ConsentContext {
+  readonly clientName: string;
+  /** Seconds a grant lasts (LATCHKEY_GRANT_TTL): the longest offline access can outlive the consent. */
+  readonly offlineAccessTtl: number;
+}
+
+const UNITS: readonly [seconds: number, name: string][] = [
+  [86400, 'day'],
+  [3600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+];
+
+/**
+ * A lifetime in the largest unit that words it exactly ("14 days", "90
+ * minutes"), or else rounded up in the largest unit it reaches ("2 days" for
+ * a day and a second): the page says "up to", so it may overstate, never
+ * understate.
+ */
+export function describeLifetime(seconds: number): string {
+  const [unit, name] = UNITS.find(([size]) => seconds >= size && seconds % size === 0 && size > 1) ?? UNITS.find(([size]) => seconds >= size) ?? UNITS.at(-1)!;
+  const count = Math.ceil(seconds / unit);
+  return `${count} ${name}${count === 1 ? '' : 's'}`;
+}
+
+/**
+ * Offline access as it works today: the refresh token lives as long as its
+ * grant at most, a sign-out at Latchkey does not end it (that is the point of
+ * offline access), and it ends sooner when the app revokes it or an
+ * administrator disables the account, changes its password or deletes the
+ * app. There is no page yet where the person removes it, so none is promised.
+ */
+function describeOfflineAccess({ clientName, offlineAccessTtl }: ConsentContext): string {
+  return `Access while you are not using it, for up to ${describeLifetime(offlineAccessTtl)}, even after you sign out of Latchkey. ${clientName} can give it up sooner, and an administrator can end it.`;
+}
+
+export function describeConsent(request: ConsentRequest, context: ConsentContext): ConsentSummary {
   const items = new Set<string>();
   for (const scope of request.scopes) {
     const words = SCOPE_WORDS[scope];
@@ -42,7 +78,7 @@ export function describeConsent(request: ConsentRequest): ConsentSummary {
   const apis = Object.entries(request.resourceScopes)
     .filter(([, scopes]) => scopes.length > 0)
     .map(([indicator, scopes]) => ({ name: describeApi(indicator), scopes: [...scopes] }));
-  return { items: [...items], offline: request.scopes.includes('offline_access'), apis };
+  return { items: [...items], offline: request.scopes.includes('offline_access') ? describeOfflineAccess(context) : undefined, apis };
 }
 
 /** An API's indicator without the noise: host and path, e.g. "orders.example.com/api". */

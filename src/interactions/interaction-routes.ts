@@ -30,6 +30,8 @@ export interface InteractionRoutesDeps {
   readonly guard: Pick<LoginGuard, 'signIn'>;
   readonly devices: DeviceCookies;
   readonly metrics: Pick<Metrics, 'loginFailures' | 'throttled'>;
+  /** Seconds a grant lasts (LATCHKEY_GRANT_TTL): the consent page states it for offline access. */
+  readonly grantTtl: number;
 }
 
 type Step = 'login' | 'consent';
@@ -38,7 +40,7 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   const pages = createInteractionPages(deps.provider, deps.views);
   const formTokens = createFormTokens(deps.cookieKeys);
   const login = createLoginStep({ guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit });
-  const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit });
+  const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit, grantTtl: deps.grantTtl });
   const router = new Router({ prefix: '/interaction/:uid' });
 
   function stepMismatch(ctx: Context) {

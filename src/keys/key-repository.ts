@@ -72,6 +72,15 @@ function createKeyQueries(prisma: Client) {
       await prisma.signingKey.createMany({ data: keys.map((key) => ({ ...key, activatesAt: key.activatesAt ?? null })) });
     },
 
+    /** Replaces a signing key's sealed private half (the same key, sealed under another master secret). */
+    async resealSigningKey(kid: string, sealedPrivate: string): Promise<void> {
+      await prisma.signingKey.update({ where: { kid }, data: { sealedPrivate } });
+    },
+
+    async resealCookieKey(id: string, sealedValue: string): Promise<void> {
+      await prisma.cookieKey.update({ where: { id }, data: { sealedValue } });
+    },
+
     async insertCookieKeys(keys: readonly NewCookieKey[]): Promise<void> {
       if (keys.length === 0) return;
       await prisma.cookieKey.createMany({ data: [...keys] });

@@ -69,8 +69,9 @@ interface LoadedKeys {
   readonly cookies: readonly string[];
 }
 
-const signingContext = (kid: string) => `signing-key:${kid}`;
-const cookieContext = (id: string) => `cookie-key:${id}`;
+/** What a sealed signing or cookie key is bound to (sealing.ts `context`): its own row. */
+export const signingContext = (kid: string) => `signing-key:${kid}`;
+export const cookieContext = (id: string) => `cookie-key:${id}`;
 
 export function createKeyService(deps: KeyServiceDeps) {
   const { keys, sealer } = deps;

@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { generateMasterSecret, MASTER_SECRET_ADVICE, masterSecretProblem } from '../config/master-secret-rule.ts';
 import { ConfigError } from '../errors.ts';
 
 export const MASTER_SECRET_FILE = 'latchkey.secret';
-const MIN_LENGTH = 32;
 
 export interface MasterSecretOptions {
   readonly masterSecret: string | null;
@@ -37,7 +37,7 @@ function createSecretFile(file: string): boolean {
   const fd = openSync(temporary, 'wx', 0o600);
   try {
     try {
-      writeSync(fd, `${randomBytes(48).toString('base64url')}\n`);
+      writeSync(fd, `${generateMasterSecret()}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -59,8 +59,8 @@ function readSecretFile(file: string): string {
     throw new ConfigError('LATCHKEY_SECRET', `is unset and ${where} is accessible to group or others; run \`chmod 600 ${file}\``);
   }
   const secret = readFileSync(file, 'utf8').trim();
-  if (secret.length < MIN_LENGTH) {
-    throw new ConfigError('LATCHKEY_SECRET', `is unset and ${where} holds fewer than ${MIN_LENGTH} characters`);
-  }
+  // Files generated before this rule hold base64url of 48 random bytes, which meets it.
+  const problem = masterSecretProblem(secret);
+  if (problem) throw new ConfigError('LATCHKEY_SECRET', `is unset and ${where} ${problem.replace(/^must be/, 'must hold')}; ${MASTER_SECRET_ADVICE}`);
   return secret;
 }

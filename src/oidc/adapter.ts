@@ -105,6 +105,8 @@ function createArtifactAdapter(model: string, artifacts: ArtifactRepository, now
       await artifacts.upsert(model, key, {
         payload: JSON.stringify(stored),
         grantId: column(model, 'grantId', payload.grantId),
+        // Sessions, grants, codes and tokens name their account: a password change ends them by it.
+        accountId: column(model, 'accountId', payload.accountId),
         uid: column(model, 'uid', payload.uid),
         userCode: digestColumn(model, 'userCode', payload.userCode),
         expiresAt: typeof expiresIn === 'number' ? new Date(now() + expiresIn * 1000) : null,

@@ -10,7 +10,7 @@
 // SQLite: model query 243 µs CPU, raw 83 µs, prepared ~10 µs). Through
 // Prisma's raw API again only where no prepared statement can run: an
 // in-memory SQLite database, or the moment SQLite is locked. The rare calls
-// (purge, revoke) stay model queries.
+// (purge, revoke by grant or by account) stay model queries.
 import type { Database, Models } from '../db/database.ts';
 import { BUSY, fromStoredTime, numbered } from '../db/prepared-statements.ts';
 
@@ -20,6 +20,7 @@ export interface ArtifactWrite {
   /** The artifact as JSON text. */
   readonly payload: string;
   readonly grantId?: string | null;
+  readonly accountId?: string | null;
   readonly uid?: string | null;
   readonly userCode?: string | null;
   readonly expiresAt?: Date | null;
@@ -33,7 +34,7 @@ export interface ArtifactLookup {
 /** Rows deleted per statement by purgeExpired: small enough to hold locks only briefly. */
 export const PURGE_BATCH_SIZE = 500;
 
-const COLUMNS = '"model", "id", "payload", "grantId", "uid", "userCode", "expiresAt", "consumedAt", "retryAnswer"';
+const COLUMNS = '"model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt", "consumedAt", "retryAnswer"';
 
 /** One row by (model, id), or the newest by uid or user code; with `live`, only rows not expired at the bound instant ("no expiry" counts as live). */
 function select(by: 'id' | 'uid' | 'userCode', live: boolean): string {
@@ -45,8 +46,8 @@ function select(by: 'id' | 'uid' | 'userCode', live: boolean): string {
 
 const STATEMENTS = {
   // A consumedAt (and retryAnswer) already set is kept: only the columns oidc-provider writes are replaced.
-  upsert: `INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "uid", "userCode", "expiresAt") VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId", "uid" = excluded."uid",
+  upsert: `INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt") VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId", "accountId" = excluded."accountId", "uid" = excluded."uid",
       "userCode" = excluded."userCode", "expiresAt" = excluded."expiresAt"`,
   find: select('id', false),
   findLive: select('id', true),
@@ -91,7 +92,7 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
   return {
     /** Replaces the artifact's payload and columns; a consumedAt or retryAnswer already set is kept. */
     async upsert(model: string, id: string, artifact: ArtifactWrite): Promise<void> {
-      await write('upsert', model, id, artifact.payload, artifact.grantId ?? null, artifact.uid ?? null, artifact.userCode ?? null, artifact.expiresAt ?? null);
+      await write('upsert', model, id, artifact.payload, artifact.grantId ?? null, artifact.accountId ?? null, artifact.uid ?? null, artifact.userCode ?? null, artifact.expiresAt ?? null);
     },
 
     find(model: string, id: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
@@ -123,6 +124,15 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
     /** Deletes every artifact, of any model, issued under the grant. */
     async revokeByGrantId(grantId: string): Promise<number> {
       const { count } = await prisma.oidcArtifact.deleteMany({ where: { grantId } });
+      return count;
+    },
+
+    /**
+     * Deletes every artifact of the account: its sessions, its grants and the
+     * codes and tokens issued under them (each carries the accountId too).
+     */
+    async revokeByAccountId(accountId: string): Promise<number> {
+      const { count } = await prisma.oidcArtifact.deleteMany({ where: { accountId } });
       return count;
     },
 

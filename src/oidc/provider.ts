@@ -57,6 +57,52 @@ export function finishProviderResponse(ctx: Context): void {
   cachePublicMetadata(ctx);
 }
 
+/**
+ * Every oidc-provider 9 feature, on or off, named here so none is left to the
+ * library's defaults (which change between versions: DPoP and PAR are on by
+ * default). test/unit/provider-features.test.ts fails when an upgrade brings
+ * a feature this list does not name.
+ */
+export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>): NonNullable<Configuration['features']> {
+  return {
+    // What Latchkey serves.
+    clientCredentials: { enabled: true },
+    introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
+    revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
+    userinfo: { enabled: true },
+    rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
+    backchannelLogout: { enabled: true },
+    resourceIndicators: createResourceIndicators(deps.resources),
+    // PAR (RFC 9126): on by the library's default and advertised; optional for clients.
+    pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+    // Off. DPoP would issue `token_type: DPoP` tokens with cnf.jkt, but no
+    // resource server checks a proof yet (latchkey/verify refuses cnf), so a
+    // bound token would only be a Bearer token that says otherwise.
+    dPoP: { enabled: false },
+    devInteractions: { enabled: false },
+    // Off: Latchkey neither needs nor tests them.
+    attestClientAuth: { enabled: false },
+    ciba: { enabled: false },
+    claimsParameter: { enabled: false },
+    clientIdMetadataDocument: { enabled: false },
+    deviceFlow: { enabled: false },
+    encryption: { enabled: false },
+    externalSigningSupport: { enabled: false },
+    fapi: { enabled: false },
+    jwtIntrospection: { enabled: false },
+    jwtResponseModes: { enabled: false },
+    jwtUserinfo: { enabled: false },
+    mTLS: { enabled: false },
+    openid4vci: { enabled: false },
+    registration: { enabled: false },
+    registrationManagement: { enabled: false },
+    requestObjects: { enabled: false },
+    richAuthorizationRequests: { enabled: false },
+    rpMetadataChoices: { enabled: false },
+    webMessageResponseMode: { enabled: false },
+  };
+}
+
 export function createProvider(deps: ProviderDeps): Provider {
   const { config } = deps;
   const secureCookies = config.issuer.startsWith('https:');
@@ -104,16 +150,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     rotateRefreshToken: () => true,
     // JWT access tokens name their grant, so introspection can tell when it is revoked.
     formats: { customizers: { jwt: addGrantReference } },
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
-      revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
-      userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
-      backchannelLogout: { enabled: true },
-      resourceIndicators: createResourceIndicators(deps.resources),
-    },
+    features: providerFeatures(deps),
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,

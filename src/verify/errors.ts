@@ -19,10 +19,12 @@ export type VerifyErrorCode =
   | 'issuer_mismatch'
   | 'audience_mismatch'
   | 'claim_invalid'
+  | 'sender_constrained'
   | 'token_inactive'
   | 'insufficient_scope'
   | 'keys_unavailable'
-  | 'introspection_unavailable';
+  | 'introspection_unavailable'
+  | 'insecure_url';
 
 /** The RFC 6750 §3.1 error code, or undefined when the request carried no bearer token at all. */
 export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined;
@@ -67,6 +69,7 @@ export type InvalidTokenCode = Extract<
   | 'issuer_mismatch'
   | 'audience_mismatch'
   | 'claim_invalid'
+  | 'sender_constrained'
   | 'token_inactive'
 >;
 
@@ -107,5 +110,24 @@ export class VerifierUnavailableError extends VerifyError {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+}
+
+/** Which URL InsecureUrlError is about: the configured issuer, or one its metadata names. */
+export type InsecureUrlField = 'issuer' | 'jwks_uri' | 'introspection_endpoint';
+
+/**
+ * The issuer, or the jwks_uri or introspection_endpoint its metadata names, is
+ * plain http on a host that is not loopback, and allowInsecure is not set.
+ * Thrown by createVerifier for the issuer; for a discovered URL, every
+ * verification answers it until the issuer publishes https URLs. The
+ * resource server's configuration is at fault, not the token: 503.
+ */
+export class InsecureUrlError extends VerifyError {
+  readonly code = 'insecure_url';
+  readonly status = 503;
+  readonly bearerError = undefined;
+  constructor(readonly field: InsecureUrlField) {
+    super(`the ${field} is a plain http URL on a host that is not loopback: use https, or createVerifier({ allowInsecure: true }) on a network you trust`);
   }
 }

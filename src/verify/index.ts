@@ -11,6 +11,7 @@ export { requireToken } from './koa.ts';
 export type { RequireTokenOptions, TokenState } from './koa.ts';
 export type { IntrospectionCredentials } from './introspection.ts';
 export {
+  InsecureUrlError,
   InsufficientScopeError,
   InvalidAuthorizationHeaderError,
   InvalidTokenError,
@@ -18,4 +19,4 @@ export {
   VerifierUnavailableError,
   VerifyError,
 } from './errors.ts';
-export type { BearerErrorCode, InvalidTokenCode, VerifyErrorCode } from './errors.ts';
+export type { BearerErrorCode, InsecureUrlField, InvalidTokenCode, VerifyErrorCode } from './errors.ts';

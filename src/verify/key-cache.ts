@@ -9,15 +9,20 @@
 //   issuer retired stop being trusted; verification keeps using the cached
 //   set meanwhile, and a failed refresh keeps it.
 // - Any failure to reach the issuer leaves the cached keys in place.
+// - A jwks_uri that is plain http on a host that is not loopback is never
+//   fetched (unless allowInsecure): verification answers insecure_url.
 import { createLocalJWKSet, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
-import { VerifierUnavailableError } from './errors.ts';
+import { VerifierUnavailableError, VerifyError } from './errors.ts';
 import { fetchIssuerMetadata, fetchJson, type FetchOptions, type IssuerMetadata } from './issuer-metadata.ts';
+import { requireSecureTransport } from './transport-security.ts';
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 export type ResolvedKey = Awaited<ReturnType<KeyResolver>>;
 
 export interface KeyCacheOptions extends FetchOptions {
   readonly issuer: string;
+  /** Fetch a plain-http jwks_uri on a host that is not loopback. */
+  readonly allowInsecure: boolean;
   readonly refetchCooldownMs: number;
   readonly maxAgeMs: number;
   readonly now: () => number;
@@ -38,6 +43,9 @@ export function createKeyCache(options: KeyCacheOptions) {
   // The first load and the periodic refresh do not count when they succeed, so
   // a key published just before start-up is still learnt at once.
   let cooldownFrom = Number.NEGATIVE_INFINITY;
+  // Why the last fetch failed: a refusal of ours (an insecure jwks_uri) is
+  // answered as itself during the cooldown, not as "retrying".
+  let lastFailure: unknown;
 
   function coolingDown(): boolean {
     return options.now() - cooldownFrom < options.refetchCooldownMs;
@@ -45,6 +53,7 @@ export function createKeyCache(options: KeyCacheOptions) {
 
   async function fetchKeys(): Promise<Loaded> {
     metadata ??= await fetchIssuerMetadata(options.issuer, options);
+    requireSecureTransport(metadata.jwksUri, 'jwks_uri', options.allowInsecure);
     const jwks = parseJwks(await fetchJson(metadata.jwksUri, {}, options));
     return { metadata, jwks, resolve: createLocalJWKSet(jwks), fetchedAt: options.now() };
   }
@@ -57,6 +66,7 @@ export function createKeyCache(options: KeyCacheOptions) {
         (fresh) => (loaded = fresh),
         (error: unknown) => {
           cooldownFrom = options.now();
+          lastFailure = error;
           throw error;
         },
       )
@@ -75,6 +85,7 @@ export function createKeyCache(options: KeyCacheOptions) {
     }
     if (inflight) return inflight.catch(unavailable);
     if (coolingDown()) {
+      if (lastFailure instanceof VerifyError) throw lastFailure;
       throw new VerifierUnavailableError('keys_unavailable', 'the issuer keys could not be fetched; retrying after the cooldown');
     }
     return refetch().catch(unavailable);
@@ -122,7 +133,7 @@ export function createKeyCache(options: KeyCacheOptions) {
 export type KeyCache = ReturnType<typeof createKeyCache>;
 
 function unavailable(error: unknown): never {
-  if (error instanceof VerifierUnavailableError) throw error;
+  if (error instanceof VerifyError) throw error;
   throw new VerifierUnavailableError('keys_unavailable', 'the issuer keys could not be fetched', { cause: error });
 }
 

@@ -7,6 +7,7 @@ import { InsufficientScopeError, InvalidTokenError, VerifyError, type InvalidTok
 import { requireActive, type IntrospectionCredentials } from './introspection.ts';
 import type { Fetch } from './issuer-metadata.ts';
 import { createKeyCache, type ResolvedKey } from './key-cache.ts';
+import { requireSecureTransport } from './transport-security.ts';
 
 /** Asymmetric JWS algorithms only: `none` and HS* are never accepted, whatever the options say. */
 export const SUPPORTED_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA', 'Ed25519'] as const;
@@ -30,6 +31,12 @@ export interface VerifierOptions {
   readonly fetch?: Fetch;
   /** This resource server's own client credentials, for `verify(token, { introspect: true })`. */
   readonly introspect?: IntrospectionCredentials;
+  /**
+   * Allow plain http to hosts that are not loopback (the issuer, and the
+   * jwks_uri and introspection_endpoint it publishes). Default false: keys
+   * fetched over plain http can be swapped by anyone on the path.
+   */
+  readonly allowInsecure?: boolean;
   /** Milliseconds since the epoch; for tests. */
   readonly now?: () => number;
 }
@@ -71,6 +78,9 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export function createVerifier(options: VerifierOptions) {
   const issuer = requireUrl(options.issuer);
+  const allowInsecure = options.allowInsecure ?? false;
+  if (typeof allowInsecure !== 'boolean') throw new TypeError('allowInsecure must be true or false');
+  requireSecureTransport(new URL(issuer), 'issuer', allowInsecure);
   const audience = toList(options.audience, 'audience');
   const algorithms = checkAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS);
   const clockTolerance = checkNumber(options.clockToleranceSec ?? 5, 'clockToleranceSec', 0, 60);
@@ -81,6 +91,7 @@ export function createVerifier(options: VerifierOptions) {
   const keys = createKeyCache({
     ...fetchOptions,
     issuer,
+    allowInsecure,
     refetchCooldownMs: checkNumber(options.refetchCooldownMs ?? 30_000, 'refetchCooldownMs', 0, 24 * 3600_000),
     maxAgeMs: checkNumber(options.cacheMaxAgeMs ?? 600_000, 'cacheMaxAgeMs', 0, 7 * 24 * 3600_000),
     now: options.now ?? Date.now,
@@ -146,6 +157,14 @@ export function createVerifier(options: VerifierOptions) {
       if (typeof claims.sub !== 'string' || typeof claims.client_id !== 'string' || (claims.scope !== undefined && typeof claims.scope !== 'string')) {
         throw new InvalidTokenError('claim_invalid', 'the access token claims are not well-formed');
       }
+      // A `cnf` claim (RFC 7800) binds the token to a key or certificate: it is
+      // only safe where the proof of possession is checked (DPoP, RFC 9449;
+      // mTLS, RFC 8705), and this verifier checks none. Accepting it as a plain
+      // Bearer token would let whoever copies it use it, the very thing the
+      // binding exists to prevent.
+      if (claims.cnf !== undefined) {
+        throw new InvalidTokenError('sender_constrained', 'the access token is bound to a key (cnf), and this resource cannot check proof of possession');
+      }
       const scopes = claims.scope ? claims.scope.split(' ').filter(Boolean) : [];
 
       const required = verifyOptions.requiredScopes ?? [];
@@ -156,6 +175,7 @@ export function createVerifier(options: VerifierOptions) {
       if (verifyOptions.introspect) {
         if (!introspection) throw new TypeError('verify(…, { introspect: true }) needs createVerifier({ introspect: { clientId, clientSecret } })');
         const { introspectionEndpoint } = await keys.metadata();
+        if (introspectionEndpoint) requireSecureTransport(introspectionEndpoint, 'introspection_endpoint', allowInsecure);
         await requireActive(token, introspectionEndpoint, introspection, fetchOptions);
       }
 

@@ -2,6 +2,7 @@
 // every change is stored with actor "cli" before the command prints, a refused
 // command stores nothing, and `latchkey audit list` filters by time, type and
 // count, for people and with --json.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuditRepository } from '../../src/audit/audit-repository.ts';
 import { createKeyRepository } from '../../src/keys/key-repository.ts';
@@ -10,7 +11,7 @@ import { createSealer } from '../../src/keys/sealing.ts';
 import { runCli, type CliResult } from '../helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
-const SECRET = 'audit-cli-test-master-secret-0123456789abcdef';
+const SECRET = randomBytes(32).toString('base64url');
 const API = 'https://audit.example.test/api';
 const PASSWORD = 'a password for the audit test';
 const NEW_PASSWORD = 'another password for the audit test';

@@ -2,7 +2,7 @@
 // real database (SQLite, or PostgreSQL when DATABASE_URL points at one).
 // Every subcommand once with --json and once for humans, then a table of
 // refusals that must exit non-zero with one line on stderr and write nothing.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPasswordHasher } from '../../src/accounts/password-hasher.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -194,7 +194,7 @@ describe('latchkey CLI: happy paths', () => {
 });
 
 describe('latchkey CLI: refusals write nothing', () => {
-  const production = { NODE_ENV: 'production', LATCHKEY_SECRET: 'p'.repeat(40), ISSUER: 'https://id.example.com' };
+  const production = { NODE_ENV: 'production', LATCHKEY_SECRET: randomBytes(32).toString('base64url'), ISSUER: 'https://id.example.com' };
   const web = ['client', 'create', '--name', 'Refused', '--redirect-uri', 'https://app.example.com/cb'];
 
   interface Case {

@@ -10,6 +10,7 @@ import { createAccountRepository } from '../../src/accounts/account-repository.t
 import { createAccountService } from '../../src/accounts/account-service.ts';
 import { createDecoyHash } from '../../src/accounts/decoy-hash.ts';
 import { createPasswordHasher, type PasswordHashParams } from '../../src/accounts/password-hasher.ts';
+import { createArtifactRepository } from '../../src/oidc/artifact-repository.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 const CONFIGURED: PasswordHashParams = { memoryCost: 7168, timeCost: 5, parallelism: 1 };
@@ -40,7 +41,7 @@ function recordingService(params: PasswordHashParams = CONFIGURED) {
       return real.verify(hash, password);
     },
   };
-  const accounts = createAccountService({ repository: createAccountRepository(testDb.db), hasher });
+  const accounts = createAccountService({ repository: createAccountRepository(testDb.db), hasher, artifacts: createArtifactRepository(testDb.db) });
   return { accounts, verified };
 }
 

@@ -91,11 +91,11 @@ describe('the migrated schema, through the generated client', () => {
 
   it('keys OidcArtifact by (model, id) and finds artifacts by every indexed column', async () => {
     const artifacts = [
-      { model: 'Session', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, uid: 'uid-1', userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, retryAnswer: null },
-      { model: 'Grant', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, uid: null, userCode: null, expiresAt: null, consumedAt: null, retryAnswer: null },
-      { model: 'AuthorizationCode', id: 'code-1', payload: '{}', grantId: 'grant-1', uid: null, userCode: null, expiresAt: INSTANTS[2]!, consumedAt: INSTANTS[1]!, retryAnswer: 'b1.iv.ciphertext.tag' },
-      { model: 'RefreshToken', id: 'rt-1', payload: '{}', grantId: 'grant-1', uid: null, userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, retryAnswer: null },
-      { model: 'DeviceCode', id: 'dc-1', payload: '{}', grantId: null, uid: null, userCode: 'WDJB-MJHT', expiresAt: INSTANTS[0]!, consumedAt: null, retryAnswer: null },
+      { model: 'Session', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, accountId: 'acc-1', uid: 'uid-1', userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, retryAnswer: null },
+      { model: 'Grant', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, accountId: 'acc-1', uid: null, userCode: null, expiresAt: null, consumedAt: null, retryAnswer: null },
+      { model: 'AuthorizationCode', id: 'code-1', payload: '{}', grantId: 'grant-1', accountId: null, uid: null, userCode: null, expiresAt: INSTANTS[2]!, consumedAt: INSTANTS[1]!, retryAnswer: 'b1.iv.ciphertext.tag' },
+      { model: 'RefreshToken', id: 'rt-1', payload: '{}', grantId: 'grant-1', accountId: null, uid: null, userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, retryAnswer: null },
+      { model: 'DeviceCode', id: 'dc-1', payload: '{}', grantId: null, accountId: null, uid: null, userCode: 'WDJB-MJHT', expiresAt: INSTANTS[0]!, consumedAt: null, retryAnswer: null },
     ];
     for (const data of artifacts) await prisma.oidcArtifact.create({ data });
 
@@ -105,6 +105,7 @@ describe('the migrated schema, through the generated client', () => {
     }
     const ids = (rows: { model: string; id: string }[]) => rows.map((r) => `${r.model}/${r.id}`).sort();
     expect(ids(await prisma.oidcArtifact.findMany({ where: { grantId: 'grant-1' } }))).toEqual(['AuthorizationCode/code-1', 'RefreshToken/rt-1']);
+    expect(ids(await prisma.oidcArtifact.findMany({ where: { accountId: 'acc-1' } }))).toEqual(['Grant/same-id', 'Session/same-id']);
     expect(ids(await prisma.oidcArtifact.findMany({ where: { uid: 'uid-1' } }))).toEqual(['Session/same-id']);
     expect(ids(await prisma.oidcArtifact.findMany({ where: { userCode: 'WDJB-MJHT' } }))).toEqual(['DeviceCode/dc-1']);
     expect(ids(await prisma.oidcArtifact.findMany({ where: { expiresAt: null } }))).toEqual(['Grant/same-id']);

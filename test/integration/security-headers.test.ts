@@ -282,7 +282,7 @@ describe('production', () => {
       const child = execFile(
         process.execPath,
         ['--import', 'tsx', 'src/main.ts'],
-        { cwd: root, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ISSUER: 'http://id.example.test', LATCHKEY_SECRET: 'p'.repeat(40), DATABASE_URL: database.url } },
+        { cwd: root, env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ISSUER: 'http://id.example.test', LATCHKEY_SECRET: SECRET, DATABASE_URL: database.url } },
         (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
       );
     });

@@ -1,9 +1,10 @@
 // The account, client and resource services against a real database (SQLite,
 // or PostgreSQL when DATABASE_URL points at one): every rule, and that a
 // broken rule writes nothing.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccountRepository } from '../../src/accounts/account-repository.ts';
+import { createArtifactRepository } from '../../src/oidc/artifact-repository.ts';
 import { createAccountService } from '../../src/accounts/account-service.ts';
 import { createPasswordHasher } from '../../src/accounts/password-hasher.ts';
 import { clientSecretMatches } from '../../src/clients/client-secret.ts';
@@ -28,7 +29,7 @@ beforeAll(async () => {
   const productionConfig = loadConfig({
     NODE_ENV: 'production',
     DATABASE_URL: testDb.url,
-    LATCHKEY_SECRET: 's'.repeat(40),
+    LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
     ISSUER: 'https://id.example.com',
   });
   production = createServices({ config: productionConfig, db: testDb.db });
@@ -289,6 +290,7 @@ describe('accounts', () => {
     const weak = createAccountService({
       repository: createAccountRepository(testDb.db),
       hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 }),
+      artifacts: createArtifactRepository(testDb.db),
     });
     const account = await weak.create({ email: 'carol@example.com', password: 'carol password' });
     const before = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } });

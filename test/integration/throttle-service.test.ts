@@ -7,6 +7,7 @@
 // costs no password check.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createAccountRepository } from '../../src/accounts/account-repository.ts';
+import { createArtifactRepository } from '../../src/oidc/artifact-repository.ts';
 import { createAccountService } from '../../src/accounts/account-service.ts';
 import { createPasswordHasher } from '../../src/accounts/password-hasher.ts';
 import { createConcurrencyLimit } from '../../src/throttle/concurrency-limit.ts';
@@ -122,6 +123,7 @@ describe('login guard', () => {
     const accounts = createAccountService({
       repository: createAccountRepository(database.db),
       hasher: createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 }),
+      artifacts: createArtifactRepository(database.db),
     });
     if (!(await accounts.findByEmail('owner@example.test'))) await accounts.create({ email: 'owner@example.test', password: PASSWORD });
     const hashing = createConcurrencyLimit({ concurrency: options.concurrency ?? 2, queue: options.queue ?? 8 });

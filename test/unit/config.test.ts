@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 
-const SECRET = 'x'.repeat(40);
+const SECRET = randomBytes(32).toString('base64url');
 
 describe('loadConfig', () => {
   it('has embedded defaults: SQLite under ./data, port 3000, localhost issuer', () => {
@@ -54,7 +55,8 @@ describe('loadConfig', () => {
     [{ NODE_ENV: 'staging' }, 'NODE_ENV', 'not one of'],
     [{ NODE_ENV: 'production', ISSUER: 'https://id.example.com' }, 'LATCHKEY_SECRET', 'required when NODE_ENV=production'],
     [{ NODE_ENV: 'production', ISSUER: 'http://id.example.com', LATCHKEY_SECRET: SECRET }, 'ISSUER', 'must use https in production'],
-    [{ LATCHKEY_SECRET: 'short' }, 'LATCHKEY_SECRET', 'at least 32 characters'],
+    [{ LATCHKEY_SECRET: 'short' }, 'LATCHKEY_SECRET', 'at least 32 random bytes'],
+    [{ LATCHKEY_SECRET: 'my production passphrase is long enough' }, 'LATCHKEY_SECRET', 'at least 32 random bytes'],
     [{ LATCHKEY_ACCESS_TOKEN_TTL: '0' }, 'LATCHKEY_ACCESS_TOKEN_TTL', 'between 1 and'],
     [{ LATCHKEY_REFRESH_TOKEN_TTL: '1.5' }, 'LATCHKEY_REFRESH_TOKEN_TTL', 'not a whole number'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'not one of'],

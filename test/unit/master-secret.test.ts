@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ describe('resolveMasterSecret', () => {
   it('returns LATCHKEY_SECRET when set, and touches no file', () => {
     const dataDir = path.join(tempDir(), 'data');
     const { lines, log } = recorder();
-    const secret = 'x'.repeat(40);
+    const secret = randomBytes(32).toString('base64url');
     expect(resolveMasterSecret({ masterSecret: secret, dataDir }, log)).toBe(secret);
     expect(() => statSync(dataDir)).toThrow();
     expect(lines).toEqual([]);
@@ -39,7 +40,7 @@ describe('resolveMasterSecret', () => {
 
     const file = path.join(dataDir, MASTER_SECRET_FILE);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(secret).toMatch(/^[A-Za-z0-9_-]{64}$/); // 48 random bytes, base64url
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/); // 32 random bytes, base64url (files made before hold 48: also valid)
     expect(readFileSync(file, 'utf8').trim()).toBe(secret);
     expect(first.lines).toHaveLength(1);
     expect(first.lines[0]).toContain(file);
@@ -54,17 +55,20 @@ describe('resolveMasterSecret', () => {
   it('reads a secret an operator wrote with a trailing newline', () => {
     const dataDir = tempDir();
     const file = path.join(dataDir, MASTER_SECRET_FILE);
-    writeFileSync(file, `${'s'.repeat(32)}\n`, { mode: 0o600 });
-    expect(resolveMasterSecret({ masterSecret: null, dataDir }, recorder().log)).toBe('s'.repeat(32));
+    const secret = randomBytes(48).toString('base64url'); // what earlier versions generated
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    expect(resolveMasterSecret({ masterSecret: null, dataDir }, recorder().log)).toBe(secret);
   });
 
   const refused: Array<{ name: string; content: string; mode: number; message: RegExp }> = [
     { name: 'world-readable (0644)', content: 'k'.repeat(64), mode: 0o644, message: /group or others/ },
     { name: 'group-readable (0640)', content: 'k'.repeat(64), mode: 0o640, message: /group or others/ },
     { name: 'group-writable (0620)', content: 'k'.repeat(64), mode: 0o620, message: /group or others/ },
-    { name: 'shorter than 32 characters', content: 'k'.repeat(31), mode: 0o600, message: /fewer than 32/ },
-    { name: 'empty', content: '', mode: 0o600, message: /fewer than 32/ },
-    { name: 'only whitespace', content: ' '.repeat(40), mode: 0o600, message: /fewer than 32/ },
+    { name: 'shorter than 32 bytes', content: randomBytes(31).toString('base64url'), mode: 0o600, message: /must hold at least 32 random bytes, hex- or base64-encoded; it encodes only 31; generate one with `latchkey secret generate`/ },
+    { name: 'a passphrase', content: 'correct horse battery staple, and more', mode: 0o600, message: /must hold at least 32 random bytes.*a passphrase\?/ },
+    { name: 'words', content: 'CorrectHorseBatteryStapleIsMyFavouriteSecret', mode: 0o600, message: /does not look random: it reads like typed text/ },
+    { name: 'empty', content: '', mode: 0o600, message: /it is empty/ },
+    { name: 'only whitespace', content: ' '.repeat(40), mode: 0o600, message: /it is empty/ },
   ];
 
   it.each(refused)('refuses a secret file that is $name', ({ content, mode, message }) => {

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { createVerifier, InvalidTokenError, type VerifierOptions, type VerifyErrorCode } from '../../src/verify/index.ts';
+import { createVerifier, InvalidTokenError, VerifyError, type VerifierOptions, type VerifyErrorCode } from '../../src/verify/index.ts';
 
 const AUDIENCE = 'https://orders.example.test/api';
 
@@ -24,7 +24,7 @@ async function signingKey(kid: string, alg: SigningKey['alg']): Promise<SigningK
 }
 
 /** A minimal issuer: RFC 8414 metadata, a JWKS, an RFC 7662 endpoint; counts requests per path. */
-async function startStandInIssuer(options: { metadataPath?: string } = {}) {
+async function startStandInIssuer(options: { metadataPath?: string; jwksUri?: string; introspectionEndpoint?: string } = {}) {
   const counts = new Map<string, number>();
   const introspections: { authorization?: string; body: string }[] = [];
   const state = {
@@ -38,7 +38,7 @@ async function startStandInIssuer(options: { metadataPath?: string } = {}) {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     if (req.url === metadataPath) {
-      json(200, { issuer, jwks_uri: `${issuer}/jwks`, introspection_endpoint: `${issuer}/token/introspection` });
+      json(200, { issuer, jwks_uri: options.jwksUri ?? `${issuer}/jwks`, introspection_endpoint: options.introspectionEndpoint ?? `${issuer}/token/introspection` });
     } else if (req.url === '/jwks') {
       json(200, { keys: state.published });
     } else if (req.url === '/token/introspection' && req.method === 'POST') {
@@ -193,6 +193,10 @@ describe('refused tokens', () => {
     ['an ID token without typ', () => new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: es256.kid }).sign(es256.privateKey), 'wrong_token_type'],
     ['typ application/jwt', () => sign(es256, claims(), { typ: 'application/jwt' }), 'wrong_token_type'],
     ['a logout token typ', () => sign(es256, claims(), { typ: 'logout+jwt' }), 'wrong_token_type'],
+    // RFC 9449 / RFC 8705: a bound token is only safe where the proof is checked, and this verifier checks none.
+    ['a DPoP-bound token (cnf.jkt)', () => sign(es256, claims({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } })), 'sender_constrained'],
+    ['a certificate-bound token (cnf x5t#S256)', () => sign(es256, claims({ cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } })), 'sender_constrained'],
+    ['a token with an empty cnf', () => sign(es256, claims({ cnf: {} })), 'sender_constrained'],
     ['no client_id', () => sign(es256, claims({ client_id: undefined })), 'claim_invalid'],
     ['no exp', () => sign(es256, claims({ exp: undefined })), 'claim_invalid'],
     ['a non-string scope', () => sign(es256, claims({ scope: ['orders:read'] as unknown as string })), 'claim_invalid'],
@@ -244,6 +248,90 @@ describe('options', () => {
   it('refuses an algorithm the verifier was not configured for, even with a published key', async () => {
     const error = await rejection(verifierFor({ algorithms: ['ES256'] }).verify(await sign(rs256)));
     expect(error.code).toBe('algorithm_not_allowed');
+  });
+});
+
+describe('plain http (keys in transit)', () => {
+  /** What createVerifier threw, or undefined when it accepted the options. */
+  function constructionError(overrides: Partial<VerifierOptions>): unknown {
+    try {
+      verifierFor(overrides);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  it.each([
+    ['a public host', 'http://id.example.test'],
+    ['a private address', 'http://10.0.0.5:3000'],
+    ['a name that starts like localhost', 'http://localhost.example.test'],
+    ['a name that starts like a loopback address', 'http://127.0.0.1.example.test'],
+    ['an IPv6 address that is not ::1', 'http://[::2]:3000'],
+    ['the unspecified address', 'http://0.0.0.0:3000'],
+  ])('refuses an http issuer on %s at construction (insecure_url)', (_name, url) => {
+    const error = constructionError({ issuer: url });
+    expect(error).toBeInstanceOf(VerifyError);
+    expect({ code: (error as VerifyError).code, field: (error as { field?: string }).field }).toEqual({ code: 'insecure_url', field: 'issuer' });
+  });
+
+  it.each([
+    ['localhost', 'http://localhost:3000'],
+    ['127.0.0.1', 'http://127.0.0.1:3000'],
+    ['anywhere in 127.0.0.0/8', 'http://127.10.20.30'],
+    ['::1', 'http://[::1]:3000'],
+    ['https anywhere', 'https://id.example.test'],
+  ])('accepts an issuer on %s', (_name, url) => {
+    expect(constructionError({ issuer: url })).toBeUndefined();
+  });
+
+  it('accepts an http issuer on any host with allowInsecure: true', () => {
+    expect(constructionError({ issuer: 'http://id.example.test', allowInsecure: true })).toBeUndefined();
+  });
+
+  it('refuses a discovered http jwks_uri on another host without fetching it, unless allowInsecure', async () => {
+    const standIn = await startStandInIssuer({ jwksUri: 'http://keys.example.test/jwks' });
+    try {
+      standIn.state.published = [es256.publicJwk];
+      const fetched: string[] = [];
+      const recordingFetch: typeof fetch = (input, init) => {
+        fetched.push(String(input));
+        return fetch(input, init);
+      };
+      const verifier = createVerifier({ issuer: standIn.issuer, audience: AUDIENCE, fetch: recordingFetch });
+      const token = await sign(es256, claims({ iss: standIn.issuer }));
+      const error = await rejection(verifier.verify(token));
+      expect({ code: error.code, status: error.status, field: (error as { field?: string }).field }).toEqual({ code: 'insecure_url', status: 503, field: 'jwks_uri' });
+      await expect(verifier.preload()).rejects.toMatchObject({ code: 'insecure_url', field: 'jwks_uri' });
+      expect(fetched.some((url) => url.includes('keys.example.test'))).toBe(false);
+
+      // With allowInsecure the verifier goes on to fetch it (the host does not exist, so that fails).
+      const lenient = createVerifier({ issuer: standIn.issuer, audience: AUDIENCE, fetch: recordingFetch, allowInsecure: true, timeoutMs: 2000 });
+      expect((await rejection(lenient.verify(token))).code).toBe('keys_unavailable');
+      expect(fetched.some((url) => url.includes('keys.example.test'))).toBe(true);
+    } finally {
+      await standIn.stop();
+    }
+  });
+
+  it('refuses to send its credentials to an http introspection_endpoint on another host', async () => {
+    const standIn = await startStandInIssuer({ introspectionEndpoint: 'http://introspection.example.test/token/introspection' });
+    try {
+      standIn.state.published = [es256.publicJwk];
+      const fetched: string[] = [];
+      const recordingFetch: typeof fetch = (input, init) => {
+        fetched.push(String(input));
+        return fetch(input, init);
+      };
+      const verifier = createVerifier({ issuer: standIn.issuer, audience: AUDIENCE, fetch: recordingFetch, introspect: { clientId: 'lk_rs', clientSecret: 'secret' } });
+      const token = await sign(es256, claims({ iss: standIn.issuer }));
+      await expect(verifier.verify(token)).resolves.toBeDefined();
+      const error = await rejection(verifier.verify(token, { introspect: true }));
+      expect({ code: error.code, status: error.status, field: (error as { field?: string }).field }).toEqual({ code: 'insecure_url', status: 503, field: 'introspection_endpoint' });
+      expect(fetched.some((url) => url.includes('introspection.example.test'))).toBe(false);
+    } finally {
+      await standIn.stop();
+    }
   });
 });
 

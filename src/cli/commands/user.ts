@@ -82,14 +82,14 @@ const enable = defineCommand<string>({
 
 const setPassword = defineCommand<{ email: string; password: string }>({
   usage: 'set-password EMAIL --password-stdin',
-  summary: "Replace a user's password with the one read from stdin",
+  summary: "Replace a user's password with the one read from stdin; every session, grant and token of the user ends",
   options: { 'password-stdin': { type: 'boolean' } },
   arguments: ['EMAIL'],
   parse: async (args, input) => ({ email: args.positionals[0]!, password: await passwordFromStdin(args, input) }),
   async run({ services, audit }, { email, password }) {
     const user = await services.accounts.setPassword(email, password);
     await audit({ type: 'user.password_set', subject: user.id });
-    return { json: { user }, human: `Password changed for ${user.email}.` };
+    return { json: { user }, human: `Password changed for ${user.email}; their sessions, grants and tokens have ended.` };
   },
 });
 
