@@ -51,8 +51,14 @@ it('re-keys artifacts written before it, so each is found by its bearer value, a
   const nulInteraction = 'old-nul-interaction-0123456789';
   await writeOldRow('Interaction', nulInteraction, { params: { state: 'a\u0000b' } });
 
+  // This migration and every later one (the artifacts' accountId column, backfilled from the re-keyed rows).
   const { applied } = await migrate(database.config);
-  expect(applied).toEqual([DIGEST_MIGRATION]);
+  expect(applied[0]).toBe(DIGEST_MIGRATION);
+  const following = loadMigrations(testDialect()).filter((migration) => migration.name > DIGEST_MIGRATION).map((migration) => migration.name);
+  expect(applied).toEqual([DIGEST_MIGRATION, ...following]);
+  // The re-keyed rows name their account in its own column, so a password change ends them too.
+  const byAccount = await database.db.prisma.oidcArtifact.findMany({ where: { accountId: 'acc-1' }, select: { model: true } });
+  expect(byAccount.map((row) => row.model).sort()).toEqual(['RefreshToken', 'Session']);
 
   const artifacts = createArtifactRepository(database.db);
   const adapterFor = createAdapterFactory({ artifacts, clients: { findProviderMetadata: async () => undefined } });
