@@ -289,15 +289,27 @@ describe('plain http (keys in transit)', () => {
     expect(constructionError({ issuer: 'http://id.example.test', allowInsecure: true })).toBeUndefined();
   });
 
+  /**
+   * A fetch that notes every URL asked for. It fetches loopback URLs (the
+   * stand-in issuer); any other host fails as an unreachable one would,
+   * without a lookup leaving the machine.
+   */
+  function recordFetches() {
+    const fetched: string[] = [];
+    const recordingFetch: typeof fetch = async (input, init) => {
+      const url = String(input);
+      fetched.push(url);
+      if (new URL(url).hostname !== '127.0.0.1') throw new TypeError(`fetch failed: ${new URL(url).hostname} is unreachable in this test`);
+      return fetch(input, init);
+    };
+    return { fetched, recordingFetch };
+  }
+
   it('refuses a discovered http jwks_uri on another host without fetching it, unless allowInsecure', async () => {
     const standIn = await startStandInIssuer({ jwksUri: 'http://keys.example.test/jwks' });
     try {
       standIn.state.published = [es256.publicJwk];
-      const fetched: string[] = [];
-      const recordingFetch: typeof fetch = (input, init) => {
-        fetched.push(String(input));
-        return fetch(input, init);
-      };
+      const { fetched, recordingFetch } = recordFetches();
       const verifier = createVerifier({ issuer: standIn.issuer, audience: AUDIENCE, fetch: recordingFetch });
       const token = await sign(es256, claims({ iss: standIn.issuer }));
       const error = await rejection(verifier.verify(token));
@@ -305,7 +317,7 @@ describe('plain http (keys in transit)', () => {
       await expect(verifier.preload()).rejects.toMatchObject({ code: 'insecure_url', field: 'jwks_uri' });
       expect(fetched.some((url) => url.includes('keys.example.test'))).toBe(false);
 
-      // With allowInsecure the verifier goes on to fetch it (the host does not exist, so that fails).
+      // With allowInsecure the verifier goes on to fetch it (the host is unreachable here, so that fails).
       const lenient = createVerifier({ issuer: standIn.issuer, audience: AUDIENCE, fetch: recordingFetch, allowInsecure: true, timeoutMs: 2000 });
       expect((await rejection(lenient.verify(token))).code).toBe('keys_unavailable');
       expect(fetched.some((url) => url.includes('keys.example.test'))).toBe(true);
@@ -318,11 +330,7 @@ describe('plain http (keys in transit)', () => {
     const standIn = await startStandInIssuer({ introspectionEndpoint: 'http://introspection.example.test/token/introspection' });
     try {
       standIn.state.published = [es256.publicJwk];
-      const fetched: string[] = [];
-      const recordingFetch: typeof fetch = (input, init) => {
-        fetched.push(String(input));
-        return fetch(input, init);
-      };
+      const { fetched, recordingFetch } = recordFetches();
       const verifier = createVerifier({ issuer: standIn.issuer, audience: AUDIENCE, fetch: recordingFetch, introspect: { clientId: 'lk_rs', clientSecret: 'secret' } });
       const token = await sign(es256, claims({ iss: standIn.issuer }));
       await expect(verifier.verify(token)).resolves.toBeDefined();
