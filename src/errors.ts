@@ -97,7 +97,7 @@ export class ArtifactConsumedError extends LatchkeyError {
   override readonly expose = false;
   constructor(
     readonly model: string,
-    readonly row: { readonly consumedAt: Date | null; readonly grantId: string | null; readonly retryAnswer: string | null } | undefined,
+    readonly row: { readonly consumedAt: Date | null; readonly grantId: string | null } | undefined,
   ) {
     super(`${model} was already consumed`);
   }

@@ -24,7 +24,7 @@ import type { Log } from './log.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { startArtifactPurger } from './oidc/artifact-purger.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
-import { createRefreshRetryAnswers } from './oidc/refresh-retry-answers.ts';
+import { createRefreshRetries } from './oidc/refresh-retries.ts';
 import { redeemGrantsOnce } from './oidc/single-use-grants.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
 import { createRegistryCache } from './oidc/registry-cache.ts';
@@ -91,8 +91,8 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       watchIntervalMs: config.registryWatchIntervalMs,
       onError: (error) => log.warn({ err: error }, 'checking clients and resources for changes failed'),
     });
-    const adapter = createAdapterFactory({ artifacts, clients: registry.clients });
-    const retryAnswers = createRefreshRetryAnswers({ artifacts, graceSeconds: config.refreshReuseGrace });
+    const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });
+    const adapter = createAdapterFactory({ artifacts, clients: registry.clients, sealForPredecessor: retries.sealForPredecessor });
     const revokedAccessTokens = createRevokedAccessTokens({ artifacts });
     const jwtAccessTokens = createJwtAccessTokens({ issuer: config.issuer, publicJwks: () => keys.publicJwks(), revoked: revokedAccessTokens, accounts: services.accounts });
     // oidc-provider reads its keys only at construction, so a change of the key
@@ -108,8 +108,9 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
         accounts: services.accounts,
         views,
         clientAuthThrottle: { throttle, keys: throttleKeys, onThrottled: (scope) => metrics.throttled.inc({ scope }) },
+        rotatesRefreshToken: retries.rotates,
       });
-      redeemGrantsOnce(provider, { retryAnswers });
+      redeemGrantsOnce(provider, { retries });
       provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
       metrics.observe(provider);
       auditProviderEvents(provider, services.audit);

@@ -12,7 +12,7 @@
 //
 // Consuming is conditional (artifact-repository.ts): when the artifact was
 // consumed already, consume() throws instead of succeeding a second time.
-import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { errors, Provider, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { ArtifactConsumedError } from '../errors.ts';
 import { artifactKey } from './artifact-key.ts';
 import type { ArtifactRepository, ArtifactRow } from './artifact-repository.ts';
@@ -26,6 +26,8 @@ export interface ProviderClientSource {
 export interface AdapterDeps {
   readonly artifacts: ArtifactRepository;
   readonly clients: ProviderClientSource;
+  /** A refresh token's id sealed for the token the current request presented, when it is saved by a refresh (refresh-retries.ts). */
+  readonly sealForPredecessor?: (ctx: KoaContextWithOIDC | undefined, model: string, id: string) => string | null;
   /** Milliseconds since the epoch; injectable so tests can move time. */
   readonly now?: () => number;
 }
@@ -51,7 +53,7 @@ export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapt
   // An arrow function has no prototype, so oidc-provider calls it as a
   // factory instead of with `new` (lib/helpers/type_validators.js).
   return (name: string): Adapter =>
-    name === 'Client' ? createClientAdapter(deps.clients) : createArtifactAdapter(name, deps.artifacts, now);
+    name === 'Client' ? createClientAdapter(deps.clients) : createArtifactAdapter(name, deps, now);
 }
 
 /**
@@ -73,7 +75,7 @@ const SEALED_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> = 
   DeviceCode: [['userCode']],
 };
 
-function createArtifactAdapter(model: string, artifacts: ArtifactRepository, now: () => number): Adapter {
+function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }: AdapterDeps, now: () => number): Adapter {
   const liveNow = () => ({ liveAt: new Date(now()) });
   const sealed = SEALED_FIELDS[model] ?? [];
   const redeemedOnce = REDEEMED_AT_TOKEN_ENDPOINT.has(model);
@@ -110,6 +112,7 @@ function createArtifactAdapter(model: string, artifacts: ArtifactRepository, now
         uid: column(model, 'uid', payload.uid),
         userCode: digestColumn(model, 'userCode', payload.userCode),
         expiresAt: typeof expiresIn === 'number' ? new Date(now() + expiresIn * 1000) : null,
+        sealedForPredecessor: sealForPredecessor?.(Provider.ctx, model, id) ?? null,
       });
     },
 
@@ -136,7 +139,7 @@ function createArtifactAdapter(model: string, artifacts: ArtifactRepository, now
       const row = await artifacts.find(model, key);
       if (redeemedOnce) {
         // Gone counts too: a code whose grant a parallel redemption has just revoked must not issue tokens.
-        throw new ArtifactConsumedError(model, row ? { consumedAt: row.consumedAt, grantId: row.grantId, retryAnswer: row.retryAnswer } : undefined);
+        throw new ArtifactConsumedError(model, row ? { consumedAt: row.consumedAt, grantId: row.grantId } : undefined);
       }
       if (!row) return;
       // Nothing wraps the other single-use artifacts' handlers: answer as oidc-provider itself would.

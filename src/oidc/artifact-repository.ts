@@ -24,6 +24,8 @@ export interface ArtifactWrite {
   readonly uid?: string | null;
   readonly userCode?: string | null;
   readonly expiresAt?: Date | null;
+  /** Set once, by the insert: a refresh token's id sealed for the token it replaced (refresh-retries.ts). */
+  readonly sealedForPredecessor?: string | null;
 }
 
 export interface ArtifactLookup {
@@ -34,7 +36,7 @@ export interface ArtifactLookup {
 /** Rows deleted per statement by purgeExpired: small enough to hold locks only briefly. */
 export const PURGE_BATCH_SIZE = 500;
 
-const COLUMNS = '"model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt", "consumedAt", "retryAnswer"';
+const COLUMNS = '"model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt", "consumedAt", "sealedForPredecessor"';
 
 /** One row by (model, id), or the newest by uid or user code; with `live`, only rows not expired at the bound instant ("no expiry" counts as live). */
 function select(by: 'id' | 'uid' | 'userCode', live: boolean): string {
@@ -45,8 +47,8 @@ function select(by: 'id' | 'uid' | 'userCode', live: boolean): string {
 }
 
 const STATEMENTS = {
-  // A consumedAt (and retryAnswer) already set is kept: only the columns oidc-provider writes are replaced.
-  upsert: `INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt") VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  // A consumedAt (and sealedForPredecessor) already set is kept: only the columns oidc-provider writes are replaced.
+  upsert: `INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt", "sealedForPredecessor") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId", "accountId" = excluded."accountId", "uid" = excluded."uid",
       "userCode" = excluded."userCode", "expiresAt" = excluded."expiresAt"`,
   find: select('id', false),
@@ -59,7 +61,6 @@ const STATEMENTS = {
   // once exactly one changes the row: on PostgreSQL the others wait for its
   // row lock, then find "consumedAt" set and change nothing.
   consume: `UPDATE "OidcArtifact" SET "consumedAt" = ? WHERE "model" = ? AND "id" = ? AND "consumedAt" IS NULL`,
-  keepRetryAnswer: `UPDATE "OidcArtifact" SET "retryAnswer" = ? WHERE "model" = ? AND "id" = ?`,
   destroy: `DELETE FROM "OidcArtifact" WHERE "model" = ? AND "id" = ?`,
 };
 
@@ -81,7 +82,7 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
     return rows[0] ?? null;
   }
 
-  async function write(name: 'upsert' | 'consume' | 'keepRetryAnswer' | 'destroy', ...params: unknown[]): Promise<number> {
+  async function write(name: 'upsert' | 'consume' | 'destroy', ...params: unknown[]): Promise<number> {
     if (statements) {
       const changes = await statements.run(STATEMENTS[name], ...params);
       if (changes !== BUSY) return changes;
@@ -90,9 +91,9 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
   }
 
   return {
-    /** Replaces the artifact's payload and columns; a consumedAt or retryAnswer already set is kept. */
+    /** Replaces the artifact's payload and columns; a consumedAt or sealedForPredecessor already set is kept. */
     async upsert(model: string, id: string, artifact: ArtifactWrite): Promise<void> {
-      await write('upsert', model, id, artifact.payload, artifact.grantId ?? null, artifact.accountId ?? null, artifact.uid ?? null, artifact.userCode ?? null, artifact.expiresAt ?? null);
+      await write('upsert', model, id, artifact.payload, artifact.grantId ?? null, artifact.accountId ?? null, artifact.uid ?? null, artifact.userCode ?? null, artifact.expiresAt ?? null, artifact.sealedForPredecessor ?? null);
     },
 
     find(model: string, id: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
@@ -112,9 +113,18 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
       return (await write('consume', at, model, id)) > 0;
     },
 
-    /** Keeps `sealed` on the artifact, for a retry of the request that consumed it. */
-    async keepRetryAnswer(model: string, id: string, sealed: string): Promise<void> {
-      await write('keepRetryAnswer', sealed, model, id);
+    /**
+     * The grant's artifacts of `model` that carry a seal for their
+     * predecessor, unconsumed or consumed since `consumedSince`: a retried
+     * refresh's candidates for its successor. A rare path (a retry), so a
+     * model query.
+     */
+    async findSealedForPredecessor(model: string, grantId: string, { consumedSince }: { consumedSince: Date }) {
+      const rows = await prisma.oidcArtifact.findMany({
+        where: { model, grantId, sealedForPredecessor: { not: null }, OR: [{ consumedAt: null }, { consumedAt: { gte: consumedSince } }] },
+        select: { id: true, sealedForPredecessor: true, consumedAt: true, expiresAt: true },
+      });
+      return rows.map((row) => ({ ...row, sealedForPredecessor: row.sealedForPredecessor! }));
     },
 
     async destroy(model: string, id: string): Promise<void> {

@@ -39,6 +39,8 @@ export interface ProviderDeps {
   readonly onDatabaseOutage?: (error: unknown) => void;
   /** Back-off for failed client authentication (token, introspection, revocation). */
   readonly clientAuthThrottle: ClientAuthThrottleDeps;
+  /** Whether this refresh rotates its token: always, except for a retry answered inside the reuse grace (refresh-retries.ts). */
+  readonly rotatesRefreshToken: (ctx: KoaContextWithOIDC) => boolean;
 }
 
 /** Asymmetric algorithms only: Latchkey keeps no client secret in clear, so nothing HS* can be verified. */
@@ -147,7 +149,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     allowOmittingSingleRegisteredRedirectUri: false,
     pkce: { required: () => true },
     responseTypes: ['code'],
-    rotateRefreshToken: () => true,
+    rotateRefreshToken: deps.rotatesRefreshToken,
     // JWT access tokens name their grant, so introspection can tell when it is revoked.
     formats: { customizers: { jwt: addGrantReference } },
     features: providerFeatures(deps),

@@ -8,8 +8,9 @@
 //
 // - an authorization code used twice: the grant is revoked (RFC 6749
 //   §4.1.2: the tokens issued from it), invalid_grant;
-// - a refresh token retried inside the reuse grace with its answer kept and
-//   its successor unused: the same answer again (refresh-retry-answers.ts);
+// - a refresh token retried inside the reuse grace whose successor is still
+//   unused: that successor is refreshed without rotating it, so the client
+//   gets a fresh access token and the same successor (refresh-retries.ts);
 // - a refresh token inside the grace whose first request has not finished
 //   (a parallel loser): invalid_grant, the grant kept, so the chain stays
 //   the winner's one live token;
@@ -22,13 +23,13 @@ import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { ArtifactConsumedError } from '../errors.ts';
 import { GrantReuseDetected } from './grant-reuse-detected.ts';
 import { builtInGrant, revokeGrant, type GrantHandler } from './provider-internals.ts';
-import type { RefreshRetryAnswers, TokenAnswer } from './refresh-retry-answers.ts';
+import type { RefreshRetries } from './refresh-retries.ts';
 
 export interface SingleUseGrantsDeps {
-  readonly retryAnswers: RefreshRetryAnswers;
+  readonly retries: RefreshRetries;
 }
 
-export function redeemGrantsOnce(provider: Provider, { retryAnswers }: SingleUseGrantsDeps): void {
+export function redeemGrantsOnce(provider: Provider, { retries }: SingleUseGrantsDeps): void {
   replace(provider, 'authorization_code', (builtIn) => async (ctx) => {
     try {
       await builtIn(ctx);
@@ -46,18 +47,12 @@ export function redeemGrantsOnce(provider: Provider, { retryAnswers }: SingleUse
       await builtIn(ctx);
     } catch (error) {
       if (!(error instanceof ArtifactConsumedError)) throw error;
-      const decision = await retryAnswers.decide(presented, error);
-      if (decision.replay) {
-        ctx.body = decision.replay;
-        return;
-      }
-      await answerRefreshReuse(ctx, error, decision.revoke);
-    }
-    if (retryAnswers.enabled) {
-      // Best effort: the rotation has happened and this answer is the client's
-      // only copy of its successor, so a failure to keep it for a retry must
-      // not cost the client the answer itself.
-      await retryAnswers.keep(presented, ctx.body as TokenAnswer).catch(() => {});
+      const decision = await retries.decide(presented, error);
+      if (decision.successor === undefined) return answerRefreshReuse(ctx, error, decision.revoke);
+      // A retry: the refresh the client lost the answer to, done again on its successor, which stays the chain's one live token.
+      retries.answerWithoutRotating(ctx);
+      ctx.oidc.params!.refresh_token = decision.successor;
+      await builtIn(ctx);
     }
   });
 }

@@ -111,7 +111,7 @@ describe('adapter, method by method', () => {
     await expect(adapter.consume(id)).resolves.toBeUndefined();
     const second = await adapter.consume(id).catch((error: unknown) => error);
     expect(second).toBeInstanceOf(ArtifactConsumedError);
-    expect((second as ArtifactConsumedError).row).toEqual({ consumedAt: new Date(clockMs), grantId, retryAnswer: null });
+    expect((second as ArtifactConsumedError).row).toEqual({ consumedAt: new Date(clockMs), grantId });
 
     const gone = await adapter.consume(unique(model)).catch((error: unknown) => error);
     expect(gone).toBeInstanceOf(ArtifactConsumedError);

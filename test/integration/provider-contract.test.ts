@@ -12,7 +12,7 @@ import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import { describe, expect, it } from 'vitest';
 import { GrantReuseDetected } from '../../src/oidc/grant-reuse-detected.ts';
 import { builtInGrant, revokeGrant } from '../../src/oidc/provider-internals.ts';
-import { createRefreshRetryAnswers } from '../../src/oidc/refresh-retry-answers.ts';
+import { createRefreshRetries } from '../../src/oidc/refresh-retries.ts';
 import { redeemGrantsOnce } from '../../src/oidc/single-use-grants.ts';
 
 const LIB = path.resolve('node_modules/oidc-provider/lib');
@@ -65,13 +65,24 @@ describe('oidc-provider internals (provider-internals.ts)', () => {
     const provider = providerLikeLatchkeys();
     const internals = instance(provider) as unknown as Internals;
     const before = ['authorization_code', 'refresh_token'].map((name) => [internals.grantTypeHandlers.get(name), [...internals.grantTypeParams.get(name)!].sort(), [...(internals.grantTypeDupes.get(name) ?? [])]]);
-    redeemGrantsOnce(provider, { retryAnswers: createRefreshRetryAnswers({ artifacts: { find: async () => null, keepRetryAnswer: async () => {} }, graceSeconds: 0 }) });
+    redeemGrantsOnce(provider, { retries: createRefreshRetries({ artifacts: { findSealedForPredecessor: async () => [] }, graceSeconds: 0 }) });
     const after = ['authorization_code', 'refresh_token'].map((name) => [internals.grantTypeHandlers.get(name), [...internals.grantTypeParams.get(name)!].sort(), [...(internals.grantTypeDupes.get(name) ?? [])]]);
     for (let i = 0; i < 2; i++) {
       expect(after[i]![0], 'the handler was replaced').not.toBe(before[i]![0]);
       expect(after[i]!.slice(1)).toEqual(before[i]!.slice(1));
     }
     expect(builtInGrant(provider, 'refresh_token').parameters).toEqual(new Set(['refresh_token', 'scope', 'resource']));
+  });
+
+  it('refreshes the token named by ctx.oidc.params.refresh_token, saving a successor in that request only when rotateRefreshToken(ctx) says so', () => {
+    // A retry inside the reuse grace is answered by refreshing the successor
+    // without rotating it (single-use-grants.ts), and the successor's INSERT
+    // carries its seal for the token the request presented (refresh-retries.ts).
+    const refresh = source('actions/grants/refresh_token.js');
+    expect(refresh).toContain('let refreshTokenValue = ctx.oidc.params.refresh_token;');
+    expect(refresh).toMatch(/typeof rotateRefreshToken === 'function'\s*&& boolean\(await rotateRefreshToken\(ctx\), 'rotateRefreshToken'\)/);
+    expect(refresh).toMatch(/await refreshToken\.consume\(\);[\s\S]*refreshTokenValue = await refreshToken\.save\(\);\n  \}/);
+    expect(refresh).toContain('refreshToken: refreshTokenValue,');
   });
 
   it("revoke(ctx, grantId) is the one oidc-provider's own reuse checks call, and emits grant.revoked", () => {

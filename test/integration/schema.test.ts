@@ -91,11 +91,11 @@ describe('the migrated schema, through the generated client', () => {
 
   it('keys OidcArtifact by (model, id) and finds artifacts by every indexed column', async () => {
     const artifacts = [
-      { model: 'Session', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, accountId: 'acc-1', uid: 'uid-1', userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, retryAnswer: null },
-      { model: 'Grant', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, accountId: 'acc-1', uid: null, userCode: null, expiresAt: null, consumedAt: null, retryAnswer: null },
-      { model: 'AuthorizationCode', id: 'code-1', payload: '{}', grantId: 'grant-1', accountId: null, uid: null, userCode: null, expiresAt: INSTANTS[2]!, consumedAt: INSTANTS[1]!, retryAnswer: 'b1.iv.ciphertext.tag' },
-      { model: 'RefreshToken', id: 'rt-1', payload: '{}', grantId: 'grant-1', accountId: null, uid: null, userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, retryAnswer: null },
-      { model: 'DeviceCode', id: 'dc-1', payload: '{}', grantId: null, accountId: null, uid: null, userCode: 'WDJB-MJHT', expiresAt: INSTANTS[0]!, consumedAt: null, retryAnswer: null },
+      { model: 'Session', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, accountId: 'acc-1', uid: 'uid-1', userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, sealedForPredecessor: null },
+      { model: 'Grant', id: 'same-id', payload: '{"accountId":"acc-1"}', grantId: null, accountId: 'acc-1', uid: null, userCode: null, expiresAt: null, consumedAt: null, sealedForPredecessor: null },
+      { model: 'AuthorizationCode', id: 'code-1', payload: '{}', grantId: 'grant-1', accountId: null, uid: null, userCode: null, expiresAt: INSTANTS[2]!, consumedAt: INSTANTS[1]!, sealedForPredecessor: 'b1.iv.ciphertext.tag' },
+      { model: 'RefreshToken', id: 'rt-1', payload: '{}', grantId: 'grant-1', accountId: null, uid: null, userCode: null, expiresAt: INSTANTS[3]!, consumedAt: null, sealedForPredecessor: null },
+      { model: 'DeviceCode', id: 'dc-1', payload: '{}', grantId: null, accountId: null, uid: null, userCode: 'WDJB-MJHT', expiresAt: INSTANTS[0]!, consumedAt: null, sealedForPredecessor: null },
     ];
     for (const data of artifacts) await prisma.oidcArtifact.create({ data });
 

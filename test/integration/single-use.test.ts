@@ -131,12 +131,16 @@ describe('inside the reuse grace', () => {
 
   it('answers a retried refresh with the same successor, and the grant lives on', async () => {
     const before = await liveRefreshTokens(p);
-    const { refreshToken } = await freshRefreshToken(p);
+    const { rp, refreshToken } = await freshRefreshToken(p);
     const first = await refresh(p, refreshToken);
     expect(first.status).toBe(200);
     // The client lost that answer and sends the same request again.
     const retry = await refresh(p, refreshToken);
     expect({ status: retry.status, refreshToken: retry.body.refresh_token }).toEqual({ status: 200, refreshToken: first.body.refresh_token });
+    // A fresh access token that works, and a second retry is answered alike.
+    expect(retry.body.access_token).not.toBe(first.body.access_token);
+    expect((await rp.userinfo(retry.body.access_token!, p.accountId)).sub).toBe(p.accountId);
+    expect((await refresh(p, refreshToken)).body.refresh_token).toBe(first.body.refresh_token);
 
     const next = await refresh(p, first.body.refresh_token!);
     expect(next.status).toBe(200);
