@@ -101,7 +101,6 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       const provider = createProvider({
         config,
         adapter,
-        clients: registry.clients,
         jwks: await keys.signingJwks(),
         cookieKeys,
         resources: registry.resources,

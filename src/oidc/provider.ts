@@ -2,7 +2,6 @@
 // oidc-provider at construction, so a bad setting fails at start, not at the
 // first request. Everything stateful comes in through `deps`.
 import type { Context } from 'koa';
-import type { ProviderClientSource } from './adapter.ts';
 import { Provider, type AdapterFactory, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
 import { providerPagePolicy } from '../http/security-headers.ts';
@@ -11,7 +10,6 @@ import { createInteractionPolicy } from '../interactions/interaction-policy.ts';
 import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
 import { useHashedClientSecrets } from './client-secret-check.ts';
-import { rememberCompiledClients } from './compiled-clients.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
@@ -33,8 +31,6 @@ export interface ProviderDeps {
   readonly resources: ResourceLookup;
   readonly accounts: AccountLookup;
   readonly views: Views;
-  /** The registry cache's client metadata: one object per client until something changes (compiled-clients.ts). */
-  readonly clients: ProviderClientSource;
   /** Called for each request that failed because the database was unreachable. */
   readonly onDatabaseOutage?: (error: unknown) => void;
   /** Back-off for failed client authentication (token, introspection, revocation). */
@@ -196,7 +192,6 @@ export function createProvider(deps: ProviderDeps): Provider {
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
   useHashedClientSecrets(provider);
-  rememberCompiledClients(provider, deps.clients);
   provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
   // Innermost: a throttled request is answered before the provider parses it.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);
