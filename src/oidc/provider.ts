@@ -9,7 +9,6 @@ import type { Views } from '../http/views.ts';
 import { createInteractionPolicy } from '../interactions/interaction-policy.ts';
 import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
-import { useHashedClientSecrets } from './client-secret-check.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
@@ -18,6 +17,8 @@ import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-acc
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
 import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
 import { cachePublicMetadata } from './public-metadata-caching.ts';
+import { compareClientSecretsWith } from './provider-internals.ts';
+import { clientSecretMatches } from '../clients/client-secret.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { throttleClientAuthentication, type ClientAuthThrottleDeps } from '../throttle/client-auth-throttle.ts';
 
@@ -191,7 +192,8 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  useHashedClientSecrets(provider);
+  // Secrets are stored as digests: the presented one is hashed, then compared (provider-internals.ts).
+  compareClientSecretsWith(provider, clientSecretMatches);
   provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
   // Innermost: a throttled request is answered before the provider parses it.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);

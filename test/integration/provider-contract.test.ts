@@ -4,14 +4,17 @@
 // The end-to-end behaviour (single use, the reuse grace, revocation) is in
 // single-use.test.ts; this file names the contracts one by one.
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import Provider, { errors } from 'oidc-provider';
 import * as grants from 'oidc-provider/lib/actions/grants/index.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clientSecretMatches, hashClientSecret } from '../../src/clients/client-secret.ts';
 import { GrantReuseDetected } from '../../src/oidc/grant-reuse-detected.ts';
-import { builtInGrant, revokeGrant } from '../../src/oidc/provider-internals.ts';
+import { builtInGrant, compareClientSecretsWith, revokeGrant } from '../../src/oidc/provider-internals.ts';
 import { createRefreshRetries } from '../../src/oidc/refresh-retries.ts';
 import { redeemGrantsOnce } from '../../src/oidc/single-use-grants.ts';
 
@@ -33,6 +36,17 @@ function providerLikeLatchkeys() {
     },
     grantTypes: ['authorization_code', 'refresh_token'],
   } as never);
+}
+
+const servers: http.Server[] = [];
+afterAll(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))));
+
+/** Serves `provider` on an ephemeral port, as its docs show (provider.callback()). */
+async function serve(provider: Provider): Promise<string> {
+  const server = http.createServer(provider.callback());
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 interface Internals {
@@ -90,6 +104,47 @@ describe('oidc-provider internals (provider-internals.ts)', () => {
     expect(source('helpers/grant_source.js')).toContain('await revoke(ctx, source.grantId);');
     expect(source('helpers/revoke.js')).toContain("ctx.oidc.provider.emit('grant.revoked', ctx, grantId);");
     expect(typeof revokeGrant).toBe('function');
+  });
+});
+
+describe('client secrets compared as digests (compareClientSecretsWith)', () => {
+  it('is the one comparison oidc-provider makes, for client_secret_basic and client_secret_post, on the Client prototype', () => {
+    const callers = jsFiles(LIB).filter((file) => readFileSync(file, 'utf8').includes('compareClientSecret(')).map((file) => path.relative(LIB, file)).sort();
+    expect(callers).toEqual(['models/client.js', 'shared/client_auth.js']);
+    expect(source('shared/client_auth.js')).toMatch(
+      /case 'client_secret_basic':\s*case 'client_secret_post': \{[^}]*const matches = await ctx\.oidc\.client\.compareClientSecret\(clientSecret\);\s*if \(!matches\) \{\s*throw new InvalidClientAuth\(/,
+    );
+    expect(source('models/client.js')).toMatch(/\n {4}compareClientSecret\(actual\) \{\n {6}return constantEquals\(this\.clientSecret, actual, 1000\);/);
+  });
+
+  it('is called with the presented secret and the stored digest, and decides the answer (Basic and post, over HTTP)', async () => {
+    const secret = 'a presented secret, kept only as its digest';
+    const provider = new Provider('http://localhost:3000', {
+      clients: [{ client_id: 'svc', client_secret: hashClientSecret(secret), grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }],
+      features: { clientCredentials: { enabled: true } },
+    });
+    const seen: [string, string][] = [];
+    compareClientSecretsWith(provider, (presented, stored) => {
+      seen.push([presented, stored]);
+      return clientSecretMatches(presented, stored);
+    });
+    const url = await serve(provider);
+    const token = async (form: Record<string, string>, authorization?: string) => {
+      const response = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization && { authorization }) },
+        body: new URLSearchParams({ grant_type: 'client_credentials', ...form }),
+      });
+      return { status: response.status, error: ((await response.json()) as { error?: string }).error };
+    };
+    const basic = (password: string) => `Basic ${Buffer.from(`svc:${encodeURIComponent(password)}`).toString('base64')}`;
+
+    expect(await token({}, basic(secret))).toEqual({ status: 200, error: undefined });
+    expect(await token({ client_id: 'svc', client_secret: secret })).toEqual({ status: 200, error: undefined });
+    // The digest itself is not the secret: only what hashes to it is.
+    expect(await token({}, basic(hashClientSecret(secret)))).toEqual({ status: 401, error: 'invalid_client' });
+    expect(await token({ client_id: 'svc', client_secret: 'wrong' })).toEqual({ status: 401, error: 'invalid_client' });
+    expect(seen).toEqual([secret, secret, hashClientSecret(secret), 'wrong'].map((presented) => [presented, hashClientSecret(secret)]));
   });
 });
 
