@@ -20,7 +20,7 @@ import { cachePublicMetadata } from './public-metadata-caching.ts';
 import { compareClientSecretsWith } from './provider-internals.ts';
 import { clientSecretMatches } from '../clients/client-secret.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
-import { throttleClientAuthentication, type ClientAuthThrottleDeps } from '../throttle/client-auth-throttle.ts';
+import { throttleClientAuthentication, type ClientAuthThrottleDeps } from './client-auth-throttle.ts';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -195,7 +195,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   // Secrets are stored as digests: the presented one is hashed, then compared (provider-internals.ts).
   compareClientSecretsWith(provider, clientSecretMatches);
   provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
-  // Innermost: a throttled request is answered before the provider parses it.
+  // Innermost: it reads the outcome, and what oidc-provider parsed, as soon as the route has answered.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);
   markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));
   return provider;
