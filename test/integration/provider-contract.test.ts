@@ -148,6 +148,20 @@ describe('client secrets compared as digests (compareClientSecretsWith)', () => 
   });
 });
 
+describe('oidc-provider behaviour unauthorized-client.ts recognises', () => {
+  it("raises invalid_request on the token route when the client it authenticated may not use the grant type, after authenticating it", () => {
+    const token = source('actions/token.js');
+    expect(token).toMatch(/if \(!ctx\.oidc\.client\.grantTypeAllowed\(ctx\.oidc\.params\.grant_type\)\) \{\s*throw new InvalidRequest\(/);
+    expect(token.indexOf('...clientAuth,')).toBeGreaterThan(-1);
+    expect(token.indexOf('...clientAuth,')).toBeLessThan(token.indexOf('async function allowedGrantTypeCheck'));
+    // Before it, only a missing or repeated grant_type is invalid_request: neither is a single string.
+    expect(token.indexOf("rejectDupes.bind(undefined, { only: grantTypeSet })")).toBeLessThan(token.indexOf('async function allowedGrantTypeCheck'));
+    expect(token.indexOf("presence(ctx, 'grant_type');")).toBeLessThan(token.indexOf('async function allowedGrantTypeCheck'));
+    expect(new errors.InvalidRequest('x')).toMatchObject({ status: 400, error: 'invalid_request' });
+    expect(source('models/client.js')).toMatch(/grantTypeAllowed\(type\) \{\s*return this\.grantTypes\.includes\(type\);/);
+  });
+});
+
 describe('oidc-provider behaviour the single-use wrappers and the adapter assume', () => {
   it('consumes a code or refresh token through adapter.consume, after every other check of the request', () => {
     const refresh = source('actions/grants/refresh_token.js');
