@@ -18,7 +18,7 @@
 //   as oidc-provider itself would.
 //
 // Every invalid_grant for a reuse is a GrantReuseDetected, which the audit
-// hook (audit/provider-audit.ts) records by its class.
+// hook (provider-audit.ts) records by its class.
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { ArtifactConsumedError } from '../errors.ts';
 import { GrantReuseDetected } from './grant-reuse-detected.ts';
