@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import Koa from 'koa';
 import Provider, { errors } from 'oidc-provider';
 import * as grants from 'oidc-provider/lib/actions/grants/index.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
@@ -14,6 +15,7 @@ import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientSecretMatches, hashClientSecret } from '../../src/clients/client-secret.ts';
 import { GrantReuseDetected } from '../../src/oidc/grant-reuse-detected.ts';
+import { createProviderHolder } from '../../src/oidc/provider-holder.ts';
 import { builtInGrant, compareClientSecretsWith, revokeGrant } from '../../src/oidc/provider-internals.ts';
 import { createRefreshRetries } from '../../src/oidc/refresh-retries.ts';
 import { redeemGrantsOnce } from '../../src/oidc/single-use-grants.ts';
@@ -41,9 +43,9 @@ function providerLikeLatchkeys() {
 const servers: http.Server[] = [];
 afterAll(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))));
 
-/** Serves `provider` on an ephemeral port, as its docs show (provider.callback()). */
-async function serve(provider: Provider): Promise<string> {
-  const server = http.createServer(provider.callback());
+/** Serves a Koa app (a Provider is one) on an ephemeral port. */
+async function serve(app: Koa | Provider): Promise<string> {
+  const server = http.createServer(app.callback());
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -145,6 +147,36 @@ describe('client secrets compared as digests (compareClientSecretsWith)', () => 
     expect(await token({}, basic(hashClientSecret(secret)))).toEqual({ status: 401, error: 'invalid_client' });
     expect(await token({ client_id: 'svc', client_secret: 'wrong' })).toEqual({ status: 401, error: 'invalid_client' });
     expect(seen).toEqual([secret, secret, hashClientSecret(secret), 'wrong'].map((presented) => [presented, hashClientSecret(secret)]));
+  });
+});
+
+describe('the mount (provider-holder.ts)', () => {
+  it("runs the provider, mounted with koa-mount as its docs show, on the host app's context: its state, its cookie keys", async () => {
+    const provider = new Provider('http://localhost:3000', { cookies: { keys: ['host and provider share this key'] } });
+    const seen: unknown[] = [];
+    provider.use(async (ctx, next) => {
+      seen.push(ctx.state.requestId);
+      await next();
+    });
+    const host = new Koa();
+    host.keys = provider.keys;
+    host.use(async (ctx, next) => {
+      ctx.state.requestId = 'req-1';
+      await next();
+      ctx.set('x-host-saw', String(ctx.status));
+    });
+    host.use(createProviderHolder(provider).middleware);
+    const url = await serve(host);
+
+    const discovery = await fetch(`${url}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect(((await discovery.json()) as { issuer: string }).issuer).toBe('http://localhost:3000');
+    expect(discovery.headers.get('x-host-saw')).toBe('200');
+    expect(seen).toEqual(['req-1']);
+    // Provider is a Koa app whose `middleware` koa-mount composes, and keys it was configured with.
+    expect(provider).toBeInstanceOf(Koa);
+    expect(Array.isArray(provider.middleware)).toBe(true);
+    expect(provider.keys).toEqual(['host and provider share this key']);
   });
 });
 
