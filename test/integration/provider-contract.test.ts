@@ -180,6 +180,22 @@ describe('the mount (provider-holder.ts)', () => {
   });
 });
 
+describe('oidc-provider behaviour the client-auth throttle reads (client-auth-id.ts)', () => {
+  it('has parsed the client auth parameters into ctx.oidc.params, and set ctx.oidc.client before it checks the credentials', () => {
+    const auth = source('shared/client_auth.js');
+    expect(auth).toMatch(/const authParams = new Set\(\['client_id'\]\);[\s\S]*authParams\.add\('client_assertion'\);/);
+    expect(auth.indexOf("ctx.oidc.entity('Client', client);")).toBeGreaterThan(-1);
+    expect(auth.indexOf("ctx.oidc.entity('Client', client);")).toBeLessThan(auth.indexOf('await ctx.oidc.client.compareClientSecret(clientSecret)'));
+    expect(auth.indexOf("ctx.oidc.entity('Client', client);")).toBeLessThan(auth.indexOf('await jwtClientAuth(ctx, ctx.oidc.client.asymmetricKeyStore'));
+    // Every route the throttle watches assembles its params with the client auth params, then authenticates.
+    for (const file of ['actions/token.js', 'actions/introspection.js', 'actions/revocation.js', 'actions/authorization/index.js']) {
+      expect(source(file), file).toMatch(/getClientAuthParams/);
+    }
+    // A 401 on these routes is InvalidClientAuth, and only that: the throttle reads the status.
+    expect(new errors.InvalidClientAuth('x')).toMatchObject({ status: 401, error: 'invalid_client' });
+  });
+});
+
 describe('oidc-provider behaviour unauthorized-client.ts recognises', () => {
   it("raises invalid_request on the token route when the client it authenticated may not use the grant type, after authenticating it", () => {
     const token = source('actions/token.js');
