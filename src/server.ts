@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.ts';
 import { SCHEDULE_ACTOR } from './audit/audit-event.ts';
 import { createInteractionAudit } from './audit/interaction-audit.ts';
-import { auditProviderEvents } from './audit/provider-audit.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate, pendingMigrations } from './db/migrator.ts';
@@ -33,6 +32,7 @@ import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
 import { createJwtRevocation } from './oidc/jwt-revocation.ts';
 import { createProvider } from './oidc/provider.ts';
 import { createProviderHolder } from './oidc/provider-holder.ts';
+import { auditProviderEvents } from './oidc/provider-audit.ts';
 import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
 import { answerStructuredTokens } from './oidc/structured-token-fallback.ts';
 import { createServices } from './services.ts';
@@ -101,7 +101,6 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       const provider = createProvider({
         config,
         adapter,
-        clients: registry.clients,
         jwks: await keys.signingJwks(),
         cookieKeys,
         resources: registry.resources,

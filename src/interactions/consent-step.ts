@@ -72,10 +72,8 @@ export function createConsentStep({ provider, accounts, pages, formTokens, audit
       }
       const grantId = await grant.save();
 
-      const returnTo = await pages.finish(interaction, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      if (!(await pages.finish(ctx, { consent: { grantId } }, { mergeWithLastSubmission: true }))) return;
       audit.consentGranted(ctx, interaction, { ...missing, grantId });
-      ctx.status = 303;
-      ctx.redirect(returnTo);
     },
   };
 }

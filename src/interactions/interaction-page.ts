@@ -17,15 +17,14 @@ export interface InteractionPages {
   /** The client's name, for pages; falls back to its id. */
   clientName(interaction: Interaction): Promise<string>;
   /**
-   * Stores the step's result on the interaction this request loaded and
-   * returns where the browser resumes: what provider.interactionResult does,
-   * without finding the interaction (and its session) a second time. The
-   * load in this request already checked the cookie, the uid and the
-   * session's account. If another tab resumed the interaction meanwhile,
-   * this save writes it back, but that tab's resume cleared the cookies a
-   * resume needs, so it only waits out its lifetime.
+   * Stores the step's result through oidc-provider's documented
+   * provider.interactionResult (the interaction named by this request's
+   * cookie, the one load() checked against the URL) and sends the browser
+   * on to resume it (303). False when the interaction is gone meanwhile
+   * (expired, resumed by another tab, or its session's account changed):
+   * the "expired" page has been rendered instead.
    */
-  finish(interaction: Interaction, result: InteractionResults, options: { mergeWithLastSubmission: boolean }): Promise<string>;
+  finish(ctx: Context, result: InteractionResults, options: { mergeWithLastSubmission: boolean }): Promise<boolean>;
 }
 
 export function createInteractionPages(provider: Provider, views: Views): InteractionPages {
@@ -40,20 +39,24 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
       // The cookie names the interaction; a URL naming another one is a stale
       // tab or a forged link, and neither may act on this browser's behalf.
       if (!interaction || interaction.uid !== ctx.params.uid) {
-        pages.renderProblem(ctx, 400, {
-          title: 'This sign-in request has expired',
-          message: 'Sign-in requests are valid for a limited time and in the browser that started them. Go back to the application and start again.',
-          code: 'interaction_expired',
-        });
+        renderExpired(ctx);
         return undefined;
       }
       return interaction;
     },
 
-    async finish(interaction, result, { mergeWithLastSubmission }) {
-      interaction.result = mergeWithLastSubmission && !('error' in result) ? { ...interaction.lastSubmission, ...result } : result;
-      await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
-      return interaction.returnTo;
+    async finish(ctx, result, options) {
+      let returnTo: string;
+      try {
+        returnTo = await provider.interactionResult(ctx.req, ctx.res, result, options);
+      } catch (error) {
+        if (!(error instanceof errors.SessionNotFound)) throw error;
+        renderExpired(ctx);
+        return false;
+      }
+      ctx.status = 303;
+      ctx.redirect(returnTo);
+      return true;
     },
 
     render(ctx, view, data, status = 200) {
@@ -76,6 +79,12 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
       return client?.clientName ?? clientId;
     },
   };
+  const renderExpired = (ctx: Context) =>
+    pages.renderProblem(ctx, 400, {
+      title: 'This sign-in request has expired',
+      message: 'Sign-in requests are valid for a limited time and in the browser that started them. Go back to the application and start again.',
+      code: 'interaction_expired',
+    });
   return pages;
 }
 

@@ -104,13 +104,7 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     const accepted = await accept(ctx);
     if (!accepted) return;
     if (accepted.interaction.prompt.name === 'consent') deps.audit.consentDenied(ctx, accepted.interaction);
-    const returnTo = await pages.finish(
-      accepted.interaction,
-      { error: 'access_denied', error_description: 'End-User aborted interaction' },
-      { mergeWithLastSubmission: false },
-    );
-    ctx.status = 303;
-    ctx.redirect(returnTo);
+    await pages.finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
   });
 
   const routes = router.routes() as Middleware;

@@ -88,10 +88,8 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
       const { account } = outcome;
       devices.remember(ctx, outcome.accountDigest);
       ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'signed in');
-      const returnTo = await pages.finish(interaction, { login: { accountId: account.id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false });
+      if (!(await pages.finish(ctx, { login: { accountId: account.id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false }))) return;
       audit.loginSucceeded(ctx, interaction, account.id);
-      ctx.status = 303;
-      ctx.redirect(returnTo);
     },
   };
 }

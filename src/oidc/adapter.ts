@@ -12,11 +12,12 @@
 //
 // Consuming is conditional (artifact-repository.ts): when the artifact was
 // consumed already, consume() throws instead of succeeding a second time.
-import { errors, Provider, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { ArtifactConsumedError } from '../errors.ts';
 import { artifactKey } from './artifact-key.ts';
 import type { ArtifactRepository, ArtifactRow } from './artifact-repository.ts';
 import { openForBearer, sealForBearer } from './bearer-seal.ts';
+import { currentRedemption } from './redemption-scope.ts';
 
 export interface ProviderClientSource {
   /** The client's oidc-provider metadata, or undefined when there is no such client. */
@@ -26,7 +27,7 @@ export interface ProviderClientSource {
 export interface AdapterDeps {
   readonly artifacts: ArtifactRepository;
   readonly clients: ProviderClientSource;
-  /** A refresh token's id sealed for the token the current request presented, when it is saved by a refresh (refresh-retries.ts). */
+  /** A refresh token's id sealed for the token the redeeming request presented, when it is saved by a refresh (refresh-retries.ts). */
   readonly sealForPredecessor?: (ctx: KoaContextWithOIDC | undefined, model: string, id: string) => string | null;
   /** Milliseconds since the epoch; injectable so tests can move time. */
   readonly now?: () => number;
@@ -57,11 +58,12 @@ export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapt
 }
 
 /**
- * The models the token endpoint redeems exactly once. There, the consume
- * statement alone decides whether one was used before (single-use-grants.ts
- * answers a lost race and a reuse alike), so find() leaves `consumed` out
- * and oidc-provider's own check, made several awaits before the consume,
- * never fires. Everywhere else (introspection, revocation) it is kept.
+ * The models the token endpoint redeems exactly once. While a single-use
+ * wrapper redeems one (redemption-scope.ts), the consume statement alone
+ * decides whether it was used before (single-use-grants.ts answers a lost
+ * race and a reuse alike), so find() leaves `consumed` out and
+ * oidc-provider's own check, made several awaits before the consume, never
+ * fires. Everywhere else (introspection, revocation) it is kept.
  */
 const REDEEMED_AT_TOKEN_ENDPOINT = new Set(['AuthorizationCode', 'RefreshToken']);
 
@@ -93,7 +95,7 @@ function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }:
     for (const path of sealed) openField(payload, path, presented.id, row.id);
     if (presented.id !== undefined) payload.jti = presented.id;
     if (presented.userCode !== undefined) payload.userCode = presented.userCode;
-    if (row.consumedAt && !(redeemedOnce && Provider.ctx?.oidc?.route === 'token')) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
+    if (row.consumedAt && !(redeemedOnce && currentRedemption())) payload.consumed = Math.floor(row.consumedAt.getTime() / 1000);
     return payload;
   }
 
@@ -112,7 +114,7 @@ function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }:
         uid: column(model, 'uid', payload.uid),
         userCode: digestColumn(model, 'userCode', payload.userCode),
         expiresAt: typeof expiresIn === 'number' ? new Date(now() + expiresIn * 1000) : null,
-        sealedForPredecessor: sealForPredecessor?.(Provider.ctx, model, id) ?? null,
+        sealedForPredecessor: sealForPredecessor?.(currentRedemption(), model, id) ?? null,
       });
     },
 

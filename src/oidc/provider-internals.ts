@@ -26,6 +26,26 @@ export function builtInGrant(provider: Provider, grantType: 'authorization_code'
 }
 
 /**
+ * Contract: oidc-provider compares a presented client secret in one place,
+ * `await ctx.oidc.client.compareClientSecret(presented)` in
+ * lib/shared/client_auth.js, for client_secret_basic and client_secret_post
+ * alike, with the secret as presented and `this.clientSecret` as the
+ * metadata's client_secret; a falsy answer is invalid_client.
+ *
+ * Why internal: Latchkey stores a client secret only as its SHA-256 digest
+ * (clients/client-secret.ts) and hands oidc-provider that digest as
+ * client_secret; no configuration option compares secrets (the maintainer's
+ * answer to hashed secrets, panva/node-oidc-provider#631, is this method).
+ * The consequence: secret-derived symmetric keys (HS256 client_secret_jwt,
+ * symmetric ID token encryption) cannot work, and provider.ts enables none.
+ */
+export function compareClientSecretsWith(provider: Provider, matches: (presented: string, stored: string) => boolean): void {
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: unknown }, presented: unknown) {
+    return typeof this.clientSecret === 'string' && typeof presented === 'string' && matches(presented, this.clientSecret);
+  };
+}
+
+/**
  * Contract: lib/helpers/revoke.js's default export revokes a grant exactly as
  * oidc-provider's own reuse checks do (lib/actions/grants/refresh_token.js,
  * lib/helpers/grant_source.js): every token and code issued under it, and

@@ -2,7 +2,6 @@
 // oidc-provider at construction, so a bad setting fails at start, not at the
 // first request. Everything stateful comes in through `deps`.
 import type { Context } from 'koa';
-import type { ProviderClientSource } from './adapter.ts';
 import { Provider, type AdapterFactory, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/config.ts';
 import { providerPagePolicy } from '../http/security-headers.ts';
@@ -10,8 +9,6 @@ import type { Views } from '../http/views.ts';
 import { createInteractionPolicy } from '../interactions/interaction-policy.ts';
 import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
-import { useHashedClientSecrets } from './client-secret-check.ts';
-import { rememberCompiledClients } from './compiled-clients.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
@@ -20,8 +17,10 @@ import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-acc
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
 import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
 import { cachePublicMetadata } from './public-metadata-caching.ts';
+import { compareClientSecretsWith } from './provider-internals.ts';
+import { clientSecretMatches } from '../clients/client-secret.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
-import { throttleClientAuthentication, type ClientAuthThrottleDeps } from '../throttle/client-auth-throttle.ts';
+import { throttleClientAuthentication, type ClientAuthThrottleDeps } from './client-auth-throttle.ts';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -33,8 +32,6 @@ export interface ProviderDeps {
   readonly resources: ResourceLookup;
   readonly accounts: AccountLookup;
   readonly views: Views;
-  /** The registry cache's client metadata: one object per client until something changes (compiled-clients.ts). */
-  readonly clients: ProviderClientSource;
   /** Called for each request that failed because the database was unreachable. */
   readonly onDatabaseOutage?: (error: unknown) => void;
   /** Back-off for failed client authentication (token, introspection, revocation). */
@@ -195,10 +192,10 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
-  useHashedClientSecrets(provider);
-  rememberCompiledClients(provider, deps.clients);
+  // Secrets are stored as digests: the presented one is hashed, then compared (provider-internals.ts).
+  compareClientSecretsWith(provider, clientSecretMatches);
   provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
-  // Innermost: a throttled request is answered before the provider parses it.
+  // Innermost: it reads the outcome, and what oidc-provider parsed, as soon as the route has answered.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);
   markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));
   return provider;

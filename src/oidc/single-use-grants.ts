@@ -18,11 +18,12 @@
 //   as oidc-provider itself would.
 //
 // Every invalid_grant for a reuse is a GrantReuseDetected, which the audit
-// hook (audit/provider-audit.ts) records by its class.
+// hook (provider-audit.ts) records by its class.
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { ArtifactConsumedError } from '../errors.ts';
 import { GrantReuseDetected } from './grant-reuse-detected.ts';
 import { builtInGrant, revokeGrant, type GrantHandler } from './provider-internals.ts';
+import { redeeming } from './redemption-scope.ts';
 import type { RefreshRetries } from './refresh-retries.ts';
 
 export interface SingleUseGrantsDeps {
@@ -65,8 +66,13 @@ async function answerRefreshReuse(ctx: KoaContextWithOIDC, consumed: ArtifactCon
   throw new GrantReuseDetected({ type: 'refresh_token.reuse_detected', grantId, accountId: token?.accountId });
 }
 
-/** Registers `wrap(builtIn)` as the handler of a built-in grant, with the parameters it had. */
+/**
+ * Registers `wrap(builtIn)` as the handler of a built-in grant, with the
+ * parameters it had; the built-in runs as a redemption (redemption-scope.ts),
+ * so the adapter hands it codes and refresh tokens without `consumed`.
+ */
 function replace(provider: Provider, grantType: 'authorization_code' | 'refresh_token', wrap: (builtIn: GrantHandler) => GrantHandler): void {
   const { handler, parameters, duplicates } = builtInGrant(provider, grantType);
-  provider.registerGrantType(grantType, wrap(handler), [...parameters], duplicates);
+  const redeem: GrantHandler = (ctx) => redeeming(ctx, () => handler(ctx));
+  provider.registerGrantType(grantType, wrap(redeem), [...parameters], duplicates);
 }

@@ -154,6 +154,16 @@ describe('client_credentials', () => {
     if (status === 401) expect(response.headers.get('www-authenticate')).toMatch(/^Basic/);
   });
 
+  it('keeps invalid_request for a repeated grant_type, even from a client not registered for it', async () => {
+    // unauthorized_client is recognised by oidc-provider's condition (unauthorized-client.ts), not by its wording: a repeated grant_type is refused before it.
+    const response = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(webApp.id, webApp.secret) },
+      body: 'grant_type=client_credentials&grant_type=client_credentials',
+    });
+    expect({ status: response.status, error: ((await response.json()) as { error?: string }).error }).toEqual({ status: 400, error: 'invalid_request' });
+  });
+
   it('answers malformed requests with a spec-shaped error, never a 500', async () => {
     const cases: RequestInit[] = [
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":"client_credentials"}' },

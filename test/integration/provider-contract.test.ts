@@ -4,14 +4,19 @@
 // The end-to-end behaviour (single use, the reuse grace, revocation) is in
 // single-use.test.ts; this file names the contracts one by one.
 import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import Koa from 'koa';
 import Provider, { errors } from 'oidc-provider';
 import * as grants from 'oidc-provider/lib/actions/grants/index.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clientSecretMatches, hashClientSecret } from '../../src/clients/client-secret.ts';
 import { GrantReuseDetected } from '../../src/oidc/grant-reuse-detected.ts';
-import { builtInGrant, revokeGrant } from '../../src/oidc/provider-internals.ts';
+import { createProviderHolder } from '../../src/oidc/provider-holder.ts';
+import { builtInGrant, compareClientSecretsWith, revokeGrant } from '../../src/oidc/provider-internals.ts';
 import { createRefreshRetries } from '../../src/oidc/refresh-retries.ts';
 import { redeemGrantsOnce } from '../../src/oidc/single-use-grants.ts';
 
@@ -33,6 +38,17 @@ function providerLikeLatchkeys() {
     },
     grantTypes: ['authorization_code', 'refresh_token'],
   } as never);
+}
+
+const servers: http.Server[] = [];
+afterAll(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))));
+
+/** Serves a Koa app (a Provider is one) on an ephemeral port. */
+async function serve(app: Koa | Provider): Promise<string> {
+  const server = http.createServer(app.callback());
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 interface Internals {
@@ -93,6 +109,107 @@ describe('oidc-provider internals (provider-internals.ts)', () => {
   });
 });
 
+describe('client secrets compared as digests (compareClientSecretsWith)', () => {
+  it('is the one comparison oidc-provider makes, for client_secret_basic and client_secret_post, on the Client prototype', () => {
+    const callers = jsFiles(LIB).filter((file) => readFileSync(file, 'utf8').includes('compareClientSecret(')).map((file) => path.relative(LIB, file)).sort();
+    expect(callers).toEqual(['models/client.js', 'shared/client_auth.js']);
+    expect(source('shared/client_auth.js')).toMatch(
+      /case 'client_secret_basic':\s*case 'client_secret_post': \{[^}]*const matches = await ctx\.oidc\.client\.compareClientSecret\(clientSecret\);\s*if \(!matches\) \{\s*throw new InvalidClientAuth\(/,
+    );
+    expect(source('models/client.js')).toMatch(/\n {4}compareClientSecret\(actual\) \{\n {6}return constantEquals\(this\.clientSecret, actual, 1000\);/);
+  });
+
+  it('is called with the presented secret and the stored digest, and decides the answer (Basic and post, over HTTP)', async () => {
+    const secret = 'a presented secret, kept only as its digest';
+    const provider = new Provider('http://localhost:3000', {
+      clients: [{ client_id: 'svc', client_secret: hashClientSecret(secret), grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }],
+      features: { clientCredentials: { enabled: true } },
+    });
+    const seen: [string, string][] = [];
+    compareClientSecretsWith(provider, (presented, stored) => {
+      seen.push([presented, stored]);
+      return clientSecretMatches(presented, stored);
+    });
+    const url = await serve(provider);
+    const token = async (form: Record<string, string>, authorization?: string) => {
+      const response = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...(authorization && { authorization }) },
+        body: new URLSearchParams({ grant_type: 'client_credentials', ...form }),
+      });
+      return { status: response.status, error: ((await response.json()) as { error?: string }).error };
+    };
+    const basic = (password: string) => `Basic ${Buffer.from(`svc:${encodeURIComponent(password)}`).toString('base64')}`;
+
+    expect(await token({}, basic(secret))).toEqual({ status: 200, error: undefined });
+    expect(await token({ client_id: 'svc', client_secret: secret })).toEqual({ status: 200, error: undefined });
+    // The digest itself is not the secret: only what hashes to it is.
+    expect(await token({}, basic(hashClientSecret(secret)))).toEqual({ status: 401, error: 'invalid_client' });
+    expect(await token({ client_id: 'svc', client_secret: 'wrong' })).toEqual({ status: 401, error: 'invalid_client' });
+    expect(seen).toEqual([secret, secret, hashClientSecret(secret), 'wrong'].map((presented) => [presented, hashClientSecret(secret)]));
+  });
+});
+
+describe('the mount (provider-holder.ts)', () => {
+  it("runs the provider, mounted with koa-mount as its docs show, on the host app's context: its state, its cookie keys", async () => {
+    const provider = new Provider('http://localhost:3000', { cookies: { keys: ['host and provider share this key'] } });
+    const seen: unknown[] = [];
+    provider.use(async (ctx, next) => {
+      seen.push(ctx.state.requestId);
+      await next();
+    });
+    const host = new Koa();
+    host.keys = provider.keys;
+    host.use(async (ctx, next) => {
+      ctx.state.requestId = 'req-1';
+      await next();
+      ctx.set('x-host-saw', String(ctx.status));
+    });
+    host.use(createProviderHolder(provider).middleware);
+    const url = await serve(host);
+
+    const discovery = await fetch(`${url}/.well-known/openid-configuration`);
+    expect(discovery.status).toBe(200);
+    expect(((await discovery.json()) as { issuer: string }).issuer).toBe('http://localhost:3000');
+    expect(discovery.headers.get('x-host-saw')).toBe('200');
+    expect(seen).toEqual(['req-1']);
+    // Provider is a Koa app whose `middleware` koa-mount composes, and keys it was configured with.
+    expect(provider).toBeInstanceOf(Koa);
+    expect(Array.isArray(provider.middleware)).toBe(true);
+    expect(provider.keys).toEqual(['host and provider share this key']);
+  });
+});
+
+describe('oidc-provider behaviour the client-auth throttle reads (client-auth-id.ts)', () => {
+  it('has parsed the client auth parameters into ctx.oidc.params, and set ctx.oidc.client before it checks the credentials', () => {
+    const auth = source('shared/client_auth.js');
+    expect(auth).toMatch(/const authParams = new Set\(\['client_id'\]\);[\s\S]*authParams\.add\('client_assertion'\);/);
+    expect(auth.indexOf("ctx.oidc.entity('Client', client);")).toBeGreaterThan(-1);
+    expect(auth.indexOf("ctx.oidc.entity('Client', client);")).toBeLessThan(auth.indexOf('await ctx.oidc.client.compareClientSecret(clientSecret)'));
+    expect(auth.indexOf("ctx.oidc.entity('Client', client);")).toBeLessThan(auth.indexOf('await jwtClientAuth(ctx, ctx.oidc.client.asymmetricKeyStore'));
+    // Every route the throttle watches assembles its params with the client auth params, then authenticates.
+    for (const file of ['actions/token.js', 'actions/introspection.js', 'actions/revocation.js', 'actions/authorization/index.js']) {
+      expect(source(file), file).toMatch(/getClientAuthParams/);
+    }
+    // A 401 on these routes is InvalidClientAuth, and only that: the throttle reads the status.
+    expect(new errors.InvalidClientAuth('x')).toMatchObject({ status: 401, error: 'invalid_client' });
+  });
+});
+
+describe('oidc-provider behaviour unauthorized-client.ts recognises', () => {
+  it("raises invalid_request on the token route when the client it authenticated may not use the grant type, after authenticating it", () => {
+    const token = source('actions/token.js');
+    expect(token).toMatch(/if \(!ctx\.oidc\.client\.grantTypeAllowed\(ctx\.oidc\.params\.grant_type\)\) \{\s*throw new InvalidRequest\(/);
+    expect(token.indexOf('...clientAuth,')).toBeGreaterThan(-1);
+    expect(token.indexOf('...clientAuth,')).toBeLessThan(token.indexOf('async function allowedGrantTypeCheck'));
+    // Before it, only a missing or repeated grant_type is invalid_request: neither is a single string.
+    expect(token.indexOf("rejectDupes.bind(undefined, { only: grantTypeSet })")).toBeLessThan(token.indexOf('async function allowedGrantTypeCheck'));
+    expect(token.indexOf("presence(ctx, 'grant_type');")).toBeLessThan(token.indexOf('async function allowedGrantTypeCheck'));
+    expect(new errors.InvalidRequest('x')).toMatchObject({ status: 400, error: 'invalid_request' });
+    expect(source('models/client.js')).toMatch(/grantTypeAllowed\(type\) \{\s*return this\.grantTypes\.includes\(type\);/);
+  });
+});
+
 describe('oidc-provider behaviour the single-use wrappers and the adapter assume', () => {
   it('consumes a code or refresh token through adapter.consume, after every other check of the request', () => {
     const refresh = source('actions/grants/refresh_token.js');
@@ -101,9 +218,10 @@ describe('oidc-provider behaviour the single-use wrappers and the adapter assume
     const code = source('actions/grants/authorization_code.js');
     expect(code.indexOf("await consumeGrantSource(ctx, code, 'authorization code');")).toBeGreaterThan(code.indexOf('checkPKCE('));
     for (const model of ['refresh_token.js', 'authorization_code.js']) expect(source(`models/${model}`)).toContain('await this.adapter.consume(this.jti);');
-    // The token route runs its handler inside the AsyncLocalStorage Provider.ctx reads (the adapter checks the route there).
-    expect(source('helpers/initialize_app.js')).toContain('return als.run(ctx, () => next());');
-    expect(source('provider.js')).toMatch(/static get ctx\(\) \{\s*return als\.getStore\(\);/);
+    // The finds and the consume happen inside the handler's own awaits, so the adapter sees the
+    // wrapper's redemption scope (redemption-scope.ts); single-use.test.ts shows it end to end.
+    expect(source('actions/grants/refresh_token.js')).toMatch(/let refreshToken = await RefreshToken\.find\(refreshTokenValue/);
+    expect(source('actions/grants/authorization_code.js')).toMatch(/await findGrantSource\(/);
   });
 
   it('only reads a Session it found by uid (which comes back without its id): it never saves one', () => {

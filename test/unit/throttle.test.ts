@@ -2,7 +2,7 @@
 // addresses and client_ids are read, the login page's words, and the bound on
 // concurrent password checks.
 import { describe, expect, it } from 'vitest';
-import { clientIdFromBasic, clientIdFromForm } from '../../src/throttle/client-auth-id.ts';
+import { clientIdFromBasic, clientIdFromParams } from '../../src/oidc/client-auth-id.ts';
 import { createConcurrencyLimit } from '../../src/throttle/concurrency-limit.ts';
 import { tooManyAttemptsMessage } from '../../src/throttle/login-guard.ts';
 import { createRateLimit } from '../../src/throttle/rate-limit.ts';
@@ -101,15 +101,16 @@ describe('client_id of a client authentication', () => {
     expect(clientIdFromBasic(header)).toBe(expected);
   });
 
-  it.each<[string, string, string | undefined]>([
-    ['client_id', 'grant_type=client_credentials&client_id=lk_app&client_secret=x', 'lk_app'],
-    ['the first of two client_ids', 'client_id=lk_a&client_id=lk_b', 'lk_a'],
-    ['a client assertion', `client_assertion=${unsignedJwt({ sub: 'lk_jwt', iss: 'lk_jwt' })}`, 'lk_jwt'],
-    ['an assertion without sub', `client_assertion=${unsignedJwt({ iss: 'lk_jwt' })}`, undefined],
-    ['a malformed assertion', 'client_assertion=not.a.jwt', undefined],
-    ['nothing', 'grant_type=client_credentials', undefined],
-  ])('from the form: %s', (_case, body, expected) => {
-    expect(clientIdFromForm(new URLSearchParams(body))).toBe(expected);
+  it.each<[string, Record<string, unknown> | undefined, string | undefined]>([
+    ['client_id', { grant_type: 'client_credentials', client_id: 'lk_app', client_secret: 'x' }, 'lk_app'],
+    ['a client assertion', { client_assertion: unsignedJwt({ sub: 'lk_jwt', iss: 'lk_jwt' }) }, 'lk_jwt'],
+    ['an assertion without sub', { client_assertion: unsignedJwt({ iss: 'lk_jwt' }) }, undefined],
+    ['a malformed assertion', { client_assertion: 'not.a.jwt' }, undefined],
+    ['an absurd client_id', { client_id: 'x'.repeat(300) }, undefined],
+    ['nothing', { grant_type: 'client_credentials' }, undefined],
+    ['no parameters parsed', undefined, undefined],
+  ])('from the parsed parameters: %s', (_case, params, expected) => {
+    expect(clientIdFromParams(params)).toBe(expected);
   });
 });
 

@@ -1,13 +1,14 @@
 // Turns oidc-provider's events into audit events: token.issued (grant.success),
 // refresh-token and authorization-code reuse (grant.error with the
-// GrantReuseDetected that oidc/single-use-grants.ts throws, also for the
+// GrantReuseDetected that single-use-grants.ts throws, also for the
 // loser of a parallel redemption), and logout (end_session.success). Only identifiers are
 // read from the request context: never ctx.body, params other than
 // grant_type, or a token's jti (for opaque tokens, the jti is the token).
+// Errors are told apart by class (GrantReuseDetected), never by their text.
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
-import type { AuditDetailValue, AuditEventInput } from './audit-event.ts';
-import type { AuditService } from './audit-service.ts';
-import { GrantReuseDetected } from '../oidc/grant-reuse-detected.ts';
+import type { AuditDetailValue, AuditEventInput } from '../audit/audit-event.ts';
+import type { AuditService } from '../audit/audit-service.ts';
+import { GrantReuseDetected } from './grant-reuse-detected.ts';
 
 /** The fields of an issued token or code that are identifiers, not credentials. */
 interface TokenEntity {

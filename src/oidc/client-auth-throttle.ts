@@ -3,13 +3,14 @@
 // authorization requests), per (client_id, client IP) and per client IP,
 // through oidc-provider's documented `provider.use` hook. oidc-provider
 // checks the credentials first, as always: that is cheap (secrets are
-// compared as SHA-256 digests, client-secret-check.ts; an assertion is one
+// compared as SHA-256 digests, provider-internals.ts; an assertion is one
 // signature check against keys it holds), so a client presenting the right
 // credentials is served whatever the counts say. A client_id is public, and a
 // stranger failing with it must not be able to keep its client out. Only a
 // failure (401 invalid_client) consults the counts: while a key is blocked it
 // is answered 429 and not counted, else it is counted; a success clears what
-// a success clears (throttle-policy.ts).
+// a success clears (throttle-policy.ts). The client_id is read after
+// oidc-provider has answered, from what it parsed (client-auth-id.ts).
 //
 // The 429 body is RFC 6749's `temporarily_unavailable` (registered in the
 // OAuth error registry, and what Latchkey already answers when its database
@@ -18,13 +19,12 @@
 // client to keep polling 5 s slower, not to stop.
 import type { Context, Middleware } from 'koa';
 import { LRUCache } from 'lru-cache';
-import type { Provider } from 'oidc-provider';
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/availability.ts';
-import { clientIdFromBasic, clientIdFromForm } from './client-auth-id.ts';
-import { peekForm } from './form-peek.ts';
-import { throttledAddress, type ThrottleKey, type ThrottleKeys } from './throttle-keys.ts';
-import type { ThrottleScope } from './throttle-policy.ts';
-import type { ThrottleService } from './throttle-service.ts';
+import { throttledAddress, type ThrottleKey, type ThrottleKeys } from '../throttle/throttle-keys.ts';
+import type { ThrottleScope } from '../throttle/throttle-policy.ts';
+import type { ThrottleService } from '../throttle/throttle-service.ts';
+import { presentedClientId } from './client-auth-id.ts';
 
 export interface ClientAuthThrottleDeps {
   readonly throttle: Pick<ThrottleService, 'check' | 'fail' | 'succeed'>;
@@ -53,10 +53,8 @@ export function throttleClientAuthentication(provider: Provider, deps: ClientAut
 
   const middleware: Middleware = async (ctx, next) => {
     if (ctx.method !== 'POST' || !paths.has(ctx.path)) return next();
-    // Read before the provider parses the body (it takes the stream).
-    const clientId =
-      clientIdFromBasic(ctx.get('authorization')) ?? (ctx.is('application/x-www-form-urlencoded') ? clientIdFromForm(await peekForm(ctx.req)) : undefined);
     await next();
+    const clientId = presentedClientId(ctx as KoaContextWithOIDC);
 
     const address = throttledAddress(ctx.ip);
     const names = clientId ? [`client\0${clientId}\0${address}`, `ip\0${address}`] : [`ip\0${address}`];
