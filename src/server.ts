@@ -22,7 +22,6 @@ import { resolveMasterSecret } from './keys/master-secret.ts';
 import { createSealer } from './keys/sealing.ts';
 import type { Log } from './log.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
-import { startArtifactPurger } from './oidc/artifact-purger.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { createRefreshRetries } from './oidc/refresh-retries.ts';
 import { redeemGrantsOnce } from './oidc/single-use-grants.ts';
@@ -35,6 +34,8 @@ import { createProvider } from './oidc/provider.ts';
 import { createProviderHolder } from './oidc/provider-holder.ts';
 import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
 import { answerStructuredTokens } from './oidc/structured-token-fallback.ts';
+import { startPeriodic } from './periodic.ts';
+import { startPurgeTasks } from './purge-tasks.ts';
 import { createServices } from './services.ts';
 import { throttleAuthorizationRequests } from './http/authorization-throttle.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
@@ -59,8 +60,6 @@ export interface StartOptions {
   /** How long stop() waits for in-flight requests before cutting connections. */
   readonly drainMs?: number;
 }
-
-const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
 export async function startLatchkey({ config, log, drainMs = 6000 }: StartOptions): Promise<RunningLatchkey> {
   const { applied } = await migrate(config.database);
@@ -88,7 +87,11 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
     const registry = await createRegistryCache({
       clients: { findProviderMetadata: providerClientSource(services.clients).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
       resources: services.resources,
-      watchIntervalMs: config.registryWatchIntervalMs,
+    });
+    const registryWatcher = startPeriodic({
+      name: 'registry watcher',
+      run: registry.dropIfChanged,
+      intervalMs: config.registryWatchIntervalMs,
       onError: (error) => log.warn({ err: error }, 'checking clients and resources for changes failed'),
     });
     const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });
@@ -207,26 +210,13 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       },
       onError: (error) => log.warn({ err: error }, 'checking the key set for changes failed'),
     });
-    const purger = startArtifactPurger({
+    const purges = startPurgeTasks({
       artifacts,
-      intervalMs: PURGE_INTERVAL_MS,
-      onError: (error) => log.warn({ err: error }, 'purging expired artifacts failed'),
+      throttle,
+      audit: services.audit,
+      auditRetentionDays: config.auditRetentionDays,
+      onError: (error, what) => log.warn({ err: error }, `purging ${what} failed`),
     });
-    // The same scheduler, pointed at throttle keys idle past every policy's memory.
-    const throttlePurger = startArtifactPurger({
-      artifacts: { purgeExpired: (_before, limit) => throttle.purgeIdle(limit) },
-      intervalMs: PURGE_INTERVAL_MS,
-      onError: (error) => log.warn({ err: error }, 'purging idle throttle keys failed'),
-    });
-    // And at audit events past their retention (none when it is 0: kept forever).
-    const auditPurger =
-      config.auditRetentionDays > 0
-        ? startArtifactPurger({
-            artifacts: { purgeExpired: (_before, limit) => services.audit.purgeOlderThan(config.auditRetentionDays, limit) },
-            intervalMs: PURGE_INTERVAL_MS,
-            onError: (error) => log.warn({ err: error }, 'purging audit events past their retention failed'),
-          })
-        : undefined;
 
     let stopping: Promise<void> | undefined;
     return {
@@ -240,10 +230,8 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
           await closed;
           clearTimeout(timer);
           await keyWatcher.stop();
-          await registry.stop();
-          await purger.stop();
-          await throttlePurger.stop();
-          await auditPurger?.stop();
+          await registryWatcher.stop();
+          for (const purge of purges) await purge.stop();
           // After the last request: the events it recorded are in the buffer, written now.
           await services.audit.stop();
           await db.close();
