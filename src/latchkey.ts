@@ -124,7 +124,10 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     ],
     readiness: createReadinessCheck({
       probes: {
-        database: async () => (await db.prisma.$queryRawUnsafe('SELECT 1'), true),
+        async database() {
+          await db.prisma.$queryRawUnsafe('SELECT 1');
+          return true;
+        },
         // Opening a second connection per probe only to re-read the ledger is
         // wasteful; once every known migration is applied it stays applied.
         migrations: onceTrue(async () => (await pendingMigrations(config.database)).length === 0),
