@@ -1,52 +1,20 @@
 // Password hashing with argon2id, at one of OWASP's minimum configurations
-// or above (configurable: config.ts). Stored hashes made with any other
-// parameters than the configured ones, weaker or stronger, are reported by
-// needsRehash, so they are re-made at the next sign-in: every hash converges
-// on one parameter set, and so does the decoy an unknown email is checked
-// against (decoy-hash.ts), so response time does not tell accounts apart.
+// or above (configurable: config.ts; the rules: password-hash-params.ts).
+// Stored hashes made with any other parameters than the configured ones,
+// weaker or stronger, are reported by needsRehash, so they are re-made at the
+// next sign-in: every hash converges on one parameter set, and so does the
+// decoy an unknown email is checked against (decoy-hash.ts), so response time
+// does not tell accounts apart.
 //
 // @node-rs/argon2 (a Rust implementation, prebuilt by napi-rs) rather than
 // the `argon2` package (the reference C code, built for SSE2 only): the same
 // PHC strings either way, and on the 2-core bench machine it costs 7–8 ms of CPU
 // per 7 MiB × 5 check instead of 15–21 ms. A sign-in is mostly this check.
 import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2';
+import { DEFAULT_PASSWORD_HASH_PARAMS, type PasswordHashParams } from './password-hash-params.ts';
 
-export interface PasswordHashParams {
-  /** KiB. */
-  readonly memoryCost: number;
-  readonly timeCost: number;
-  readonly parallelism: number;
-}
-
-/**
- * OWASP's Password Storage Cheat Sheet lists these argon2id configurations
- * (KiB, passes; one lane) as "an equal level of defense", trading memory for
- * CPU passes. Anything at least one of them in both respects is accepted.
- */
-export const OWASP_ARGON2ID_MINIMUMS: readonly Pick<PasswordHashParams, 'memoryCost' | 'timeCost'>[] = Object.freeze([
-  { memoryCost: 47104, timeCost: 1 },
-  { memoryCost: 19456, timeCost: 2 },
-  { memoryCost: 12288, timeCost: 3 },
-  { memoryCost: 9216, timeCost: 4 },
-  { memoryCost: 7168, timeCost: 5 },
-]);
-
-/**
- * The last of OWASP's list (7 MiB, 5 passes): the same defense as the others,
- * and the least CPU and memory per check. Measured on the 2-core bench
- * machine (AMD EPYC), CPU per verification with @node-rs/argon2 (the argon2
- * package in brackets): 47104/1 21.4 ms (67.4), 19456/2 13.3 (26.5), 12288/3
- * 7.7 (19.7), 9216/4 7.7 (17.4), 7168/5 6.9 (15.3); the larger blocks cost
- * more than their passes (fresh memory to fault in, less of it in cache).
- * 7 MiB instead of 19 MiB per check in flight also keeps memory down under a
- * burst of sign-ins.
- */
-export const DEFAULT_PASSWORD_HASH_PARAMS: PasswordHashParams = Object.freeze({ memoryCost: 7168, timeCost: 5, parallelism: 1 });
-
-/** Whether the parameters are at or above one of OWASP's minimum configurations. */
-export function meetsOwaspMinimum(params: PasswordHashParams): boolean {
-  return params.parallelism >= 1 && OWASP_ARGON2ID_MINIMUMS.some((minimum) => params.memoryCost >= minimum.memoryCost && params.timeCost >= minimum.timeCost);
-}
+// Re-exported for the callers that hash: the parameter rules live apart, so config can load them without argon2.
+export type { PasswordHashParams };
 
 const ARGON2_VERSION = 0x13;
 // The package's Algorithm is a TypeScript const enum, which isolated modules

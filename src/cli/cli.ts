@@ -3,13 +3,11 @@
 // the database, call the services, print the result, close the database.
 // Returns the exit status instead of exiting so output is always flushed.
 import { CLI_ACTOR } from '../audit/audit-event.ts';
-import { loadConfig, type Config } from '../config/config.ts';
-import { openDatabase, type Database } from '../db/database.ts';
+import { loadConfig } from '../config/config.ts';
+import { openDatabase } from '../db/database.ts';
 import { migrate } from '../db/migrator.ts';
 import { LatchkeyError } from '../errors.ts';
-import { createKeyRepository } from '../keys/key-repository.ts';
-import { createKeyRotationService, rotationPolicy, type KeyRotationService } from '../keys/key-rotation.ts';
-import { resolveMasterSecret } from '../keys/master-secret.ts';
+import { createKeys, type Keys } from '../keys/create-keys.ts';
 import { createSealer } from '../keys/sealing.ts';
 import { createSecretRotation } from '../keys/secret-rotation.ts';
 import { createServices } from '../services.ts';
@@ -102,23 +100,23 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
         io.stderr.write(`latchkey: warning: the change was made, but its audit event (${event.type}) could not be stored: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
       }
     };
+    // Built on first use: only the key and secret commands need the master secret.
+    let keys: Keys | undefined;
+    const cliKeys = () => (keys ??= createKeys(config, db, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) }));
     return await command.run(
-      { services, migration, keys: () => createCliKeyRotation(config, db, io), resealKeys: (previous) => resealKeys(config, db, io, previous), audit },
+      {
+        services,
+        migration,
+        keys: () => cliKeys().rotation,
+        // From `previous` to the configured master secret.
+        resealKeys: (previous) => createSecretRotation({ keys: cliKeys().repository, current: cliKeys().sealer }).rotate(createSealer(previous)),
+        audit,
+      },
       input,
     );
   } finally {
     await db.close();
   }
-}
-
-function createCliKeyRotation(config: Config, db: Database, io: CliIo): KeyRotationService {
-  const masterSecret = resolveMasterSecret(config, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) });
-  return createKeyRotationService({ keys: createKeyRepository(db.prisma, db.dialect), sealer: createSealer(masterSecret), policy: rotationPolicy(config) });
-}
-
-function resealKeys(config: Config, db: Database, io: CliIo, previous: string) {
-  const masterSecret = resolveMasterSecret(config, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) });
-  return createSecretRotation({ keys: createKeyRepository(db.prisma, db.dialect), current: createSealer(masterSecret) }).rotate(createSealer(previous));
 }
 
 function report(error: unknown, json: boolean, io: CliIo): number {

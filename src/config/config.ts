@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { MASTER_SECRET_ADVICE, masterSecretProblem } from './master-secret-rule.ts';
-import { DEFAULT_PASSWORD_HASH_PARAMS, meetsOwaspMinimum, OWASP_ARGON2ID_MINIMUMS, type PasswordHashParams } from '../accounts/password-hasher.ts';
+import { DEFAULT_PASSWORD_HASH_PARAMS, meetsOwaspMinimum, OWASP_ARGON2ID_MINIMUMS, type PasswordHashParams } from '../accounts/password-hash-params.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 

@@ -3,10 +3,44 @@
 // on it. Its answer is kept for a second, and probes arriving while a check
 // runs share it, so however many balancers probe however often (or a
 // stranger floods it), the database sees at most one check a second.
+// createReadinessCheck builds the check from what it checks, given as probes.
 import type { Middleware } from 'koa';
 
 export interface ReadinessCheck {
   (): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+}
+
+/** One thing readiness depends on: resolves true when it is in order (a throw counts as false). */
+export type ReadinessProbe = () => Promise<boolean>;
+
+export interface ReadinessDeps {
+  /** Asked in order; once one throws, the rest are reported false without being asked. */
+  readonly probes: Readonly<Record<string, ReadinessProbe>>;
+  /** Told why a probe threw (the database unreachable, say). */
+  readonly onError: (error: unknown) => void;
+}
+
+export function createReadinessCheck({ probes, onError }: ReadinessDeps): ReadinessCheck {
+  return async () => {
+    const checks = Object.fromEntries(Object.keys(probes).map((name) => [name, false]));
+    let ready = true;
+    for (const [name, probe] of Object.entries(probes)) {
+      try {
+        checks[name] = await probe();
+        ready &&= checks[name];
+      } catch (error) {
+        onError(error);
+        return { ready: false, checks };
+      }
+    }
+    return { ready, checks };
+  };
+}
+
+/** A probe that, once true, is not asked again: what is applied stays applied (the migrations). */
+export function onceTrue(probe: ReadinessProbe): ReadinessProbe {
+  let passed = false;
+  return async () => (passed ||= await probe());
 }
 
 /** How long a readiness answer is served again: a balancer acts on several probes, so a second late costs nothing. */

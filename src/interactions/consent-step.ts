@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
-import type { InteractionAudit } from '../audit/interaction-audit.ts';
+import type { InteractionAudit } from './interaction-audit.ts';
 import { describeConsent, type ConsentRequest } from './consent-words.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionPages } from './interaction-page.ts';

@@ -7,10 +7,11 @@
 // login guard's (throttle/login-guard.ts); this step turns its outcome into a page.
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
-import type { InteractionAudit } from '../audit/interaction-audit.ts';
+import type { InteractionAudit } from './interaction-audit.ts';
 import type { Metrics } from '../http/metrics.ts';
-import type { DeviceCookies } from '../throttle/device-cookie.ts';
-import { BUSY_MESSAGE, tooManyAttemptsMessage, type LoginGuard } from '../throttle/login-guard.ts';
+import type { DeviceCookies } from './device-cookie.ts';
+import type { LoginGuard } from '../throttle/login-guard.ts';
+import { BUSY_MESSAGE, tooManyAttemptsMessage } from './login-messages.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionPages } from './interaction-page.ts';
 

@@ -6,8 +6,10 @@
 // wakes exactly at the next activatesAt, so instances switch signing keys
 // together instead of up to one interval apart. On a change it calls
 // onChange (reload the keys, rebuild the provider); a failed onChange is
-// retried at the next check.
+// retried at the next check. The loop itself is startPeriodic's (periodic.ts):
+// runNow() checks at once, stop() waits for a check in progress.
 import { createHash } from 'node:crypto';
+import { startPeriodic, type Periodic } from '../periodic.ts';
 import { activeSince, effectiveState, type KeyTimeline } from './key-lifecycle.ts';
 
 export interface KeySetWatcherOptions {
@@ -26,13 +28,6 @@ export interface KeySetWatcherOptions {
   readonly initial?: readonly KeyTimeline[];
 }
 
-export interface KeySetWatcher {
-  /** Checks now (and reschedules); resolves when any change it found is in effect. */
-  check(): Promise<void>;
-  /** Cancels the schedule and waits for a check in progress. */
-  stop(): Promise<void>;
-}
-
 /** What the signing configuration depends on: every key's state at `at`, activation and retirement. */
 export function keySetFingerprint(keys: readonly KeyTimeline[], at: Date): string {
   const lines = keys
@@ -49,20 +44,15 @@ export function nextActivation(keys: readonly KeyTimeline[], at: Date): Date | u
   return upcoming.length ? new Date(Math.min(...upcoming)) : undefined;
 }
 
-// setTimeout's limit; later activations are reached through the regular interval anyway.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-export function startKeySetWatcher(options: KeySetWatcherOptions): KeySetWatcher {
+export function startKeySetWatcher(options: KeySetWatcherOptions): Periodic {
   const { intervalMs, onChange, onError, maintain } = options;
   const now = options.now ?? (() => new Date());
-  if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new RangeError('intervalMs must be a positive number of milliseconds');
-
   let handled = options.initial ? keySetFingerprint(options.initial, now()) : undefined;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
 
-  async function run(): Promise<Date | undefined> {
+  // Wake at the activation itself (plus a hair, so the key counts as active), if that comes before the interval.
+  const untilActivation = (activation: Date | undefined) => (activation ? activation.getTime() - now().getTime() + 5 : undefined);
+
+  async function check(): Promise<number | undefined> {
     let keys = await options.listKeyTimelines();
     if (maintain && (await maintain(keys, now()))) keys = await options.listKeyTimelines();
     const at = now();
@@ -72,56 +62,9 @@ export function startKeySetWatcher(options: KeySetWatcherOptions): KeySetWatcher
       // Only once the change is in effect: a failed reload is retried next time.
       handled = fingerprint;
     }
-    return nextActivation(keys, at);
+    return untilActivation(nextActivation(keys, at));
   }
 
-  function schedule(activation?: Date): void {
-    if (stopped) return;
-    // Wake at the activation itself (plus a hair, so the key counts as active), if that comes first.
-    const untilActivation = activation ? activation.getTime() - now().getTime() + 5 : Number.POSITIVE_INFINITY;
-    const delay = Math.max(0, Math.min(intervalMs, untilActivation, MAX_TIMER_MS));
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      void check();
-    }, delay);
-    timer.unref();
-  }
-
-  async function runOnce(): Promise<void> {
-    if (stopped) return;
-    let activation: Date | undefined;
-    try {
-      activation = await run();
-    } catch (error) {
-      try {
-        onError(error);
-      } catch {
-        // A failing error reporter must not stop the schedule.
-      }
-    }
-    schedule(activation);
-  }
-
-  // Checks never overlap: one requested while another runs starts after it.
-  function check(): Promise<void> {
-    const next = (running ?? Promise.resolve()).then(runOnce);
-    running = next;
-    void next.finally(() => {
-      if (running === next) running = undefined;
-    });
-    return next;
-  }
-
-  schedule(options.initial ? nextActivation(options.initial, now()) : undefined);
-
-  return {
-    check,
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  const firstRunInMs = options.initial ? untilActivation(nextActivation(options.initial, now())) : undefined;
+  return startPeriodic({ name: 'key-set watcher', run: check, intervalMs, onError, ...(firstRunInMs !== undefined && { firstRunInMs }) });
 }

@@ -1,7 +1,8 @@
 // Client metadata and API resources, cached in process. Every token request
 // needs both, and they change rarely, so a database round trip per request
 // is pure overhead. Each instance polls one change counter per registry
-// (bumped in the same transaction as every write, src/db/registry-changes.ts)
+// (bumped in the same transaction as every write, src/db/registry-changes.ts;
+// the poll is dropIfChanged, run by startPeriodic in the composition root)
 // and drops its cache the moment either moves: a client deleted or a secret
 // rotated through any instance or the CLI stops working everywhere within one
 // watch interval. Unknown ids are cached too (as absent), so random
@@ -18,12 +19,9 @@ interface Marked {
 export interface RegistryCacheDeps {
   readonly clients: ClientMetadataSource & Marked;
   readonly resources: ResourceLookup & Marked;
-  /** How often the change markers are read. */
-  readonly watchIntervalMs: number;
   /** Longest an entry is served without a reload, whatever the markers say. */
   readonly ttlMs?: number;
   readonly maxEntries?: number;
-  readonly onError: (error: unknown) => void;
 }
 
 const ABSENT = Symbol('absent');
@@ -54,40 +52,20 @@ export async function createRegistryCache(deps: RegistryCacheDeps) {
   const resources = cachedLookup<ResourceDefinition>((identifier) => deps.resources.findByIdentifier(identifier), options);
 
   const readMarker = async () => `${await deps.clients.changeMarker()}|${await deps.resources.changeMarker()}`;
-  // Read before anything is cached: a change after this point is seen by the first poll.
+  // Read before anything is cached: a change after this point is seen by the first check.
   let marker = await readMarker();
-  let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
-  let stopped = false;
 
-  const poll = async () => {
-    try {
+  return {
+    clients: { findProviderMetadata: (id: string) => clients.get(id) } satisfies ClientMetadataSource,
+    resources: { findByIdentifier: (identifier: string) => resources.get(identifier) } satisfies ResourceLookup,
+    /** Reads the change markers and drops both caches if either moved: the watcher's run (startPeriodic). */
+    async dropIfChanged(): Promise<void> {
       const next = await readMarker();
       if (next !== marker) {
         marker = next;
         clients.clear();
         resources.clear();
       }
-    } catch (error) {
-      deps.onError(error);
-    }
-  };
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      polling = poll().finally(schedule);
-    }, deps.watchIntervalMs);
-    timer.unref();
-  };
-  schedule();
-
-  return {
-    clients: { findProviderMetadata: (id: string) => clients.get(id) } satisfies ClientMetadataSource,
-    resources: { findByIdentifier: (identifier: string) => resources.get(identifier) } satisfies ResourceLookup,
-    async stop(): Promise<void> {
-      stopped = true;
-      clearTimeout(timer);
-      await polling;
     },
   };
 }

@@ -8,7 +8,7 @@
 //
 //   An attempt is refused while any of its keys is blocked; the account key
 //   is not consulted for a browser that has signed in to that account before
-//   (device-cookie.ts). Every refused password (unknown email, wrong password,
+//   (interactions/device-cookie.ts). Every refused password (unknown email, wrong password,
 //   disabled account) counts against all four keys. The right password
 //   clears the (account, IP) count only. A login page blocked by its own
 //   count is spent: the person starts again.
@@ -86,11 +86,3 @@ export function createLoginGuard({ accounts, throttle, keys, hashing }: LoginGua
 }
 
 export type LoginGuard = ReturnType<typeof createLoginGuard>;
-
-/** The login page's words for a throttled attempt: whole minutes, rounded up. */
-export function tooManyAttemptsMessage(retryAfterSeconds: number): string {
-  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
-  return `Too many attempts. Try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}.`;
-}
-
-export const BUSY_MESSAGE = 'Latchkey is busy right now. Try again in a few seconds.';

@@ -1,9 +1,16 @@
 // Purging expired oidc-provider artifacts on a real database: the repository's
-// batched delete, then the timer that runs it.
+// batched delete, then the purge tasks that run it (and the throttle and
+// audit purges) on startPeriodic's schedule, which test/unit/periodic.test.ts
+// covers on its own.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startArtifactPurger } from '../../src/oidc/artifact-purger.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAuditRepository } from '../../src/audit/audit-repository.ts';
+import { createAuditService } from '../../src/audit/audit-service.ts';
 import { createArtifactRepository, PURGE_BATCH_SIZE, type ArtifactRepository } from '../../src/oidc/artifact-repository.ts';
+import type { Periodic } from '../../src/periodic.ts';
+import { startPurgeTasks } from '../../src/purge-tasks.ts';
+import { createThrottleRepository } from '../../src/throttle/throttle-repository.ts';
+import { createThrottleService } from '../../src/throttle/throttle-service.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
 const NOW = Date.UTC(2030, 0, 1);
@@ -41,12 +48,6 @@ async function remaining(): Promise<string[]> {
   const rows = await database.db.prisma.oidcArtifact.findMany({ select: { model: true, id: true } });
   return rows.map((row) => `${row.model}:${row.id}`).sort();
 }
-
-const deferred = () => {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-};
 
 const waitFor = async (condition: () => boolean, timeoutMs = 5_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -88,127 +89,91 @@ describe('artifact repository purgeExpired', () => {
   });
 });
 
-describe('startArtifactPurger', () => {
-  it('purges expired rows on its interval and keeps unexpired ones', async () => {
+describe('startPurgeTasks', () => {
+  const audit = () => createAuditService({ repository: createAuditRepository(database.db) });
+  const throttle = () => createThrottleService({ repository: createThrottleRepository(database.db) });
+  let tasks: Periodic[] = [];
+  afterEach(async () => {
+    for (const task of tasks) await task.stop();
+    tasks = [];
+    await database.db.prisma.throttle.deleteMany({});
+    await database.db.prisma.auditEvent.deleteMany({});
+  });
+
+  it('purges expired artifacts, idle throttle keys and old audit events on their interval, and keeps the rest', async () => {
     await seed(6, new Date(NOW - 1));
     const kept = [...(await seed(3, new Date(NOW + 60_000))), ...(await seed(1, null))].sort();
-    const purged: number[] = [];
+    const long = new Date(Date.now() - 400 * 24 * 3600 * 1000);
+    await database.db.prisma.throttle.createMany({
+      data: [
+        { key: 'idle', failures: 1, windowStart: long, updatedAt: long },
+        { key: 'fresh', failures: 1, windowStart: new Date(), updatedAt: new Date() },
+      ],
+    });
+    await database.db.prisma.auditEvent.createMany({
+      data: [
+        { id: randomUUID(), type: 'login.success', at: long },
+        { id: randomUUID(), type: 'login.success', at: new Date() },
+      ],
+    });
+    const purged = new Map<string, number[]>();
     const errors: unknown[] = [];
-
-    const purger = startArtifactPurger({
+    tasks = startPurgeTasks({
       artifacts,
+      throttle: throttle(),
+      audit: audit(),
+      auditRetentionDays: 30,
       intervalMs: 10,
       now: () => NOW,
       onError: (error) => errors.push(error),
-      onPurged: (count) => purged.push(count),
+      onPurged: (count, what) => purged.set(what, [...(purged.get(what) ?? []), count]),
     });
-    await waitFor(() => purged.length >= 2);
-    await purger.stop();
+    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'audit purge']);
+    await waitFor(() => [...purged.values()].length === 3 && [...purged.values()].every((counts) => counts.length >= 2));
 
     expect(errors).toEqual([]);
-    expect(purged[0]).toBe(6);
-    expect(purged.slice(1).every((count) => count === 0)).toBe(true);
+    expect(purged.get('expired artifacts')![0]).toBe(6);
+    expect(purged.get('idle throttle keys')![0]).toBe(1);
+    expect(purged.get('audit events past their retention')![0]).toBe(1);
+    for (const counts of purged.values()) expect(counts.slice(1).every((count) => count === 0)).toBe(true);
     expect(await remaining()).toEqual(kept);
+    expect((await database.db.prisma.throttle.findMany()).map((row) => row.key)).toEqual(['fresh']);
+    expect(await database.db.prisma.auditEvent.count()).toBe(1);
   });
 
-  it('never overlaps runs, even when a run outlasts the interval', async () => {
-    let active = 0;
-    let maxActive = 0;
-    let runs = 0;
-    const slow = {
-      async purgeExpired(before: Date, limit?: number) {
-        active += 1;
-        maxActive = Math.max(maxActive, active);
-        await new Promise((r) => setTimeout(r, 30));
-        const count = await artifacts.purgeExpired(before, limit);
-        active -= 1;
-        runs += 1;
-        return count;
-      },
-    };
-    const purger = startArtifactPurger({ artifacts: slow, intervalMs: 1, onError: () => {} });
-    await waitFor(() => runs >= 3);
-    await purger.stop();
-
-    expect(maxActive).toBe(1);
+  it('keeps audit events forever when the retention is 0: no audit purge at all', async () => {
+    await database.db.prisma.auditEvent.createMany({ data: [{ id: randomUUID(), type: 'login.success', at: new Date(0) }] });
+    const seen: string[] = [];
+    tasks = startPurgeTasks({ artifacts, throttle: throttle(), audit: audit(), auditRetentionDays: 0, intervalMs: 10, onError: () => {}, onPurged: (_count, what) => seen.push(what) });
+    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge']);
+    await waitFor(() => seen.length >= 4);
+    expect(seen).not.toContain('audit events past their retention');
+    expect(await database.db.prisma.auditEvent.count()).toBe(1);
   });
 
-  it('stop() waits for the run in progress, and no run starts afterwards', async () => {
-    await seed(4, new Date(NOW - 1));
-    const release = deferred();
-    const started = deferred();
+  it('reports which purge failed and keeps its schedule', async () => {
     let calls = 0;
-    const gated = {
-      async purgeExpired(before: Date, limit?: number) {
-        calls += 1;
-        started.resolve();
-        await release.promise;
-        return artifacts.purgeExpired(before, limit);
-      },
-    };
-    const purger = startArtifactPurger({ artifacts: gated, intervalMs: 5, now: () => NOW, onError: () => {} });
-    await started.promise;
-
-    let stopped = false;
-    const stopping = purger.stop().then(() => (stopped = true));
-    await new Promise((r) => setTimeout(r, 30));
-    expect(stopped).toBe(false);
-
-    release.resolve();
-    await stopping;
-    expect(await remaining()).toEqual([]);
-    await new Promise((r) => setTimeout(r, 30));
-    expect(calls).toBe(1);
-  });
-
-  it('reports a failed run to onError and keeps its schedule', async () => {
-    await seed(2, new Date(NOW - 1));
-    let calls = 0;
-    const errors: unknown[] = [];
+    const failures: [unknown, string][] = [];
     const purged: number[] = [];
-    const failingOnce = {
-      async purgeExpired(before: Date, limit?: number) {
-        calls += 1;
-        if (calls === 1) throw new Error('database went away');
-        return artifacts.purgeExpired(before, limit);
+    tasks = startPurgeTasks({
+      artifacts: {
+        async purgeExpired(before, limit) {
+          calls += 1;
+          if (calls === 1) throw new Error('database went away');
+          return artifacts.purgeExpired(before, limit);
+        },
       },
-    };
-    const purger = startArtifactPurger({
-      artifacts: failingOnce,
+      throttle: throttle(),
+      audit: audit(),
+      auditRetentionDays: 0,
       intervalMs: 5,
       now: () => NOW,
-      onError: (error) => {
-        errors.push(error);
-        throw new Error('the reporter itself fails');
-      },
-      onPurged: (count) => purged.push(count),
+      onError: (error, what) => failures.push([error, what]),
+      onPurged: (count, what) => what === 'expired artifacts' && purged.push(count),
     });
+    await seed(2, new Date(NOW - 1));
     await waitFor(() => purged.length >= 1);
-    await purger.stop();
-
-    expect(errors).toEqual([new Error('database went away')]);
-    expect(purged[0]).toBe(2);
+    expect(failures).toEqual([[new Error('database went away'), 'expired artifacts']]);
     expect(await remaining()).toEqual([]);
   });
-
-  it('does not keep the process alive, and stop() before the first run is clean', async () => {
-    // Lists only what keeps the event loop alive, so an unref'd timer adds nothing.
-    const refTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-    const before = refTimers();
-    const purger = startArtifactPurger({ artifacts, intervalMs: 60_000, onError: () => {} });
-    expect(refTimers()).toBe(before);
-    await expect(purger.stop()).resolves.toBeUndefined();
-  });
-
-  const badIntervals: [string, number][] = [
-    ['zero', 0],
-    ['negative', -5],
-    ['NaN', Number.NaN],
-    ['infinite', Number.POSITIVE_INFINITY],
-  ];
-  for (const [description, intervalMs] of badIntervals) {
-    it(`refuses a ${description} interval`, () => {
-      expect(() => startArtifactPurger({ artifacts, intervalMs, onError: () => {} })).toThrow(RangeError);
-    });
-  }
 });

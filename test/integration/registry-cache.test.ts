@@ -1,10 +1,12 @@
 // The in-process cache of clients and resources: one query per id until
 // something changes, then dropped within one watch interval; unknown ids are
-// remembered as absent; a failed load is not remembered.
+// remembered as absent; a failed load is not remembered. The watch is the
+// same startPeriodic loop the server runs, on a short interval.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
 import { providerClientSource } from '../../src/oidc/client-metadata.ts';
 import { createRegistryCache, type RegistryCache } from '../../src/oidc/registry-cache.ts';
+import { startPeriodic, type Periodic } from '../../src/periodic.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -14,6 +16,8 @@ const INTERVAL = 100;
 let database: TestDatabase;
 let services: Services;
 let cache: RegistryCache;
+let watcher: Periodic;
+const watchErrors: unknown[] = [];
 const loads = { clients: 0, resources: 0 };
 let failNextLoad = false;
 let clientId: string;
@@ -44,13 +48,14 @@ beforeAll(async () => {
       },
       changeMarker: () => services.resources.changeMarker(),
     },
-    watchIntervalMs: INTERVAL,
-    onError: () => {},
   });
+  // Watched the way the composition root watches it.
+  watcher = startPeriodic({ name: 'registry watcher', run: cache.dropIfChanged, intervalMs: INTERVAL, onError: (error) => watchErrors.push(error) });
 });
 
 afterAll(async () => {
-  await cache?.stop();
+  await watcher?.stop();
+  expect(watchErrors).toEqual([]);
   await database?.drop();
 });
 

@@ -5,7 +5,7 @@
 // token requests go out, and every one of them must succeed. Nothing here
 // measures time: only what was answered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSY_MESSAGE } from '../../src/throttle/login-guard.ts';
+import { BUSY_MESSAGE } from '../../src/interactions/login-messages.ts';
 import { createRelyingParty, expectPage, heading, type Step } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

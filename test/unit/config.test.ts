@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
@@ -141,5 +142,20 @@ describe('loadConfig', () => {
     for (const issuer of ['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']) {
       expect(loadConfig({ NODE_ENV: 'production', ISSUER: issuer, LATCHKEY_SECRET: SECRET }).issuer).toBe(issuer);
     }
+  });
+});
+
+describe('loading the configuration', () => {
+  // In a fresh process, so nothing another test imported counts. Node's CommonJS
+  // cache lists every package file (and native addon) loaded, ESM importers included.
+  const loadsArgon2 = (module: string) => {
+    const probe = `const { default: Module } = await import('node:module'); await import(${JSON.stringify(new URL(module, import.meta.url).href)}); process.stdout.write(String(Object.keys(Module._cache).some((file) => file.includes('argon2'))));`;
+    return execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { encoding: 'utf8' });
+  };
+
+  it('validates the argon2 parameters without loading argon2', () => {
+    expect(loadsArgon2('../../src/config/config.ts')).toBe('false');
+    // The probe sees argon2 where it is loaded: the hasher.
+    expect(loadsArgon2('../../src/accounts/password-hasher.ts')).toBe('true');
   });
 });

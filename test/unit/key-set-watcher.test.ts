@@ -3,7 +3,8 @@
 // exactly when a published key activates, and lets the schedule act first.
 import { afterEach, expect, it } from 'vitest';
 import type { KeyTimeline } from '../../src/keys/key-lifecycle.ts';
-import { startKeySetWatcher, type KeySetWatcher } from '../../src/keys/key-set-watcher.ts';
+import { startKeySetWatcher } from '../../src/keys/key-set-watcher.ts';
+import type { Periodic } from '../../src/periodic.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const key = (kid: string, fields: Partial<KeyTimeline> = {}): KeyTimeline => ({
@@ -16,7 +17,7 @@ const key = (kid: string, fields: Partial<KeyTimeline> = {}): KeyTimeline => ({
   ...fields,
 });
 
-let watcher: KeySetWatcher | undefined;
+let watcher: Periodic | undefined;
 afterEach(async () => {
   await watcher?.stop();
 });
@@ -31,7 +32,7 @@ it('calls onChange once per change of the key set, not for an unchanged one', as
   await sleep(100);
   expect(changes).toBe(1);
   rows = [key('a'), { ...rows[1]!, state: 'retired', retiredAt: new Date() }];
-  await watcher.check();
+  await watcher.runNow();
   expect(changes).toBe(2);
 });
 
@@ -80,6 +81,6 @@ it('runs the schedule first and compares the key set it leaves behind', async ()
     onChange: async () => void seen.push(['changed']),
     onError: () => {},
   });
-  await watcher.check();
+  await watcher.runNow();
   expect(seen).toEqual([['a'], ['changed']]);
 });

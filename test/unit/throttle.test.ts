@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientIdFromBasic, clientIdFromParams } from '../../src/oidc/client-auth-id.ts';
 import { createConcurrencyLimit } from '../../src/throttle/concurrency-limit.ts';
-import { tooManyAttemptsMessage } from '../../src/throttle/login-guard.ts';
+import { tooManyAttemptsMessage } from '../../src/interactions/login-messages.ts';
 import { createRateLimit } from '../../src/throttle/rate-limit.ts';
 import { createThrottleKeys, throttledAddress } from '../../src/throttle/throttle-keys.ts';
 import { blockSeconds, THROTTLE_POLICIES, type ThrottleScope } from '../../src/throttle/throttle-policy.ts';

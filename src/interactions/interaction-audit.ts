@@ -4,16 +4,16 @@
 import type { Context } from 'koa';
 import type { Interaction } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
-import type { AuditEventInput } from './audit-event.ts';
-import type { AuditService } from './audit-service.ts';
-import { createLoginIdentifierDigest } from './login-identifier.ts';
+import type { AuditEventInput } from '../audit/audit-event.ts';
+import type { AuditService } from '../audit/audit-service.ts';
+import { createLoginIdentifierDigest } from '../audit/login-identifier.ts';
 
 export type LoginFailureReason = 'unknown_account' | 'wrong_password' | 'account_disabled' | 'throttled';
 
 export interface InteractionAuditDeps {
   readonly audit: Pick<AuditService, 'record'>;
   readonly accounts: Pick<AccountService, 'findByEmail'>;
-  /** Keys the digest of unknown emails (login-identifier.ts); never stored or logged. */
+  /** Keys the digest of unknown emails (audit/login-identifier.ts); never stored or logged. */
   readonly masterSecret: string;
 }
 

@@ -3,12 +3,12 @@
 // with a session stores a code), before anyone has proved anything, so a
 // flood of GET /auth from one address would fill the table. Past its budget
 // an address gets a readable 429 page with Retry-After, and the provider
-// never sees the request. Counted in this process (rate-limit.ts): a bound on
+// never sees the request. Counted in this process (throttle/rate-limit.ts): a bound on
 // storage, not a brute-force count; IPv6 by its /64, like every throttle.
 import type { Middleware } from 'koa';
-import type { Views } from '../http/views.ts';
-import type { RateLimit } from './rate-limit.ts';
-import { throttledAddress } from './throttle-keys.ts';
+import type { RateLimit } from '../throttle/rate-limit.ts';
+import { throttledAddress } from '../throttle/throttle-keys.ts';
+import type { Views } from './views.ts';
 
 export interface AuthorizationThrottleDeps {
   /** The provider's authorization endpoint (provider.pathFor('authorization')). */

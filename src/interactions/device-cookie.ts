@@ -1,13 +1,13 @@
 // Remembers, in a signed cookie, which accounts this browser has signed in to
 // (OWASP's "device cookie"). The account-wide back-off (login_account in
-// throttle-policy.ts) does not apply to such a browser: whoever is guessing
-// one account from many addresses cannot keep its owner out of a browser they
-// have used before, because getting the cookie takes the right password.
-// The per-(account, IP) and per-IP limits still apply to it.
+// throttle/throttle-policy.ts) does not apply to such a browser: whoever is
+// guessing one account from many addresses cannot keep its owner out of a
+// browser they have used before, because getting the cookie takes the right
+// password. The per-(account, IP) and per-IP limits still apply to it.
 //
-// The value is the accounts' keyed digests (throttle-keys.ts), never an email,
-// signed with the shared cookie keys (Koa's app.keys), so every instance reads
-// what another one set; sent only to the interaction pages.
+// The value is the accounts' keyed digests (throttle/throttle-keys.ts), never
+// an email, signed with the shared cookie keys (Koa's app.keys), so every
+// instance reads what another one set; sent only to the interaction pages.
 import type { Context } from 'koa';
 
 export const DEVICE_COOKIE = 'latchkey.device';

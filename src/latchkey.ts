@@ -1,0 +1,171 @@
+// The composition root: wires a Latchkey from its configuration, an open
+// (migrated) database and a log, in the direction data flows: keys →
+// services → oidc-provider → Koa app, plus the background tasks. Each piece
+// is built by its own factory; this only connects them. Listening and
+// stopping are server.ts's; the CLI composes the same keys and services.
+import type Koa from 'koa';
+import type { AdapterFactory } from 'oidc-provider';
+import { createApp } from './app.ts';
+import type { Config } from './config/config.ts';
+import type { Database } from './db/database.ts';
+import { pendingMigrations } from './db/migrator.ts';
+import { throttleAuthorizationRequests } from './http/authorization-throttle.ts';
+import { createReadinessCheck, onceTrue } from './http/health.ts';
+import { createMetrics } from './http/metrics.ts';
+import { createViews } from './http/views.ts';
+import { createDeviceCookies } from './interactions/device-cookie.ts';
+import { createInteractionAudit } from './interactions/interaction-audit.ts';
+import { createInteractionRoutes } from './interactions/interaction-routes.ts';
+import { createKeys } from './keys/create-keys.ts';
+import { startKeySetWatcher } from './keys/key-set-watcher.ts';
+import { scheduledRotation } from './keys/scheduled-rotation.ts';
+import type { Log } from './log.ts';
+import { createAdapterFactory } from './oidc/adapter.ts';
+import { createArtifactRepository } from './oidc/artifact-repository.ts';
+import { providerClientSource } from './oidc/client-metadata.ts';
+import { createProviderHolder } from './oidc/provider-holder.ts';
+import { createRefreshRetries } from './oidc/refresh-retries.ts';
+import { createRegistryCache } from './oidc/registry-cache.ts';
+import { startPeriodic, type Periodic } from './periodic.ts';
+import { createProviderBuilder } from './provider-builder.ts';
+import { startPurgeTasks } from './purge-tasks.ts';
+import { createServices } from './services.ts';
+import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
+import { createLoginGuard } from './throttle/login-guard.ts';
+import { createRateLimit } from './throttle/rate-limit.ts';
+import { createThrottleKeys } from './throttle/throttle-keys.ts';
+import { createThrottleRepository } from './throttle/throttle-repository.ts';
+import { createThrottleService } from './throttle/throttle-service.ts';
+
+export interface LatchkeyOptions {
+  /**
+   * Test-only: wraps the storage adapter factory before oidc-provider gets
+   * it. The hook the tests use to assert invariants on every write (an
+   * expiry matching the TTL asked for, no write after consumption).
+   */
+  readonly wrapAdapter?: (factory: AdapterFactory) => AdapterFactory;
+}
+
+export interface Latchkey {
+  /** The Koa app, ready for http.createServer(app.callback()). */
+  readonly app: Koa;
+  /** The background loops, already running; each stop() waits for a run in progress. */
+  readonly tasks: readonly Periodic[];
+  /** Writes the audit events still buffered (bounded wait): after the last request. */
+  flushAudit(): Promise<void>;
+}
+
+export async function createLatchkey(config: Config, db: Database, log: Log, options: LatchkeyOptions = {}): Promise<Latchkey> {
+  const keys = createKeys(config, db, { info: (message) => log.info(message) });
+  await keys.service.ensureKeys();
+  // Read before the keys are (re)loaded, so a change made in between is seen by the watcher's first check.
+  const initialKeySet = await keys.repository.listKeyTimelines();
+  await keys.service.reload();
+  const cookieKeys = await keys.service.cookieKeys();
+
+  const services = createServices({ config, db, log });
+  const artifacts = createArtifactRepository(db);
+  const views = createViews();
+  const metrics = createMetrics();
+  // Brute-force back-off, counted in the database so every instance sees every failure.
+  const throttle = createThrottleService({ repository: createThrottleRepository(db) });
+  const throttleKeys = createThrottleKeys(keys.masterSecret);
+  const registry = await createRegistryCache({
+    clients: { findProviderMetadata: providerClientSource(services.clients).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
+    resources: services.resources,
+  });
+  const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });
+  const adapter = createAdapterFactory({ artifacts, clients: registry.clients, sealForPredecessor: retries.sealForPredecessor });
+  const buildProvider = createProviderBuilder({
+    config,
+    log,
+    adapter: options.wrapAdapter ? options.wrapAdapter(adapter) : adapter,
+    artifacts,
+    registry,
+    keys: keys.service,
+    cookieKeys,
+    accounts: services.accounts,
+    audit: services.audit,
+    views,
+    metrics,
+    throttle,
+    throttleKeys,
+    retries,
+  });
+  const providers = createProviderHolder(await buildProvider());
+  // The interaction pages keep the first instance: they only read and write
+  // artifacts and cookies (same database, same cookie keys), never sign.
+  const provider = providers.current;
+
+  const app = createApp({
+    metrics,
+    config,
+    log,
+    views,
+    provider: providers,
+    routes: [
+      throttleAuthorizationRequests({
+        path: provider.pathFor('authorization'),
+        limit: createRateLimit({ perMinute: config.authorizationsPerMinute }),
+        views,
+        onThrottled: () => metrics.throttled.inc({ scope: 'authorization_ip' }),
+      }),
+      createInteractionRoutes({
+        provider,
+        accounts: services.accounts,
+        views,
+        cookieKeys,
+        audit: createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret }),
+        guard: createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) }),
+        devices: createDeviceCookies({ secure: config.issuer.startsWith('https:') }),
+        metrics,
+        grantTtl: config.ttl.grant,
+      }),
+    ],
+    readiness: createReadinessCheck({
+      probes: {
+        async database() {
+          await db.prisma.$queryRawUnsafe('SELECT 1');
+          return true;
+        },
+        // Opening a second connection per probe only to re-read the ledger is
+        // wasteful; once every known migration is applied it stays applied.
+        migrations: onceTrue(async () => (await pendingMigrations(config.database)).length === 0),
+        keys: async () => (await keys.service.signingJwks()).keys.length > 0,
+      },
+      onError: (error) => log.warn({ err: error }, 'readiness check failed'),
+    }),
+  });
+
+  const tasks: Periodic[] = [
+    startKeySetWatcher({
+      listKeyTimelines: () => keys.repository.listKeyTimelines(),
+      initial: initialKeySet,
+      intervalMs: config.keys.watchInterval * 1000,
+      maintain: scheduledRotation({ rotation: keys.rotation, audit: services.audit, log }),
+      async onChange() {
+        await keys.service.reload();
+        providers.swap(await buildProvider());
+        const signing = (await keys.service.signingJwks()).keys.map((key) => ({ alg: key.alg, kid: key.kid }));
+        log.info({ keys: signing }, 'key set changed; serving with the new keys');
+      },
+      onError: (error) => log.warn({ err: error }, 'checking the key set for changes failed'),
+    }),
+    startPeriodic({
+      name: 'registry watcher',
+      run: registry.dropIfChanged,
+      intervalMs: config.registryWatchIntervalMs,
+      onError: (error) => log.warn({ err: error }, 'checking clients and resources for changes failed'),
+    }),
+    ...startPurgeTasks({
+      artifacts,
+      throttle,
+      audit: services.audit,
+      auditRetentionDays: config.auditRetentionDays,
+      onError: (error, what) => log.warn({ err: error }, `purging ${what} failed`),
+    }),
+  ];
+
+  return { app, tasks, flushAudit: () => services.audit.stop() };
+}
+
