@@ -4,6 +4,7 @@
 // CLI composes the same services through src/services.ts.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AdapterFactory } from 'oidc-provider';
 import { createApp } from './app.ts';
 import { SCHEDULE_ACTOR } from './audit/audit-event.ts';
 import { createInteractionAudit } from './audit/interaction-audit.ts';
@@ -58,11 +59,13 @@ export interface StartOptions {
   readonly log: Log;
   /** How long stop() waits for in-flight requests before cutting connections. */
   readonly drainMs?: number;
+  /** Wraps the storage adapter factory before oidc-provider gets it (tests check every write: test/helpers/checked-adapter.ts). */
+  readonly wrapAdapter?: (factory: AdapterFactory) => AdapterFactory;
 }
 
 const PURGE_INTERVAL_MS = 10 * 60 * 1000;
 
-export async function startLatchkey({ config, log, drainMs = 6000 }: StartOptions): Promise<RunningLatchkey> {
+export async function startLatchkey({ config, log, drainMs = 6000, wrapAdapter = (factory) => factory }: StartOptions): Promise<RunningLatchkey> {
   const { applied } = await migrate(config.database);
   if (applied.length) log.info({ applied }, 'applied database migrations');
 
@@ -92,7 +95,7 @@ export async function startLatchkey({ config, log, drainMs = 6000 }: StartOption
       onError: (error) => log.warn({ err: error }, 'checking clients and resources for changes failed'),
     });
     const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });
-    const adapter = createAdapterFactory({ artifacts, clients: registry.clients, sealForPredecessor: retries.sealForPredecessor });
+    const adapter = wrapAdapter(createAdapterFactory({ artifacts, clients: registry.clients, sealForPredecessor: retries.sealForPredecessor }));
     const revokedAccessTokens = createRevokedAccessTokens({ artifacts });
     const jwtAccessTokens = createJwtAccessTokens({ issuer: config.issuer, publicJwks: () => keys.publicJwks(), revoked: revokedAccessTokens, accounts: services.accounts });
     // oidc-provider reads its keys only at construction, so a change of the key

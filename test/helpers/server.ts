@@ -1,5 +1,6 @@
 // Starts a real Latchkey (the same startLatchkey as `npm start`) on an
-// ephemeral loopback port against a fresh test database.
+// ephemeral loopback port against a fresh test database, with every storage
+// write checked (checked-adapter.ts): stop() fails if one broke an invariant.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createLog } from '../../src/log.ts';
 import { startLatchkey } from '../../src/server.ts';
 import { createServices, type Services } from '../../src/services.ts';
+import { createAdapterChecks } from './checked-adapter.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { freePort } from './free-port.ts';
 import { testEnv } from './test-env.ts';
@@ -25,7 +27,8 @@ export async function startTestServer(options: { env?: Record<string, string>; d
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-data-'));
   const port = await freePort();
   const config = loadConfig(testEnv({ port, databaseUrl: database.url, dataDir }, options.env));
-  const latchkey = await startLatchkey({ config, log: createLog(config), drainMs: 1000 });
+  const checks = createAdapterChecks(config.ttl);
+  const latchkey = await startLatchkey({ config, log: createLog(config), drainMs: 1000, wrapAdapter: checks.wrap });
   return {
     issuer: config.issuer,
     config,
@@ -35,6 +38,7 @@ export async function startTestServer(options: { env?: Record<string, string>; d
       await latchkey.stop();
       if (!options.database) await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (checks.violations.length) throw new Error(`storage invariants broken:\n${checks.violations.join('\n')}`);
     },
   };
 }
