@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createLog } from '../../src/log.ts';
 import { startLatchkey } from '../../src/server.ts';
@@ -22,13 +23,22 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(options: { env?: Record<string, string>; database?: TestDatabase } = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Environment variables over testEnv()'s. */
+  readonly env?: Record<string, string>;
+  /** A database to share (not dropped by stop()); a fresh one otherwise. */
+  readonly database?: TestDatabase;
+  /** Where log lines go (a test that reads them); stdout otherwise. */
+  readonly logTo?: DestinationStream;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-data-'));
   const port = await freePort();
   const config = loadConfig(testEnv({ port, databaseUrl: database.url, dataDir }, options.env));
   const checks = createAdapterChecks(config.ttl);
-  const latchkey = await startLatchkey({ config, log: createLog(config), drainMs: 1000, wrapAdapter: checks.wrap });
+  const latchkey = await startLatchkey({ config, log: createLog(config, options.logTo), drainMs: 1000, wrapAdapter: checks.wrap });
   return {
     issuer: config.issuer,
     config,
