@@ -4,10 +4,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/config.ts';
+// The test helpers, not a copy: the bench runs through tsx like the tests and
+// ships nowhere, so it may reach into test/; src/ must not carry test-only code.
+import { freePort } from '../test/helpers/free-port.ts';
+import { testEnv } from '../test/helpers/test-env.ts';
 import { createBenchDatabase, type BenchDatabase } from './bench-database.ts';
 import { formatProfile, summariseProfile } from './cpu-profile-summary.ts';
 import type { Credentials } from './fixture.ts';
@@ -23,17 +26,6 @@ import { launchServer, type ServerProcess } from './server-process.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SETTLE_MS = 1000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Only what a process needs to run: the caller's LATCHKEY_* or DATABASE_URL must not leak into a server. */
 function baseEnv(): Record<string, string> {
@@ -77,21 +69,23 @@ interface Setup {
  * and master secret), as instances behind a load balancer share one.
  */
 async function provisionForLatchkey(database: BenchDatabase, workDir: string, options: BenchOptions): Promise<(index: number) => Promise<Setup>> {
+  const base = { databaseUrl: database.url, dataDir: path.join(workDir, 'latchkey-data') };
+  // The test environment with production settings, as an operator runs it
+  // (production's own log level, info: one access-log line per request), and
+  // one master secret for every instance.
   const shared = {
     NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    DATABASE_URL: database.url,
+    LOG_LEVEL: undefined,
     LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
-    LATCHKEY_DATA_DIR: path.join(workDir, 'latchkey-data'),
     // Every simulated person signs in from 127.0.0.1: the per-address bound on /auth would measure itself.
     LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '1000000',
   };
-  const provisioned = await provisionLatchkey(loadConfig({ ...shared, ISSUER: 'http://127.0.0.1' }, ROOT));
-  return (index) => prepareLatchkey(shared, provisioned, workDir, options, index);
+  const provisioned = await provisionLatchkey(loadConfig(testEnv({ ...base, port: 0 }, { ...shared, ISSUER: 'http://127.0.0.1' }), ROOT));
+  return (index) => prepareLatchkey((port) => testEnv({ ...base, port }, shared), provisioned, workDir, options, index);
 }
 
 async function prepareLatchkey(
-  shared: Record<string, string>,
+  envFor: (port: number) => Record<string, string>,
   provisioned: Omit<Credentials, 'issuer'>,
   workDir: string,
   options: BenchOptions,
@@ -100,8 +94,7 @@ async function prepareLatchkey(
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const queryLog = options.profile ? path.join(workDir, 'latchkey-queries.json') : undefined;
-  // Production settings, as an operator runs it (info logs, one access-log line per request).
-  const env = { ...shared, PORT: String(port), ISSUER: issuer };
+  const env = envFor(port);
   // What `npm start` runs: the compiled server (built by build() below).
   const nodeArgs = [
     ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-latchkey')}`, '--import', './dist/bench/bench/query-counter.js'] : []),

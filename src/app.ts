@@ -1,20 +1,22 @@
-// createApp(deps): the Koa host. Order matters: the request context first (id,
-// error rendering, security headers, access log and metrics, in one layer),
-// then Latchkey's own routes, and last oidc-provider, which owns every
-// protocol endpoint.
+// createApp(deps): the Koa host. Order matters: the layers that see every
+// response first (request id, access log and metrics, security headers,
+// provider fix-ups, then error rendering inside them all, so an error page is
+// finished like any other answer), then Latchkey's own routes, and last
+// oidc-provider, which owns every protocol endpoint.
 import Koa from 'koa';
 import type { Config } from './config/config.ts';
-import { errorResponder } from './http/error-handler.ts';
+import { accessLog } from './http/access-log.ts';
+import { errorRendering } from './http/error-rendering.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
 import { browserPagesRequireHttps } from './http/https-pages.ts';
 import type { Metrics } from './http/metrics.ts';
-import { requestContext } from './http/request-context.ts';
+import { providerResponseFixups } from './http/provider-response-fixups.ts';
+import { requestId } from './http/request-id.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
 import type { Views } from './http/views.ts';
 import type { Log } from './log.ts';
 import type { ProviderHolder } from './oidc/provider-holder.ts';
-import { finishProviderResponse } from './oidc/provider.ts';
 
 export interface AppDeps {
   readonly config: Config;
@@ -41,18 +43,14 @@ export function createApp(deps: AppDeps): Koa {
   // cookies (session, interaction) are signed with this app's keys: the same.
   // Every instance the holder ever serves has the same cookie keys.
   app.keys = deps.provider.current.keys;
-  const addSecurityHeaders = securityHeaders({ hsts: deps.config.issuer.startsWith('https:') });
-  app.use(
-    requestContext({
-      log: deps.log,
-      respondToError: errorResponder(deps.views, deps.log),
-      finishResponse: (ctx) => {
-        finishProviderResponse(ctx);
-        addSecurityHeaders(ctx);
-      },
-      observe: deps.metrics.observeRequest,
-    }),
-  );
+  // Outermost first; the after-`next` work runs in the reverse order: an
+  // error is rendered, the provider's answer put right, the security headers
+  // set, and then the request is logged and counted with its final status.
+  app.use(requestId(deps.log));
+  app.use(accessLog({ log: deps.log, observe: deps.metrics.observeRequest }));
+  app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
+  app.use(providerResponseFixups());
+  app.use(errorRendering(deps.views, deps.log));
   const provider = deps.provider.current;
   app.use(browserPagesRequireHttps({ issuer: deps.config.issuer, pagePaths: [provider.pathFor('authorization'), provider.pathFor('end_session'), '/interaction'], log: deps.log }));
   app.use(staticAssets());

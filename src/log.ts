@@ -1,16 +1,16 @@
-// Structured JSON logs (pino). Anything that could carry a secret is redacted
-// by key name, so a careless `log.info({ req })` cannot leak a token or password.
+// Structured JSON logs (pino): one JSON line per event with an ISO `time`,
+// pino's numeric `level` and `msg`. Anything that could carry a secret is
+// redacted by key name with pino's own `redact`, so a careless
+// `log.info({ req })` cannot leak a token or password.
 // (`code` is not redacted: it is the error code on every error object, and
 // authorization codes are never logged because query strings are not.)
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config/config.ts';
-import { isoTime } from './iso-time.ts';
-import { createLogOutput, type LogOutput } from './log-output.ts';
 
 export type Log = Logger;
 
 /** Keys whose values are never written, at the top of a line or inside any object in it. */
-const SECRET_KEYS = new Set([
+const SECRET_KEYS = [
   'password',
   'client_secret',
   'clientSecret',
@@ -25,94 +25,67 @@ const SECRET_KEYS = new Set([
   'proxy-authorization',
   'cookie',
   'set-cookie',
-]);
+] as const;
 
 export const CENSOR = '[redacted]';
 
-/** How deep redaction looks: { req: { headers: { authorization } } } is three levels. */
+/**
+ * How deep redaction looks: a secret key at the top of a line, or inside up
+ * to three levels of objects or arrays ({ req: { headers: { authorization } } }
+ * is the third level; a logged error's own properties are the first).
+ */
 const MAX_DEPTH = 3;
 
-/**
- * The line's fields with every secret key's value replaced by CENSOR; the
- * object itself when there is none (nothing is copied on the common path).
- *
- * pino's own `redact` option did this by path, but its wildcard paths
- * (`*.password`) send every value of every line through a path matcher:
- * with an access line and an audit line per token request, that was a
- * tenth of the request's CPU (bench --profile). One pass over the keys
- * with a set lookup does the same job for a few objects of a few keys.
- * A secret-named property on a logged error is caught too.
- */
-export function redactSecrets<T extends object>(value: T): T {
-  return redactFields(value as Record<string, unknown>, 0) as T;
-}
-
-function redactFields(value: Record<string, unknown>, depth: number): Record<string, unknown> {
-  let copy: Record<string, unknown> | undefined;
-  for (const key in value) {
-    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
-    const field = value[key];
-    let replaced = field;
-    if (SECRET_KEYS.has(key)) {
-      if (field !== undefined) replaced = CENSOR;
-    } else if (field instanceof Error && depth < MAX_DEPTH) {
-      replaced = redactError(field, depth + 1);
-    } else if (field !== null && typeof field === 'object' && depth < MAX_DEPTH) {
-      replaced = redactFields(field as Record<string, unknown>, depth + 1);
-    }
-    if (replaced !== field) {
-      copy ??= Array.isArray(value) ? ([...value] as unknown as Record<string, unknown>) : { ...value };
-      copy[key] = replaced;
-    }
-  }
-  return copy ?? value;
-}
-
-/** The error itself, or a copy of the same class (so pino names its type right) with its secret-named properties censored. */
-function redactError(error: Error, depth: number): Error {
-  const own = { ...error } as Record<string, unknown>;
-  const redacted = redactFields(own, depth);
-  if (redacted === own) return error;
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
-  return Object.assign(copy, { message: error.message, stack: error.stack }, redacted);
-}
+/** pino's redact paths: every secret key at every depth up to MAX_DEPTH, through `*` wildcards. */
+export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) =>
+  Array.from({ length: MAX_DEPTH + 1 }, (_, depth) => {
+    const parents = Array<string>(depth).fill('*');
+    // A key with a dash is written in brackets: `*.*["set-cookie"]`.
+    return key.includes('-') ? `${parents.join('.')}["${key}"]` : [...parents, key].join('.');
+  }),
+);
 
 export function createLog(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Log {
   return pino(
     {
       level: config.logLevel,
       base: { service: 'latchkey' },
-      formatters: { log: redactSecrets },
-      // Child-logger bindings (requestId, …) skip formatters.log; pino's own
-      // redact covers their top-level keys, which costs nothing per line: with
-      // no wildcard path, only a secret-named key ever reaches its censor.
-      redact: { paths: [...SECRET_KEYS].map((key) => (key.includes('-') ? `["${key}"]` : key)), censor: CENSOR },
-      // pino's isoTime, without a toISOString per line (iso-time.ts).
-      timestamp: () => `,"time":"${isoTime(Date.now())}"`,
+      // Child bindings (requestId, …) are redacted by the same paths.
+      redact: { paths: [...REDACT_PATHS], censor: CENSOR },
+      timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination ?? bufferedStdout(),
   );
 }
 
-/** Most a log line waits in memory before it is written (see createLog). */
+/** Bytes gathered before a write: one write(2) per line was the largest single cost of a token request. */
+const MIN_LENGTH = 4096;
+/** Most a log line waits in memory before it is written. */
 const FLUSH_INTERVAL_MS = 250;
+/** Bytes kept at most while stdout is not accepting writes; lines past it are dropped, not queued without bound. */
+const MAX_LENGTH = 16 * 1024 * 1024;
 
 /**
- * One write(2) per log line was the largest single cost of a token request
- * (an access line and an audit line each). Lines are gathered into writes
- * of 32 KiB instead (log-output.ts), flushed at least every 250 ms and when
- * the process exits, so nothing is lost on a normal or error exit; a SIGKILL
- * loses at most the last quarter second of lines.
+ * pino's own destination (sonic-boom) on stdout, asynchronous and buffered:
+ * lines are written MIN_LENGTH bytes at a time, flushed at least every
+ * FLUSH_INTERVAL_MS, and flushed synchronously when the process exits (pino
+ * registers that for an async destination), so a normal or error exit loses
+ * nothing; a SIGKILL loses at most the last quarter second of lines.
  */
 function bufferedStdout(): DestinationStream {
   // One per process, however many loggers write to it: one order, one exit hook.
   if (!stdout) {
-    const output = createLogOutput(1);
-    setInterval(() => output.flush(), FLUSH_INTERVAL_MS).unref();
-    process.on('exit', () => output.flush());
+    const output = pino.destination({ dest: 1, sync: false, minLength: MIN_LENGTH, maxLength: MAX_LENGTH });
+    setInterval(() => {
+      try {
+        output.flush();
+      } catch {
+        // Destroyed (stdout closed) or not open yet: nothing to flush now.
+      }
+    }, FLUSH_INTERVAL_MS).unref();
     stdout = output;
   }
   return stdout;
 }
 
-let stdout: LogOutput | undefined;
+let stdout: ReturnType<typeof pino.destination> | undefined;

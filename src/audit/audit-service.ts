@@ -4,7 +4,6 @@
 // why that is acceptable); the CLI records synchronously, because its changes
 // are rare and the process exits right after.
 import { isDatabaseUnavailable } from '../db/availability.ts';
-import { isoTime } from '../iso-time.ts';
 import type { Log } from '../log.ts';
 import { auditEventId, type AuditDetailValue, type AuditEvent, type AuditEventInput } from './audit-event.ts';
 import { createAuditBuffer, type AuditBufferOptions } from './audit-buffer.ts';
@@ -65,7 +64,7 @@ export function createAuditService({ repository, log, batch, now = () => new Dat
         audit: true,
         id: row.id,
         type: row.type,
-        at: isoTime(row.at.getTime()),
+        at: row.at.toISOString(),
         actor: row.actor,
         subject: row.subject,
         clientId: row.clientId,

@@ -57,7 +57,7 @@ export function createMetrics() {
     errors,
 
     /**
-     * Counts and times one finished request (request-context.ts calls it).
+     * Counts and times one finished request (access-log.ts calls it).
      * The route label is a known name, never the raw path. Labelled children
      * are made once per route, method and status and kept, so a request
      * builds no label object (prom-client still hashes the labels inside).

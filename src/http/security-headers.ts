@@ -1,6 +1,7 @@
-// Headers every response gets, and a strict Content-Security-Policy for the
-// HTML pages Latchkey renders itself (no scripts at all; one same-origin
-// stylesheet; never framed, which stops clickjacking of login and consent).
+// The middleware that sets the headers every response gets, and a strict
+// Content-Security-Policy for the HTML pages Latchkey renders itself (no
+// scripts at all; one same-origin stylesheet; never framed, which stops
+// clickjacking of login and consent).
 import type { Context, Middleware } from 'koa';
 import { underPagePaths } from './page-paths.ts';
 
@@ -69,11 +70,12 @@ function isHtml(ctx: Context): boolean {
 }
 
 /**
- * Sets the headers on a finished response, error pages included; run by
- * request-context.ts once everything below it has answered.
+ * Sets the headers on the finished response, error pages included: mounted
+ * outside error rendering and the provider fix-ups, it runs after both.
  */
-export function securityHeaders(options: { hsts: boolean }): (ctx: Context) => void {
-  return (ctx) => {
+export function securityHeaders(options: { hsts: boolean }): Middleware {
+  return async (ctx, next) => {
+    await next();
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     if (options.hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');

@@ -46,7 +46,7 @@ const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 /**
  * oidc-provider's finished answers put right (503 while the database is away,
  * RFC 6749's unauthorized_client) and made cacheable (discovery, JWKS). The
- * outer request layer runs this on every response (request-context.ts): as
+ * outer request layer runs this on every response (http/provider-response-fixups.ts): as
  * post-layers inside the provider they were async layers of their own, and
  * each costs every request.
  */

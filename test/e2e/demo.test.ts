@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const SCREENSHOT = path.join(root, 'test-results', 'demo.png');

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, VIEWPORTS } from '../helpers/browser.ts';
 import { createRelyingParty, type RelyingParty } from '../helpers/rp.ts';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const SHOTS = path.join(fileURLToPath(new URL('../..', import.meta.url)), 'test-results');
 const PASSWORD = 'correct horse battery staple';

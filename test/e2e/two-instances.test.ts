@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, VIEWPORTS } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createRelyingParty, type RelyingParty } from '../helpers/rp.ts';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'correct horse battery staple';
 

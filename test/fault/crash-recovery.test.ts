@@ -1,7 +1,6 @@
 // kill -9 during load, then start again: no lost grants or keys, no
 // half-applied state. Latchkey runs as a separate process against the test
 // database of the current dialect.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +13,8 @@ import { createServices } from '../../src/services.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { spawnLatchkey, type LatchkeyProcess } from '../helpers/latchkey-process.ts';
 import { createRelyingParty, signInAndAllow } from '../helpers/rp.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { testEnv } from '../helpers/test-env.ts';
 
 const API = 'https://crash.example.test/api';
 const REDIRECT = 'http://127.0.0.1:9/cb';
@@ -33,16 +33,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-crash-'));
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
-  env = {
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ISSUER: issuer,
-    DATABASE_URL: database.url,
-    LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
-    LATCHKEY_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-  };
+  env = testEnv({ port, databaseUrl: database.url, dataDir }, { LOG_LEVEL: 'warn' });
   const services = createServices({ config: loadConfig(env), db: database.db });
   await services.resources.create({ identifier: API, scopes: ['read'] });
   const a = await services.clients.create({ name: 'Crash service', grantTypes: ['client_credentials'], resources: [API] });

@@ -1,6 +1,5 @@
 // SIGTERM: stop accepting new connections, finish the requests already in
 // flight (within a bound), close the database, exit 0 within 10 s.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -10,7 +9,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createServices } from '../../src/services.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { spawnLatchkey, type LatchkeyProcess } from '../helpers/latchkey-process.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { testEnv } from '../helpers/test-env.ts';
 
 const API = 'https://shutdown.example.test/api';
 
@@ -27,7 +27,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-shutdown-'));
   port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
-  env = { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), ISSUER: issuer, DATABASE_URL: database.url, LATCHKEY_SECRET: randomBytes(32).toString('base64url'), LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  env = testEnv({ port, databaseUrl: database.url, dataDir }, { LOG_LEVEL: 'info' });
   const services = createServices({ config: loadConfig(env), db: database.db });
   await services.resources.create({ identifier: API, scopes: ['read'] });
   const created = await services.clients.create({ name: 'Shutdown', grantTypes: ['client_credentials'], resources: [API] });

@@ -4,7 +4,6 @@
 // revocation, logout) and the CLI provisions; then every line Latchkey and the
 // CLI wrote is searched for every secret, password, token, code, cookie and
 // private key the run used.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +17,8 @@ import { runCli } from '../helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { spawnLatchkey, type LatchkeyProcess } from '../helpers/latchkey-process.ts';
 import { createRelyingParty, signInAndAllow } from '../helpers/rp.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { testEnv } from '../helpers/test-env.ts';
 
 const API = 'https://secrets.example.test/api';
 const REDIRECT = 'http://127.0.0.1:9/cb';
@@ -36,7 +36,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-secrets-'));
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
-  env = { NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), ISSUER: issuer, DATABASE_URL: database.url, LATCHKEY_SECRET: randomBytes(32).toString('base64url'), LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: 'trace' };
+  env = testEnv({ port, databaseUrl: database.url, dataDir }, { LOG_LEVEL: 'trace' });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,15 +1,18 @@
 // Starts a real Latchkey (the same startLatchkey as `npm start`) on an
-// ephemeral loopback port against a fresh test database.
-import { randomBytes } from 'node:crypto';
+// ephemeral loopback port against a fresh test database, with every storage
+// write checked (checked-adapter.ts): stop() fails if one broke an invariant.
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createLog } from '../../src/log.ts';
 import { startLatchkey } from '../../src/server.ts';
 import { createServices, type Services } from '../../src/services.ts';
+import { createAdapterChecks } from './checked-adapter.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { freePort } from './free-port.ts';
+import { testEnv } from './test-env.ts';
 
 export interface TestServer {
   readonly issuer: string;
@@ -20,33 +23,22 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
+export interface TestServerOptions {
+  /** Environment variables over testEnv()'s. */
+  readonly env?: Record<string, string>;
+  /** A database to share (not dropped by stop()); a fresh one otherwise. */
+  readonly database?: TestDatabase;
+  /** Where log lines go (a test that reads them); stdout otherwise. */
+  readonly logTo?: DestinationStream;
 }
 
-export async function startTestServer(options: { env?: Record<string, string>; database?: TestDatabase } = {}): Promise<TestServer> {
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-data-'));
   const port = await freePort();
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ISSUER: `http://127.0.0.1:${port}`,
-    DATABASE_URL: database.url,
-    LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
-    LATCHKEY_DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...options.env,
-  });
-  const latchkey = await startLatchkey({ config, log: createLog(config), drainMs: 1000 });
+  const config = loadConfig(testEnv({ port, databaseUrl: database.url, dataDir }, options.env));
+  const checks = createAdapterChecks(config.ttl);
+  const latchkey = await startLatchkey({ config, log: createLog(config, options.logTo), drainMs: 1000, wrapAdapter: checks.wrap });
   return {
     issuer: config.issuer,
     config,
@@ -56,6 +48,7 @@ export async function startTestServer(options: { env?: Record<string, string>; d
       await latchkey.stop();
       if (!options.database) await database.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (checks.violations.length) throw new Error(`storage invariants broken:\n${checks.violations.join('\n')}`);
     },
   };
 }

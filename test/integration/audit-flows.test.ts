@@ -5,7 +5,6 @@
 // before the table is read, so the events still buffered must be written by
 // stop(). Then every stored event and every log line is searched for every
 // secret, password, token, code and cookie the run used.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +17,8 @@ import { startLatchkey, type RunningLatchkey } from '../../src/server.ts';
 import { createServices } from '../../src/services.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createRelyingParty, expectPage, expectRedirect, heading, oauthError, signInAndAllow } from '../helpers/rp.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { testEnv } from '../helpers/test-env.ts';
 
 const API = 'https://orders.example.test/api';
 const CALLBACK = 'https://app.example.test/cb';
@@ -47,18 +47,13 @@ beforeAll(async () => {
   database = await createTestDatabase();
   dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-audit-'));
   const port = await freePort();
-  config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ISSUER: `http://127.0.0.1:${port}`,
-    DATABASE_URL: database.url,
-    LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
-    LATCHKEY_DATA_DIR: dataDir,
-    LOG_LEVEL: 'trace',
-    // No reuse grace: the refresh token used again at once below is a reuse, not a retry.
-    LATCHKEY_REFRESH_REUSE_GRACE: '0',
-  });
+  config = loadConfig(
+    testEnv(
+      { port, databaseUrl: database.url, dataDir },
+      // No reuse grace: the refresh token used again at once below is a reuse, not a retry.
+      { LOG_LEVEL: 'trace', LATCHKEY_REFRESH_REUSE_GRACE: '0' },
+    ),
+  );
   keep('master secret', config.masterSecret);
 
   const services = createServices({ config, db: database.db });

@@ -18,7 +18,8 @@ import { createVerifier, type Verifier } from '../../src/verify/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { createRelyingParty, signInAndAllow } from '../helpers/rp.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ORDERS = 'https://orders.example.test/api';
 const SECRET = randomBytes(32).toString('base64url');

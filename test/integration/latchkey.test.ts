@@ -2,7 +2,6 @@
 // its background tasks from a config and an open database, without listening;
 // the tasks are named and stoppable; and the test-only wrapAdapter seam sees
 // every artifact oidc-provider writes.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +14,8 @@ import { createLatchkey, type Latchkey } from '../../src/latchkey.ts';
 import { createLog } from '../../src/log.ts';
 import { createServices } from '../../src/services.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { testEnv } from '../helpers/test-env.ts';
 
 const CALLBACK = 'https://app.example.test/callback';
 
@@ -41,7 +41,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-root-'));
   const port = await freePort();
-  const config = loadConfig({ NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, LATCHKEY_SECRET: randomBytes(32).toString('base64url'), LATCHKEY_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const config = loadConfig(testEnv({ port, databaseUrl: database.url, dataDir }));
   latchkey = await createLatchkey(config, database.db, createLog(config), { wrapAdapter: recordWrites });
   server = http.createServer(latchkey.app.callback());
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));

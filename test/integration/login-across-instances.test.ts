@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { createRelyingParty, expectPage, expectRedirect, heading, oauthError, signInAndAllow } from '../helpers/rp.ts';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const CALLBACK = 'https://app.example.test/cb';

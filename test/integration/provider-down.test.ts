@@ -6,7 +6,6 @@
 // Latchkey on the same database and secret and shows the old token and the
 // published keys unchanged.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +16,8 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createServices } from '../../src/services.ts';
 import { createVerifier, type VerifyError } from '../../src/verify/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { freePort } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { testEnv } from '../helpers/test-env.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const API = 'https://orders.example.test/api';
@@ -122,17 +122,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-down-'));
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}`;
-  env = {
-    PATH: process.env.PATH ?? '',
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ISSUER: issuer,
-    DATABASE_URL: database.url,
-    LATCHKEY_SECRET: randomBytes(32).toString('base64url'),
-    LATCHKEY_DATA_DIR: dataDir,
-    LOG_LEVEL: 'warn',
-  };
+  env = testEnv({ port, databaseUrl: database.url, dataDir }, { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' });
   const services = createServices({ config: loadConfig(env), db: database.db });
   await services.resources.create({ identifier: API, scopes: ['orders:read'] });
   const created = await services.clients.create({ name: 'Order sync', grantTypes: ['client_credentials'], resources: [API] });

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieJar, parseForms } from '../helpers/rp.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const CALLBACK = 'https://app.example.test/cb';

@@ -1,0 +1,26 @@
+// Writes one access-log line per finished request and hands its duration to
+// whoever observes requests (the metrics). Only the path is logged: query
+// strings can carry authorization codes and tokens.
+import type { Context, Middleware } from 'koa';
+import type { Log } from '../log.ts';
+
+export type RequestObserver = (ctx: Context, seconds: number) => void;
+
+export interface AccessLogOptions {
+  readonly log: Log;
+  readonly observe?: RequestObserver;
+}
+
+export function accessLog({ log, observe }: AccessLogOptions): Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      // In `finally`: a request that fails past error rendering is still counted and logged.
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      observe?.(ctx, seconds);
+      log.info({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    }
+  };
+}
