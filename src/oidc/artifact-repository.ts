@@ -10,9 +10,14 @@
 // CPU, raw 83 µs). Rows come back as the model's type: the table's columns
 // are declared once, in prisma/models.prisma. The rare calls (purge, revoke
 // by grant or by account, a retried refresh) are model queries.
+//
+// Lookups by id started together are one statement: an introspection asks
+// for its token as an AccessToken, a ClientCredentials and a RefreshToken at
+// once (oidc-provider's token_find.js), three statements where one answers.
 import { PURGE_BATCH_SIZE, purgeInBatches } from '../db/batch-purge.ts';
 import type { Database, Models } from '../db/database.ts';
-import { empty, sql } from '../db/sql.ts';
+import { batchSameTick } from '../db/same-tick-batch.ts';
+import { empty, join, sql } from '../db/sql.ts';
 
 export type ArtifactRow = Models.OidcArtifactModel;
 
@@ -36,15 +41,29 @@ export interface ArtifactLookup {
 /** Rows deleted per statement by purgeExpired (the shared batch size, db/batch-purge.ts). */
 export { PURGE_BATCH_SIZE };
 
-const BY = { id: sql`"id"`, uid: sql`"uid"`, userCode: sql`"userCode"` };
+const BY = { uid: sql`"uid"`, userCode: sql`"userCode"` };
+
+/** Whether the row has not expired at `liveAt` (no expiry counts as live; no `liveAt`, every row). */
+const isLive = (row: ArtifactRow, liveAt: Date | undefined) => !liveAt || row.expiresAt === null || row.expiresAt > liveAt;
+
+interface ArtifactKey {
+  readonly model: string;
+  readonly id: string;
+}
 
 export function createArtifactRepository({ prisma }: Pick<Database, 'prisma'>) {
-  /** One row by (model, id), or the newest by uid or user code; with `liveAt`, only a row not expired then. */
+  /** The rows of every (model, id) asked for in the same tick, by one statement; null for each one not stored. */
+  const findByKey = batchSameTick(async (keys: readonly ArtifactKey[]): Promise<(ArtifactRow | null)[]> => {
+    const wanted = join(keys.map(({ model, id }) => sql`("model" = ${model} AND "id" = ${id})`), ' OR ');
+    const rows = await prisma.$queryRaw<ArtifactRow[]>(sql`SELECT * FROM "OidcArtifact" WHERE ${wanted}`);
+    return keys.map(({ model, id }) => rows.find((row) => row.model === model && row.id === id) ?? null);
+  });
+
+  /** The newest row by uid or user code; with `liveAt`, only one not expired then. */
   async function lookUp(by: keyof typeof BY, model: string, key: string, { liveAt }: ArtifactLookup): Promise<ArtifactRow | null> {
     const live = liveAt ? sql` AND ("expiresAt" IS NULL OR "expiresAt" > ${liveAt})` : empty;
     // User codes are short, so two live ones may collide; the newest wins, as in oidc-provider's own in-memory adapter.
-    const newest = by === 'id' ? empty : sql` ORDER BY "expiresAt" DESC LIMIT 1`;
-    const rows = await prisma.$queryRaw<ArtifactRow[]>(sql`SELECT * FROM "OidcArtifact" WHERE "model" = ${model} AND ${BY[by]} = ${key}${live}${newest}`);
+    const rows = await prisma.$queryRaw<ArtifactRow[]>(sql`SELECT * FROM "OidcArtifact" WHERE "model" = ${model} AND ${BY[by]} = ${key}${live} ORDER BY "expiresAt" DESC LIMIT 1`);
     return rows[0] ?? null;
   }
 
@@ -59,8 +78,9 @@ export function createArtifactRepository({ prisma }: Pick<Database, 'prisma'>) {
           "uid" = excluded."uid", "userCode" = excluded."userCode", "expiresAt" = excluded."expiresAt"`;
     },
 
-    find(model: string, id: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      return lookUp('id', model, id, lookup);
+    async find(model: string, id: string, { liveAt }: ArtifactLookup = {}): Promise<ArtifactRow | null> {
+      const row = await findByKey({ model, id });
+      return row && isLive(row, liveAt) ? row : null;
     },
 
     findByUid(model: string, uid: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
