@@ -1,11 +1,13 @@
 // Database calls for Account rows, and nothing else: the rules live in
 // account-service.ts. The two lookups run on every sign-in (several times:
-// the login form, the provider's findAccount, the id token's claims), so
-// they are statements prepared once (db/prepared-statements.ts);
-// everything else goes through Prisma.
+// the login form, the provider's findAccount, the id token's claims) and
+// every refresh, so each is one raw statement through Prisma's connection,
+// without a model query's compiler work (see oidc/artifact-repository.ts);
+// everything else is a model query.
 import type { Database, Models } from '../db/database.ts';
 import { isDatabaseText } from '../db/database-text.ts';
-import { BUSY, fromStoredTime } from '../db/prepared-statements.ts';
+import { isRecordMissing } from '../db/record-missing.ts';
+import { sql } from '../db/sql.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
 import { EMAIL_MAX_LENGTH } from './account-validation.ts';
 
@@ -24,9 +26,8 @@ export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled
 /** Account ids are UUIDs. */
 const ID_LENGTH = 36;
 
-const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "createdAt", "updatedAt"';
-const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
-const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
+/** The unique columns an account is looked up by. */
+const BY = { id: sql`"id"`, email: sql`"email"` };
 
 /**
  * The distinct parameter parts of the stored hashes ("$argon2id$v=19$m=…,t=…,p=…",
@@ -45,29 +46,12 @@ function parameterSetsSql(dialect: Database['dialect']): string {
         FROM (SELECT "passwordHash" AS h, substr("passwordHash", 2) AS r1 FROM "Account" WHERE "passwordHash" LIKE '$%$%$%$%') AS hashes) AS versioned) AS parameterised`;
 }
 
-/** A row as the prepared statements hand it over: booleans as 0/1 (SQLite) or true/false, times as text. */
-type StoredRow = Omit<AccountRow, 'emailVerified' | 'disabled' | 'createdAt' | 'updatedAt'> & {
-  emailVerified: number | boolean;
-  disabled: number | boolean;
-  createdAt: string;
-  updatedAt: string;
-};
-
-const fromStored = (row: StoredRow): AccountRow => ({
-  ...row,
-  emailVerified: Boolean(row.emailVerified),
-  disabled: Boolean(row.disabled),
-  createdAt: fromStoredTime(row.createdAt)!,
-  updatedAt: fromStoredTime(row.updatedAt)!,
-});
-
-export function createAccountRepository({ prisma, dialect, statements }: Pick<Database, 'prisma' | 'dialect' | 'statements'>) {
+export function createAccountRepository({ prisma, dialect }: Pick<Database, 'prisma' | 'dialect'>) {
   const parameterSets = parameterSetsSql(dialect);
 
-  /** The row, undefined when there is none, or BUSY when Prisma must answer (no prepared statements, or SQLite locked). */
-  async function prepared(sql: string, key: string): Promise<AccountRow | undefined | typeof BUSY> {
-    const row = statements ? await statements.get<StoredRow>(sql, key) : BUSY;
-    return row === BUSY || row === undefined ? row : fromStored(row);
+  async function findBy(by: keyof typeof BY, value: string): Promise<AccountRow | undefined> {
+    const [row] = await prisma.$queryRaw<AccountRow[]>(sql`SELECT * FROM "Account" WHERE ${BY[by]} = ${value}`);
+    return row;
   }
 
   return {
@@ -89,14 +73,12 @@ export function createAccountRepository({ prisma, dialect, statements }: Pick<Da
     // form, a session's subject): one the database cannot take is not found.
     async findById(id: string): Promise<AccountRow | undefined> {
       if (!isDatabaseText(id, ID_LENGTH)) return undefined;
-      const row = await prepared(BY_ID, id);
-      return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { id } })) ?? undefined);
+      return findBy('id', id);
     },
 
     async findByEmail(email: string): Promise<AccountRow | undefined> {
       if (!isDatabaseText(email, EMAIL_MAX_LENGTH)) return undefined;
-      const row = await prepared(BY_EMAIL, email);
-      return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { email } })) ?? undefined);
+      return findBy('email', email);
     },
 
     /** The parameter part of every distinct kind of stored password hash (see parameterSetsSql). */
@@ -107,8 +89,13 @@ export function createAccountRepository({ prisma, dialect, statements }: Pick<Da
 
     /** Resolves to the updated row, or undefined when the account does not exist. */
     async update(id: string, changes: AccountChanges): Promise<AccountRow | undefined> {
-      const { count } = await prisma.account.updateMany({ where: { id }, data: changes });
-      return count > 0 ? ((await prisma.account.findUnique({ where: { id } })) ?? undefined) : undefined;
+      // One statement that returns the row it wrote, where an updateMany had to be followed by a read.
+      try {
+        return await prisma.account.update({ where: { id }, data: changes });
+      } catch (error) {
+        if (isRecordMissing(error)) return undefined;
+        throw error;
+      }
     },
   };
 }
