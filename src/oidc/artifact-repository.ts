@@ -14,9 +14,9 @@
 // Lookups by id started together are one statement: an introspection asks
 // for its token as an AccessToken, a ClientCredentials and a RefreshToken at
 // once (oidc-provider's token_find.js), three statements where one answers.
+import DataLoader from 'dataloader';
 import { PURGE_BATCH_SIZE, purgeInBatches } from '../db/batch-purge.ts';
 import type { Database, Models } from '../db/database.ts';
-import { batchSameTick } from '../db/same-tick-batch.ts';
 import { empty, join, sql } from '../db/sql.ts';
 
 export type ArtifactRow = Models.OidcArtifactModel;
@@ -52,12 +52,20 @@ interface ArtifactKey {
 }
 
 export function createArtifactRepository({ prisma }: Pick<Database, 'prisma'>) {
-  /** The rows of every (model, id) asked for in the same tick, by one statement; null for each one not stored. */
-  const findByKey = batchSameTick(async (keys: readonly ArtifactKey[]): Promise<(ArtifactRow | null)[]> => {
-    const wanted = join(keys.map(({ model, id }) => sql`("model" = ${model} AND "id" = ${id})`), ' OR ');
-    const rows = await prisma.$queryRaw<ArtifactRow[]>(sql`SELECT * FROM "OidcArtifact" WHERE ${wanted}`);
-    return keys.map(({ model, id }) => rows.find((row) => row.model === model && row.id === id) ?? null);
-  });
+  /**
+   * The rows of every (model, id) asked for in the same tick, by one
+   * statement; null for each one not stored. DataLoader does the gathering;
+   * its cache is off, because an artifact read must see the writes made since.
+   */
+  const byKey = new DataLoader(
+    async (keys: readonly ArtifactKey[]): Promise<(ArtifactRow | null)[]> => {
+      const wanted = join(keys.map(({ model, id }) => sql`("model" = ${model} AND "id" = ${id})`), ' OR ');
+      const rows = await prisma.$queryRaw<ArtifactRow[]>(sql`SELECT * FROM "OidcArtifact" WHERE ${wanted}`);
+      return keys.map(({ model, id }) => rows.find((row) => row.model === model && row.id === id) ?? null);
+    },
+    // Bounded, so a burst of requests never builds one huge statement.
+    { cache: false, maxBatchSize: 100 },
+  );
 
   /** The newest row by uid or user code; with `liveAt`, only one not expired then. */
   async function lookUp(by: keyof typeof BY, model: string, key: string, { liveAt }: ArtifactLookup): Promise<ArtifactRow | null> {
@@ -79,7 +87,7 @@ export function createArtifactRepository({ prisma }: Pick<Database, 'prisma'>) {
     },
 
     async find(model: string, id: string, { liveAt }: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      const row = await findByKey({ model, id });
+      const row = await byKey.load({ model, id });
       return row && isLive(row, liveAt) ? row : null;
     },
 
