@@ -1,13 +1,11 @@
 // Database calls for Account rows, and nothing else: the rules live in
 // account-service.ts. The two lookups run on every sign-in (several times:
-// the login form, the provider's findAccount, the id token's claims) and
-// every refresh, so each is one raw statement through Prisma's connection,
-// without a model query's compiler work (see oidc/artifact-repository.ts);
-// everything else is a model query.
+// the login form, the provider's findAccount, the id token's claims), so
+// they are statements prepared once (db/prepared-statements.ts);
+// everything else goes through Prisma.
 import type { Database, Models } from '../db/database.ts';
 import { isDatabaseText } from '../db/database-text.ts';
-import { isRecordMissing } from '../db/record-missing.ts';
-import { sql } from '../db/sql.ts';
+import { BUSY, fromStoredTime } from '../db/prepared-statements.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
 import { EMAIL_MAX_LENGTH } from './account-validation.ts';
 
@@ -26,8 +24,9 @@ export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled
 /** Account ids are UUIDs. */
 const ID_LENGTH = 36;
 
-/** The unique columns an account is looked up by. */
-const BY = { id: sql`"id"`, email: sql`"email"` };
+const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "createdAt", "updatedAt"';
+const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
+const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
 
 /**
  * The distinct parameter parts of the stored hashes ("$argon2id$v=19$m=…,t=…,p=…",
@@ -46,12 +45,29 @@ function parameterSetsSql(dialect: Database['dialect']): string {
         FROM (SELECT "passwordHash" AS h, substr("passwordHash", 2) AS r1 FROM "Account" WHERE "passwordHash" LIKE '$%$%$%$%') AS hashes) AS versioned) AS parameterised`;
 }
 
-export function createAccountRepository({ prisma, dialect }: Pick<Database, 'prisma' | 'dialect'>) {
+/** A row as the prepared statements hand it over: booleans as 0/1 (SQLite) or true/false, times as text. */
+type StoredRow = Omit<AccountRow, 'emailVerified' | 'disabled' | 'createdAt' | 'updatedAt'> & {
+  emailVerified: number | boolean;
+  disabled: number | boolean;
+  createdAt: string;
+  updatedAt: string;
+};
+
+const fromStored = (row: StoredRow): AccountRow => ({
+  ...row,
+  emailVerified: Boolean(row.emailVerified),
+  disabled: Boolean(row.disabled),
+  createdAt: fromStoredTime(row.createdAt)!,
+  updatedAt: fromStoredTime(row.updatedAt)!,
+});
+
+export function createAccountRepository({ prisma, dialect, statements }: Pick<Database, 'prisma' | 'dialect' | 'statements'>) {
   const parameterSets = parameterSetsSql(dialect);
 
-  async function findBy(by: keyof typeof BY, value: string): Promise<AccountRow | undefined> {
-    const [row] = await prisma.$queryRaw<AccountRow[]>(sql`SELECT * FROM "Account" WHERE ${BY[by]} = ${value}`);
-    return row;
+  /** The row, undefined when there is none, or BUSY when Prisma must answer (no prepared statements, or SQLite locked). */
+  async function prepared(sql: string, key: string): Promise<AccountRow | undefined | typeof BUSY> {
+    const row = statements ? await statements.get<StoredRow>(sql, key) : BUSY;
+    return row === BUSY || row === undefined ? row : fromStored(row);
   }
 
   return {
@@ -73,12 +89,14 @@ export function createAccountRepository({ prisma, dialect }: Pick<Database, 'pri
     // form, a session's subject): one the database cannot take is not found.
     async findById(id: string): Promise<AccountRow | undefined> {
       if (!isDatabaseText(id, ID_LENGTH)) return undefined;
-      return findBy('id', id);
+      const row = await prepared(BY_ID, id);
+      return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { id } })) ?? undefined);
     },
 
     async findByEmail(email: string): Promise<AccountRow | undefined> {
       if (!isDatabaseText(email, EMAIL_MAX_LENGTH)) return undefined;
-      return findBy('email', email);
+      const row = await prepared(BY_EMAIL, email);
+      return row !== BUSY ? row : ((await prisma.account.findUnique({ where: { email } })) ?? undefined);
     },
 
     /** The parameter part of every distinct kind of stored password hash (see parameterSetsSql). */
@@ -89,13 +107,8 @@ export function createAccountRepository({ prisma, dialect }: Pick<Database, 'pri
 
     /** Resolves to the updated row, or undefined when the account does not exist. */
     async update(id: string, changes: AccountChanges): Promise<AccountRow | undefined> {
-      // One statement that returns the row it wrote, where an updateMany had to be followed by a read.
-      try {
-        return await prisma.account.update({ where: { id }, data: changes });
-      } catch (error) {
-        if (isRecordMissing(error)) return undefined;
-        throw error;
-      }
+      const { count } = await prisma.account.updateMany({ where: { id }, data: changes });
+      return count > 0 ? ((await prisma.account.findUnique({ where: { id } })) ?? undefined) : undefined;
     },
   };
 }

@@ -1,8 +1,9 @@
 // Prisma calls for AuditEvent rows, and nothing else: batching and the rules
 // for what an event holds live in audit-service.ts.
-import { purgeInBatches } from '../db/batch-purge.ts';
 import type { Database, Models } from '../db/database.ts';
-import { sql } from '../db/sql.ts';
+import { BUSY } from '../db/prepared-statements.ts';
+import { sqliteTime } from '../db/sqlite-statements.ts';
+import { isoTime } from '../iso-time.ts';
 
 export type AuditEventRow = Models.AuditEventModel;
 
@@ -13,45 +14,84 @@ export interface AuditQuery {
   readonly limit: number;
 }
 
-/** Rows deleted per statement by purgeBefore (the shared batch size, db/batch-purge.ts). */
-export { PURGE_BATCH_SIZE } from '../db/batch-purge.ts';
+/** Rows deleted per statement by purgeBefore: small enough to hold locks only briefly. */
+export const PURGE_BATCH_SIZE = 500;
+
+const COLUMNS = '"id", "type", "at", "actor", "subject", "clientId", "ip", "details"';
 
 /**
  * Every token issued is audited, so batches of rows are inserted all the
- * time under load: each batch as one raw statement through Prisma with one
- * parameter, the rows as a JSON array of arrays (columns in the order the
- * statement names them), unpacked by the database. (Prisma's createMany
- * binds eight parameters a row through its query compiler: about a third of
- * a client-credentials request's CPU.)
+ * time under load: each with one prepared statement (db/prepared-statements.ts)
+ * of one fixed text, so it is parsed once, however many rows a batch has.
+ * On SQLite, a statement of 100 rows of parameters, the unused ones null and
+ * left out by the WHERE. On PostgreSQL, one array per column.
  *
  * Every insert skips rows whose id is already stored: a batch longer than
- * one statement may be cut short (a lost connection) after part of it was
- * written, and the audit buffer then retries all of it. An id is the same
- * event: ids are UUIDv7s with 62 random bits.
+ * one statement may be cut short (SQLite busy, a lost connection) after
+ * part of it was written, and the audit buffer then retries all of it.
+ * An id is the same event: ids are UUIDv7s with 62 random bits.
  */
-const ROWS_PER_STATEMENT = 1000;
-const INSERT = {
+const SQLITE_ROWS = 100;
+const POSTGRES_ROWS = 1000;
+const PREPARED_INSERT = {
+  sqlite: `INSERT INTO "AuditEvent" (${COLUMNS})
+    SELECT * FROM (VALUES ${Array.from({ length: SQLITE_ROWS }, () => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')})
+    WHERE column1 IS NOT NULL
+    ON CONFLICT ("id") DO NOTHING`,
+  postgres: `INSERT INTO "AuditEvent" (${COLUMNS})
+    SELECT * FROM unnest(?::text[], ?::text[], ?::timestamp(3)[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])
+    ON CONFLICT ("id") DO NOTHING`,
+} as const;
+
+/**
+ * Without prepared statements (an in-memory SQLite database), or when SQLite
+ * is busy: a whole batch as one Prisma statement with one parameter, the rows
+ * as a JSON array of arrays (columns in COLUMNS order), unpacked by the
+ * database. (Prisma's createMany binds eight parameters a row through its
+ * query compiler: about a third of a client-credentials request's CPU.)
+ */
+const JSON_ROWS = 1000;
+const JSON_INSERT = {
   // "WHERE true" lets SQLite's parser tell the upsert clause from a join's ON.
-  sqlite: (rows: string) => sql`INSERT INTO "AuditEvent" ("id", "type", "at", "actor", "subject", "clientId", "ip", "details")
+  sqlite: `INSERT INTO "AuditEvent" (${COLUMNS})
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
-    FROM json_each(${rows}) WHERE true
+    FROM json_each(?) WHERE true
     ON CONFLICT ("id") DO NOTHING`,
   // timestamp(3) without time zone, as Prisma stores it: UTC, the "Z" is dropped by the cast.
-  postgres: (rows: string) => sql`INSERT INTO "AuditEvent" ("id", "type", "at", "actor", "subject", "clientId", "ip", "details")
+  postgres: `INSERT INTO "AuditEvent" (${COLUMNS})
     SELECT r ->> 0, r ->> 1, (r ->> 2)::timestamp(3), r ->> 3, r ->> 4, r ->> 5, r ->> 6, r ->> 7
-    FROM jsonb_array_elements(${rows}::jsonb) AS r
+    FROM jsonb_array_elements($1::jsonb) AS r
     ON CONFLICT ("id") DO NOTHING`,
 } as const;
 
-/** `at` as the column stores it: on SQLite the text Prisma's adapter writes for a DateTime (ISO 8601, "+00:00"), so Prisma reads and compares it alike. */
-const STORED_TIME = {
-  sqlite: (date: Date) => date.toISOString().replace('Z', '+00:00'),
-  postgres: (date: Date) => date.toISOString(),
-} as const;
+/** A row's values in COLUMNS order, `at` as text. */
+type RowValues = readonly [string, string, string, string | null, string | null, string | null, string | null, string | null];
 
-export function createAuditRepository({ prisma, dialect }: Pick<Database, 'prisma' | 'dialect'>) {
-  const at = STORED_TIME[dialect];
-  const values = (row: AuditEventRow) => [row.id, row.type, at(row.at), row.actor, row.subject, row.clientId, row.ip, row.details];
+/** The parameters of the prepared insert for up to its number of rows. */
+const PREPARED_PARAMS = {
+  sqlite(rows: readonly RowValues[]): unknown[] {
+    const params: unknown[] = rows.flat();
+    while (params.length < SQLITE_ROWS * 8) params.push(null);
+    return params;
+  },
+  postgres: (rows: readonly RowValues[]): unknown[] => Array.from({ length: 8 }, (_, column) => rows.map((row) => row[column])),
+};
+
+export function createAuditRepository({ prisma, dialect, statements }: Pick<Database, 'prisma' | 'dialect' | 'statements'>) {
+  const preparedRows = dialect === 'sqlite' ? SQLITE_ROWS : POSTGRES_ROWS;
+  // `at` as the column stores it; on SQLite the way Prisma's adapter writes a DateTime (ISO 8601, "+00:00"), so Prisma reads it back.
+  const at = dialect === 'sqlite' ? sqliteTime : (date: Date) => isoTime(date.getTime());
+  const values = (row: AuditEventRow): RowValues => [row.id, row.type, at(row.at), row.actor, row.subject, row.clientId, row.ip, row.details];
+
+  /** Inserts through the prepared statement; returns how many rows it wrote (fewer than all when SQLite was busy). */
+  async function insertPrepared(rows: readonly RowValues[]): Promise<number> {
+    if (!statements) return 0;
+    for (let written = 0; written < rows.length; written += preparedRows) {
+      const chunk = rows.slice(written, written + preparedRows);
+      if ((await statements.run(PREPARED_INSERT[dialect], ...PREPARED_PARAMS[dialect](chunk))) === BUSY) return written;
+    }
+    return rows.length;
+  }
 
   return {
     async insert(row: AuditEventRow): Promise<void> {
@@ -59,23 +99,27 @@ export function createAuditRepository({ prisma, dialect }: Pick<Database, 'prism
     },
 
     async insertMany(rows: readonly AuditEventRow[]): Promise<void> {
-      for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-        await prisma.$executeRaw(INSERT[dialect](JSON.stringify(rows.slice(start, start + ROWS_PER_STATEMENT).map(values))));
+      const all = rows.map(values);
+      const rest = all.slice(await insertPrepared(all));
+      for (let start = 0; start < rest.length; start += JSON_ROWS) {
+        await prisma.$executeRawUnsafe(JSON_INSERT[dialect], JSON.stringify(rest.slice(start, start + JSON_ROWS)));
       }
     },
 
     /**
-     * Deletes events recorded before `before`, PURGE_BATCH_SIZE per batch,
+     * Deletes events recorded before `before`, PURGE_BATCH_SIZE per statement,
      * at most `limit` in all (the `at` index finds them). Returns how many.
      */
-    purgeBefore(before: Date, limit?: number): Promise<number> {
-      return purgeInBatches(
-        {
-          find: (take) => prisma.auditEvent.findMany({ where: { at: { lt: before } }, select: { id: true }, orderBy: { at: 'asc' }, take }),
-          delete: async (rows) => (await prisma.auditEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } })).count,
-        },
-        limit,
-      );
+    async purgeBefore(before: Date, limit: number = Number.POSITIVE_INFINITY): Promise<number> {
+      let deleted = 0;
+      while (deleted < limit) {
+        const batch = await prisma.auditEvent.findMany({ where: { at: { lt: before } }, select: { id: true }, orderBy: { at: 'asc' }, take: Math.min(PURGE_BATCH_SIZE, limit - deleted) });
+        if (batch.length === 0) break;
+        const { count } = await prisma.auditEvent.deleteMany({ where: { id: { in: batch.map((row) => row.id) } } });
+        deleted += count;
+        if (batch.length < PURGE_BATCH_SIZE) break;
+      }
+      return deleted;
     },
 
     /** Newest first; ids are time-ordered, so they break ties within a millisecond. */

@@ -1,8 +1,8 @@
 // Tells a lost or refused database connection apart from every other error,
 // so callers can answer 503 (try again shortly) instead of 500 (our bug).
 // Prisma wraps driver errors; the driver's own code sits in
-// meta.driverAdapterError.cause; a pg error that escapes unwrapped (the
-// pool's own, on connect) carries its SQLSTATE in `code`.
+// meta.driverAdapterError.cause. The prepared statements on PostgreSQL
+// (postgres-statements.ts) get pg's errors unwrapped: SQLSTATE in `code`.
 
 /** Prisma error codes that mean the database could not be reached or timed out. */
 const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);

@@ -6,14 +6,17 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseConfig, Dialect } from '../config/config.ts';
 import type { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
+import type { PreparedStatements } from './prepared-statements.ts';
+import { createSqliteStatements } from './sqlite-statements.ts';
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 /**
- * SQLite's page cache for Prisma's connection, in KiB (`PRAGMA cache_size = -N`).
- * better-sqlite3 is built with a 16 MiB default: as audit rows are appended,
- * the cache fills with pages that are written once and never read again, and
- * the process grew under load (bench: RSS after load).
+ * SQLite's page cache per connection, in KiB (`PRAGMA cache_size = -N`).
+ * better-sqlite3 is built with a 16 MiB default, and the server has two
+ * connections (Prisma's and the prepared statements'): as audit rows are
+ * appended, both caches fill with pages that are written once and never read
+ * again, and the process grew by ~30 MB under load (bench: RSS after load).
  * What is read often (clients and keys are held in process; artifacts,
  * throttle counters and the right edge of the audit indexes) fits in a few
  * MiB, and the operating system's file cache holds the rest.
@@ -25,8 +28,9 @@ export type * as Models from './generated/sqlite/models.ts';
 
 export interface Database {
   readonly dialect: Dialect;
-  /** The one connection (SQLite) or pool (PostgreSQL) every repository reads and writes through. */
   readonly prisma: PrismaClient;
+  /** The hottest paths' statements, prepared once (prepared-statements.ts); none for an in-memory SQLite database. */
+  readonly statements?: PreparedStatements;
   close(): Promise<void>;
 }
 
@@ -46,9 +50,11 @@ export async function openDatabase(config: DatabaseConfig, options: DatabaseOpti
   return {
     dialect: config.dialect,
     prisma: opened.prisma,
+    ...(opened.statements && { statements: opened.statements }),
     // Once, however many times it is called (a pool cannot be ended twice).
     close: () =>
       (closed ??= (async () => {
+        await opened.statements?.close();
         await opened.prisma.$disconnect();
         await opened.pool?.end();
       })()),
@@ -57,7 +63,8 @@ export async function openDatabase(config: DatabaseConfig, options: DatabaseOpti
 
 interface Opened {
   readonly prisma: PrismaClient;
-  /** PostgreSQL's pool, ended after Prisma disconnects. */
+  readonly statements?: PreparedStatements;
+  /** PostgreSQL's pool, shared by Prisma and the statements, ended last. */
   readonly pool?: { end(): Promise<void> };
 }
 
@@ -71,17 +78,20 @@ async function openSqlite(config: DatabaseConfig): Promise<Opened> {
   // `timeout` is better-sqlite3's busy timeout: a CLI writing while the server
   // runs waits for the lock instead of failing with SQLITE_BUSY.
   const adapter = new PrismaBetterSqlite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS });
+  // An in-memory database is private to its connection: a second one would see another, empty database.
+  const statements = file !== ':memory:' ? createSqliteStatements(file, { cacheKib: SQLITE_CACHE_KIB }) : undefined;
   const prisma = new SqliteClient({ adapter });
   // The adapter holds a single connection, so this applies to every query Prisma runs.
   await prisma.$executeRawUnsafe(`PRAGMA cache_size = -${SQLITE_CACHE_KIB}`);
-  return { prisma };
+  return { prisma, ...(statements && { statements }) };
 }
 
 async function openPostgres(config: DatabaseConfig, options: DatabaseOptions): Promise<Opened> {
-  const [{ default: pg }, { PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([
+  const [{ default: pg }, { PrismaPg }, { PrismaClient: PostgresClient }, { createPostgresStatements }] = await Promise.all([
     import('pg'),
     import('@prisma/adapter-pg'),
     import('./generated/postgres/client.ts'),
+    import('./postgres-statements.ts'),
   ]);
   const pool = new pg.Pool({
     connectionString: config.url,
@@ -94,5 +104,5 @@ async function openPostgres(config: DatabaseConfig, options: DatabaseOptions): P
   // as database-unavailable.
   pool.on('error', () => {});
   const prisma = new PostgresClient({ adapter: new PrismaPg(pool) }) as unknown as PrismaClient;
-  return { prisma, pool };
+  return { prisma, statements: createPostgresStatements(pool, pg.types), pool };
 }

@@ -4,20 +4,15 @@
 // rules here: what counts as expired or consumed is the adapter's call.
 //
 // The statements on the sign-in path (find, upsert, consume, destroy: about
-// thirty a login, five a refresh or an introspection) are each one raw
-// statement through Prisma's own connection: a model query costs its query
-// compiler's work on top (scratch measurement on SQLite: model query 243 µs
-// CPU, raw 83 µs). Rows come back as the model's type: the table's columns
-// are declared once, in prisma/models.prisma. The rare calls (purge, revoke
-// by grant or by account, a retried refresh) are model queries.
-//
-// Lookups by id started together are one statement: an introspection asks
-// for its token as an AccessToken, a ClientCredentials and a RefreshToken at
-// once (oidc-provider's token_find.js), three statements where one answers.
-import DataLoader from 'dataloader';
-import { PURGE_BATCH_SIZE, purgeInBatches } from '../db/batch-purge.ts';
+// thirty a login) are fixed SQL texts, prepared once beside Prisma
+// (db/prepared-statements.ts). Through Prisma, each went through its query
+// compiler or at least its raw API and a fresh parse (scratch measurement on
+// SQLite: model query 243 µs CPU, raw 83 µs, prepared ~10 µs). Through
+// Prisma's raw API again only where no prepared statement can run: an
+// in-memory SQLite database, or the moment SQLite is locked. The rare calls
+// (purge, revoke by grant or by account) stay model queries.
 import type { Database, Models } from '../db/database.ts';
-import { empty, join, sql } from '../db/sql.ts';
+import { BUSY, fromStoredTime, numbered } from '../db/prepared-statements.ts';
 
 export type ArtifactRow = Models.OidcArtifactModel;
 
@@ -38,74 +33,84 @@ export interface ArtifactLookup {
   readonly liveAt?: Date;
 }
 
-/** Rows deleted per statement by purgeExpired (the shared batch size, db/batch-purge.ts). */
-export { PURGE_BATCH_SIZE };
+/** Rows deleted per statement by purgeExpired: small enough to hold locks only briefly. */
+export const PURGE_BATCH_SIZE = 500;
 
-const BY = { uid: sql`"uid"`, userCode: sql`"userCode"` };
+const COLUMNS = '"model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt", "consumedAt", "sealedForPredecessor"';
 
-/** Whether the row has not expired at `liveAt` (no expiry counts as live; no `liveAt`, every row). */
-const isLive = (row: ArtifactRow, liveAt: Date | undefined) => !liveAt || row.expiresAt === null || row.expiresAt > liveAt;
-
-interface ArtifactKey {
-  readonly model: string;
-  readonly id: string;
+/** One row by (model, id), or the newest by uid or user code; with `live`, only rows not expired at the bound instant ("no expiry" counts as live). */
+function select(by: 'id' | 'uid' | 'userCode', live: boolean): string {
+  const expiry = live ? ' AND ("expiresAt" IS NULL OR "expiresAt" > ?)' : '';
+  // User codes are short, so two live ones may collide; the newest wins, as in oidc-provider's own in-memory adapter.
+  const newest = by === 'id' ? '' : ' ORDER BY "expiresAt" DESC LIMIT 1';
+  return `SELECT ${COLUMNS} FROM "OidcArtifact" WHERE "model" = ? AND "${by}" = ?${expiry}${newest}`;
 }
 
-export function createArtifactRepository({ prisma }: Pick<Database, 'prisma'>) {
-  /**
-   * The rows of every (model, id) asked for in the same tick, by one
-   * statement; null for each one not stored. DataLoader does the gathering;
-   * its cache is off, because an artifact read must see the writes made since.
-   */
-  const byKey = new DataLoader(
-    async (keys: readonly ArtifactKey[]): Promise<(ArtifactRow | null)[]> => {
-      const wanted = join(keys.map(({ model, id }) => sql`("model" = ${model} AND "id" = ${id})`), ' OR ');
-      const rows = await prisma.$queryRaw<ArtifactRow[]>(sql`SELECT * FROM "OidcArtifact" WHERE ${wanted}`);
-      return keys.map(({ model, id }) => rows.find((row) => row.model === model && row.id === id) ?? null);
-    },
-    // Bounded, so a burst of requests never builds one huge statement.
-    { cache: false, maxBatchSize: 100 },
-  );
+const STATEMENTS = {
+  // A consumedAt (and sealedForPredecessor) already set is kept: only the columns oidc-provider writes are replaced.
+  upsert: `INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt", "sealedForPredecessor") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId", "accountId" = excluded."accountId", "uid" = excluded."uid",
+      "userCode" = excluded."userCode", "expiresAt" = excluded."expiresAt"`,
+  find: select('id', false),
+  findLive: select('id', true),
+  findByUid: select('uid', false),
+  findByUidLive: select('uid', true),
+  findByUserCode: select('userCode', false),
+  findByUserCodeLive: select('userCode', true),
+  // Conditional, so that of any number of requests consuming one artifact at
+  // once exactly one changes the row: on PostgreSQL the others wait for its
+  // row lock, then find "consumedAt" set and change nothing.
+  consume: `UPDATE "OidcArtifact" SET "consumedAt" = ? WHERE "model" = ? AND "id" = ? AND "consumedAt" IS NULL`,
+  destroy: `DELETE FROM "OidcArtifact" WHERE "model" = ? AND "id" = ?`,
+};
 
-  /** The newest row by uid or user code; with `liveAt`, only one not expired then. */
-  async function lookUp(by: keyof typeof BY, model: string, key: string, { liveAt }: ArtifactLookup): Promise<ArtifactRow | null> {
-    const live = liveAt ? sql` AND ("expiresAt" IS NULL OR "expiresAt" > ${liveAt})` : empty;
-    // User codes are short, so two live ones may collide; the newest wins, as in oidc-provider's own in-memory adapter.
-    const rows = await prisma.$queryRaw<ArtifactRow[]>(sql`SELECT * FROM "OidcArtifact" WHERE "model" = ${model} AND ${BY[by]} = ${key}${live} ORDER BY "expiresAt" DESC LIMIT 1`);
+/** A row as the prepared statements hand it over: times as text. */
+type StoredRow = Omit<ArtifactRow, 'expiresAt' | 'consumedAt'> & { expiresAt: string | null; consumedAt: string | null };
+
+const fromStored = (row: StoredRow): ArtifactRow => ({ ...row, expiresAt: fromStoredTime(row.expiresAt), consumedAt: fromStoredTime(row.consumedAt) });
+
+export function createArtifactRepository({ prisma, dialect, statements }: Pick<Database, 'prisma' | 'dialect' | 'statements'>) {
+  const viaPrisma = dialect === 'postgres' ? (Object.fromEntries(Object.entries(STATEMENTS).map(([name, text]) => [name, numbered(text)])) as typeof STATEMENTS) : STATEMENTS;
+
+  async function lookUp(name: 'find' | 'findByUid' | 'findByUserCode', model: string, key: string, { liveAt }: ArtifactLookup): Promise<ArtifactRow | null> {
+    const live = `${name}Live` as const;
+    if (statements) {
+      const row = await (liveAt ? statements.get<StoredRow>(STATEMENTS[live], model, key, liveAt) : statements.get<StoredRow>(STATEMENTS[name], model, key));
+      if (row !== BUSY) return row ? fromStored(row) : null;
+    }
+    const rows = await (liveAt ? prisma.$queryRawUnsafe<ArtifactRow[]>(viaPrisma[live], model, key, liveAt) : prisma.$queryRawUnsafe<ArtifactRow[]>(viaPrisma[name], model, key));
     return rows[0] ?? null;
+  }
+
+  async function write(name: 'upsert' | 'consume' | 'destroy', ...params: unknown[]): Promise<number> {
+    if (statements) {
+      const changes = await statements.run(STATEMENTS[name], ...params);
+      if (changes !== BUSY) return changes;
+    }
+    return prisma.$executeRawUnsafe(viaPrisma[name], ...params);
   }
 
   return {
     /** Replaces the artifact's payload and columns; a consumedAt or sealedForPredecessor already set is kept. */
     async upsert(model: string, id: string, artifact: ArtifactWrite): Promise<void> {
-      const { payload, grantId = null, accountId = null, uid = null, userCode = null, expiresAt = null, sealedForPredecessor = null } = artifact;
-      // A consumedAt (and sealedForPredecessor) already set is kept: only the columns oidc-provider writes are replaced.
-      await prisma.$executeRaw`INSERT INTO "OidcArtifact" ("model", "id", "payload", "grantId", "accountId", "uid", "userCode", "expiresAt", "sealedForPredecessor")
-        VALUES (${model}, ${id}, ${payload}, ${grantId}, ${accountId}, ${uid}, ${userCode}, ${expiresAt}, ${sealedForPredecessor})
-        ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "grantId" = excluded."grantId", "accountId" = excluded."accountId",
-          "uid" = excluded."uid", "userCode" = excluded."userCode", "expiresAt" = excluded."expiresAt"`;
+      await write('upsert', model, id, artifact.payload, artifact.grantId ?? null, artifact.accountId ?? null, artifact.uid ?? null, artifact.userCode ?? null, artifact.expiresAt ?? null, artifact.sealedForPredecessor ?? null);
     },
 
-    async find(model: string, id: string, { liveAt }: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      const row = await byKey.load({ model, id });
-      return row && isLive(row, liveAt) ? row : null;
+    find(model: string, id: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
+      return lookUp('find', model, id, lookup);
     },
 
     findByUid(model: string, uid: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      return lookUp('uid', model, uid, lookup);
+      return lookUp('findByUid', model, uid, lookup);
     },
 
     findByUserCode(model: string, userCode: string, lookup: ArtifactLookup = {}): Promise<ArtifactRow | null> {
-      return lookUp('userCode', model, userCode, lookup);
+      return lookUp('findByUserCode', model, userCode, lookup);
     },
 
     /** Marks the artifact consumed unless it already was; returns whether this call did (false also when there is no such row). */
     async consume(model: string, id: string, at: Date): Promise<boolean> {
-      // Conditional, so that of any number of requests consuming one artifact
-      // at once exactly one changes the row: on PostgreSQL the others wait for
-      // its row lock, then find "consumedAt" set and change nothing.
-      const changed = await prisma.$executeRaw`UPDATE "OidcArtifact" SET "consumedAt" = ${at} WHERE "model" = ${model} AND "id" = ${id} AND "consumedAt" IS NULL`;
-      return changed > 0;
+      return (await write('consume', at, model, id)) > 0;
     },
 
     /**
@@ -123,7 +128,7 @@ export function createArtifactRepository({ prisma }: Pick<Database, 'prisma'>) {
     },
 
     async destroy(model: string, id: string): Promise<void> {
-      await prisma.$executeRaw`DELETE FROM "OidcArtifact" WHERE "model" = ${model} AND "id" = ${id}`;
+      await write('destroy', model, id);
     },
 
     /** Deletes every artifact, of any model, issued under the grant. */
@@ -143,27 +148,35 @@ export function createArtifactRepository({ prisma }: Pick<Database, 'prisma'>) {
 
     /**
      * Deletes rows whose expiresAt is before `before`, PURGE_BATCH_SIZE rows per
-     * batch, at most `limit` in all. Returns how many were deleted.
+     * statement, at most `limit` in all. Returns how many were deleted.
      */
-    purgeExpired(before: Date, limit?: number): Promise<number> {
-      const expired = { expiresAt: { lt: before } };
-      return purgeInBatches(
-        {
-          find: (take) => prisma.oidcArtifact.findMany({ where: expired, select: { model: true, id: true }, take }),
-          async delete(keys) {
-            const idsByModel = new Map<string, string[]>();
-            for (const { model, id } of keys) idsByModel.set(model, [...(idsByModel.get(model) ?? []), id]);
-            let deleted = 0;
-            for (const [model, ids] of idsByModel) {
-              // The expiry is checked again: a row re-saved with a later expiry since the find stays.
-              const { count } = await prisma.oidcArtifact.deleteMany({ where: { model, id: { in: ids }, ...expired } });
-              deleted += count;
-            }
-            return deleted;
-          },
-        },
-        limit,
-      );
+    async purgeExpired(before: Date, limit: number = Number.POSITIVE_INFINITY): Promise<number> {
+      let deleted = 0;
+      while (deleted < limit) {
+        const batch = await prisma.oidcArtifact.findMany({
+          where: { expiresAt: { lt: before } },
+          select: { model: true, id: true },
+          take: Math.min(PURGE_BATCH_SIZE, limit - deleted),
+        });
+        if (batch.length === 0) break;
+
+        const idsByModel = new Map<string, string[]>();
+        for (const { model, id } of batch) {
+          const ids = idsByModel.get(model) ?? [];
+          ids.push(id);
+          idsByModel.set(model, ids);
+        }
+        for (const [model, ids] of idsByModel) {
+          // The expiry is checked again: a row re-saved with a later expiry
+          // between the select and this delete must stay.
+          const { count } = await prisma.oidcArtifact.deleteMany({
+            where: { model, id: { in: ids }, expiresAt: { lt: before } },
+          });
+          deleted += count;
+        }
+        if (batch.length < PURGE_BATCH_SIZE) break;
+      }
+      return deleted;
     },
   };
 }

@@ -1,27 +1,42 @@
 // Database calls for Throttle rows, and nothing else: the back-off rules live in
 // throttle-service.ts. The lookup runs on every sign-in and every client
-// authentication the throttle has not recently seen, so it is one raw
-// statement through Prisma's connection, without a model query's compiler
-// work (see oidc/artifact-repository.ts). Every write is one statement whose condition the
+// authentication the throttle has not recently seen, so it is a statement
+// prepared once (db/prepared-statements.ts). Every write is one statement whose condition the
 // database checks as it writes (an upsert with `failures + 1`, an updateMany
 // with a WHERE), so instances counting the same key at once never lose a
 // failure, on SQLite and PostgreSQL alike. Times are always passed in, never
 // left to Prisma's @updatedAt, so the service's clock is the only clock.
-import { purgeInBatches } from '../db/batch-purge.ts';
 import type { Database, Models } from '../db/database.ts';
-import { join, sql } from '../db/sql.ts';
+import { BUSY, fromStoredTime } from '../db/prepared-statements.ts';
 import { isUniqueViolation } from '../db/unique-violation.ts';
 
 export type ThrottleRow = Models.ThrottleModel;
 
-/** Rows deleted per statement by purgeIdle (the shared batch size, db/batch-purge.ts). */
-export { PURGE_BATCH_SIZE } from '../db/batch-purge.ts';
+/** Rows deleted per statement by purgeIdle: small enough to hold locks only briefly. */
+export const PURGE_BATCH_SIZE = 500;
 
-export function createThrottleRepository({ prisma }: Pick<Database, 'prisma'>) {
+/** A row as the prepared statements hand it over: times as text. */
+type StoredRow = Omit<ThrottleRow, 'windowStart' | 'blockedUntil' | 'updatedAt'> & { windowStart: string; blockedUntil: string | null; updatedAt: string };
+
+const fromStored = (row: StoredRow): ThrottleRow => ({
+  ...row,
+  windowStart: fromStoredTime(row.windowStart)!,
+  blockedUntil: fromStoredTime(row.blockedUntil),
+  updatedAt: fromStoredTime(row.updatedAt)!,
+});
+
+/** One text per number of keys (a login looks up two, a client authentication one or two). */
+const findManySql = (count: number) =>
+  `SELECT "key", "failures", "windowStart", "blockedUntil", "updatedAt" FROM "Throttle" WHERE "key" IN (${Array.from({ length: count }, () => '?').join(', ')})`;
+
+export function createThrottleRepository({ prisma, statements }: Pick<Database, 'prisma' | 'statements'>) {
   return {
     async findMany(keys: readonly string[]): Promise<ThrottleRow[]> {
-      if (keys.length === 0) return [];
-      return prisma.$queryRaw<ThrottleRow[]>(sql`SELECT * FROM "Throttle" WHERE "key" IN (${join(keys)})`);
+      if (statements && keys.length > 0 && keys.length <= 4) {
+        const rows = await statements.all<StoredRow>(findManySql(keys.length), ...keys);
+        if (rows !== BUSY) return rows.map(fromStored);
+      }
+      return prisma.throttle.findMany({ where: { key: { in: [...keys] } } });
     },
 
     /** Zeroes the key's count if its last failure was at or before `idleSince`; a no-op otherwise. */
@@ -64,18 +79,20 @@ export function createThrottleRepository({ prisma }: Pick<Database, 'prisma'>) {
 
     /**
      * Deletes rows untouched since `before` (and not blocked past `now`),
-     * PURGE_BATCH_SIZE per batch, at most `limit` in all. Returns how many.
+     * PURGE_BATCH_SIZE per statement, at most `limit` in all. Returns how many.
      */
-    purgeIdle(before: Date, now: Date, limit?: number): Promise<number> {
+    async purgeIdle(before: Date, now: Date, limit: number = Number.POSITIVE_INFINITY): Promise<number> {
       const idle = { updatedAt: { lt: before }, OR: [{ blockedUntil: null }, { blockedUntil: { lt: now } }] };
-      return purgeInBatches(
-        {
-          find: (take) => prisma.throttle.findMany({ where: idle, select: { key: true }, take }),
-          // Checked again: a key that failed again since the find is live and stays.
-          delete: async (rows) => (await prisma.throttle.deleteMany({ where: { key: { in: rows.map((row) => row.key) }, ...idle } })).count,
-        },
-        limit,
-      );
+      let deleted = 0;
+      while (deleted < limit) {
+        const batch = await prisma.throttle.findMany({ where: idle, select: { key: true }, take: Math.min(PURGE_BATCH_SIZE, limit - deleted) });
+        if (batch.length === 0) break;
+        // Checked again: a key that failed again since the select is live and stays.
+        const { count } = await prisma.throttle.deleteMany({ where: { key: { in: batch.map((row) => row.key) }, ...idle } });
+        deleted += count;
+        if (batch.length < PURGE_BATCH_SIZE) break;
+      }
+      return deleted;
     },
   };
 }

@@ -290,10 +290,10 @@ describe('adapter, method by method', () => {
 });
 
 describe('artifact writes while a transaction holds the database', () => {
-  // While one of Prisma's transactions is open (a key rotation), the
-  // artifact statements, which run on the same connection (SQLite) or pool
-  // (PostgreSQL) outside it, must neither fail nor wait for it to end: the
-  // transaction's own callback may be the one waiting for them.
+  // On SQLite the artifact statements run on a connection of their own that
+  // never waits for a lock (db/sqlite-statements.ts): while one of Prisma's
+  // transactions holds the write lock (a key rotation), they must fall back
+  // to Prisma's connection instead of failing or blocking the event loop.
   it('writes, consumes and destroys an artifact inside a Prisma transaction, and reads stay answered', async () => {
     const id = unique('locked');
     const timeline = await database.db.prisma.$transaction(async (tx) => {
