@@ -29,29 +29,69 @@ const SECRET_KEYS = [
 
 export const CENSOR = '[redacted]';
 
-/**
- * How deep redaction looks: a secret key at the top of a line, or inside up
- * to three levels of objects or arrays ({ req: { headers: { authorization } } }
- * is the third level; a logged error's own properties are the first).
- */
+/** How deep redaction looks: { req: { headers: { authorization } } } is three levels. */
 const MAX_DEPTH = 3;
 
-/** pino's redact paths: every secret key at every depth up to MAX_DEPTH, through `*` wildcards. */
-export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) =>
-  Array.from({ length: MAX_DEPTH + 1 }, (_, depth) => {
-    const parents = Array<string>(depth).fill('*');
-    // A key with a dash is written in brackets: `*.*["set-cookie"]`.
-    return key.includes('-') ? `${parents.join('.')}["${key}"]` : [...parents, key].join('.');
-  }),
-);
+const SECRETS: ReadonlySet<string> = new Set(SECRET_KEYS);
+
+/**
+ * The line's fields with every secret key's value replaced by CENSOR, down
+ * to MAX_DEPTH levels of objects, arrays and logged errors; the object itself
+ * when there is none (nothing is copied on the common path).
+ *
+ * Not pino's `redact`: it works by path, and to cover a key at any depth it
+ * needs wildcard paths (`*.password`, `*.*.password`, … 52 of them), which
+ * send every value of every line through its path matcher. With an access
+ * line and an audit line per token request, that took client credentials
+ * from 58% to 39% of the reference's tokens per CPU-second, and JWKS from
+ * 51% to 31% (one bench A/B run, 2026-12-04). One pass
+ * over the keys with a set lookup, run by pino's own `formatters.log` hook,
+ * does the same job for a few objects of a few keys.
+ */
+export function redactSecrets<T extends object>(value: T): T {
+  return redactFields(value as Record<string, unknown>, 0) as T;
+}
+
+function redactFields(value: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const field = value[key];
+    let replaced = field;
+    if (SECRETS.has(key)) {
+      if (field !== undefined) replaced = CENSOR;
+    } else if (field instanceof Error && depth < MAX_DEPTH) {
+      replaced = redactError(field, depth + 1);
+    } else if (field !== null && typeof field === 'object' && depth < MAX_DEPTH) {
+      replaced = redactFields(field as Record<string, unknown>, depth + 1);
+    }
+    if (replaced !== field) {
+      copy ??= Array.isArray(value) ? ([...value] as unknown as Record<string, unknown>) : { ...value };
+      copy[key] = replaced;
+    }
+  }
+  return copy ?? value;
+}
+
+/** The error itself, or a copy of the same class (so pino names its type right) with its secret-named properties censored. */
+function redactError(error: Error, depth: number): Error {
+  const own = { ...error } as Record<string, unknown>;
+  const redacted = redactFields(own, depth);
+  if (redacted === own) return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
+  return Object.assign(copy, { message: error.message, stack: error.stack }, redacted);
+}
 
 export function createLog(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Log {
   return pino(
     {
       level: config.logLevel,
       base: { service: 'latchkey' },
-      // Child bindings (requestId, …) are redacted by the same paths.
-      redact: { paths: [...REDACT_PATHS], censor: CENSOR },
+      formatters: { log: redactSecrets },
+      // Child-logger bindings (requestId, …) skip formatters.log; pino's own
+      // redact covers their top-level keys, which costs nothing per line: with
+      // no wildcard path, only a secret-named key ever reaches its censor.
+      redact: { paths: SECRET_KEYS.map((key) => (key.includes('-') ? `["${key}"]` : key)), censor: CENSOR },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     destination ?? bufferedStdout(),
