@@ -59,7 +59,8 @@ beforeAll(async () => {
   server = await startTestServer({ env: { LATCHKEY_REGISTRY_WATCH_INTERVAL_MS: '200', LATCHKEY_REFRESH_REUSE_GRACE: '0' } });
   const { accounts, clients, resources } = server.services;
   await resources.create({ identifier: ORDERS, scopes: ['orders:read', 'orders:write'] });
-  await resources.create({ identifier: SHORT, scopes: ['short:read'], accessTokenTtl: 1 });
+  // Two seconds, not one: exp is whole seconds after a floored iat, so a one-second token issued late in its second lives only a few milliseconds.
+  await resources.create({ identifier: SHORT, scopes: ['short:read'], accessTokenTtl: 2 });
   ada = await accounts.create({ email: 'ada@example.test', password: PASSWORD });
   const made = await Promise.all([
     clients.create({ name: 'Order sync', grantTypes: ['client_credentials'], resources: [ORDERS, SHORT] }),
