@@ -2,20 +2,25 @@
 // the single-use wrappers (single-use-grants.ts) run oidc-provider's own
 // grant handlers inside this scope, and the adapter reads it, so the
 // decision "leave `consumed` out, the consume statement decides" is made by
-// the wrappers alone and holds exactly while they run. Like oidc-provider's
-// own request context, it is an AsyncLocalStorage: it follows the handler's
-// awaits and no other request's.
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+// the wrappers alone and holds exactly while they run. The adapter finds the
+// request through oidc-provider's own request context (Provider.ctx, public
+// and typed), so a redemption costs no AsyncLocalStorage of its own.
+import { Provider, type KoaContextWithOIDC } from 'oidc-provider';
 
-const redemptions = new AsyncLocalStorage<KoaContextWithOIDC>();
+const redeemingNow = new WeakSet<KoaContextWithOIDC>();
 
 /** Runs `handler` as the redemption of the code or refresh token `ctx` presents. */
-export function redeeming(ctx: KoaContextWithOIDC, handler: () => Promise<void>): Promise<void> {
-  return redemptions.run(ctx, handler);
+export async function redeeming(ctx: KoaContextWithOIDC, handler: () => Promise<void>): Promise<void> {
+  redeemingNow.add(ctx);
+  try {
+    await handler();
+  } finally {
+    redeemingNow.delete(ctx);
+  }
 }
 
 /** The token request whose redemption is running here, if any. */
 export function currentRedemption(): KoaContextWithOIDC | undefined {
-  return redemptions.getStore();
+  const ctx = Provider.ctx;
+  return ctx && redeemingNow.has(ctx) ? ctx : undefined;
 }

@@ -219,7 +219,7 @@ describe('oidc-provider behaviour the single-use wrappers and the adapter assume
     expect(code.indexOf("await consumeGrantSource(ctx, code, 'authorization code');")).toBeGreaterThan(code.indexOf('checkPKCE('));
     for (const model of ['refresh_token.js', 'authorization_code.js']) expect(source(`models/${model}`)).toContain('await this.adapter.consume(this.jti);');
     // The finds and the consume happen inside the handler's own awaits, so the adapter sees the
-    // wrapper's redemption scope (redemption-scope.ts); single-use.test.ts shows it end to end.
+    // wrapper's redemption scope through Provider.ctx (redemption-scope.ts); single-use.test.ts shows it end to end.
     expect(source('actions/grants/refresh_token.js')).toMatch(/let refreshToken = await RefreshToken\.find\(refreshTokenValue/);
     expect(source('actions/grants/authorization_code.js')).toMatch(/await findGrantSource\(/);
   });
