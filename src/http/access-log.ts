@@ -12,15 +12,16 @@ export interface AccessLogOptions {
 }
 
 export function accessLog({ log, observe }: AccessLogOptions): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const started = process.hrtime.bigint();
-    try {
-      await next();
-    } finally {
-      // In `finally`: a request that fails past error rendering is still counted and logged.
+    // On the response's close, not after next(): the status is the one sent,
+    // even for a request that fails past error rendering, and the request
+    // pays no async layer of its own.
+    ctx.res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       observe?.(ctx, seconds);
       log.info({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
-    }
+    });
+    return next();
   };
 }
