@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The `latchkey` provisioning CLI. Runs the TypeScript sources through tsx so
-// the CLI never needs a separate build step, exactly like `npm start`.
-import { register } from 'tsx/esm/api';
+// The `latchkey` provisioning CLI, run from the compiled build (dist/app) so a
+// call starts in well under a second and needs no TypeScript loader.
+import { pathToFileURL } from 'node:url';
+import { compiled } from './build-check.js';
 
-register();
-await import('../src/cli/main.ts');
+await import(pathToFileURL(compiled('src/cli/main.js')).href);

@@ -1,5 +1,7 @@
-// Runs the real `latchkey` CLI in a child process, the way an operator would:
-// `node bin/latchkey.js …` with a clean environment (only what the test gives,
+// Runs the real `latchkey` CLI in a child process, the way an operator would,
+// but from the sources (through tsx), so the tests check the code as it is
+// and not the last build (bin/latchkey.js runs the build: cli-bin.test.ts):
+// `node --import tsx src/cli/main.ts …` with a clean environment (only what the test gives,
 // plus NODE_ENV=test and a fresh temporary LATCHKEY_DATA_DIR), optional stdin.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +22,7 @@ export interface CliOptions {
   readonly input?: string;
 }
 
-const BIN = path.join(packageRoot, 'bin', 'latchkey.js');
+const CLI = path.join(packageRoot, 'src', 'cli', 'main.ts');
 
 export function runCli(args: readonly string[], { env = {}, input }: CliOptions = {}): Promise<CliResult> {
   // One per run, removed when it ends: the CLI gets DATABASE_URL, so nothing
@@ -30,7 +32,7 @@ export function runCli(args: readonly string[], { env = {}, input }: CliOptions 
   // must never leak into a CLI that should use the test's database.
   const childEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), NODE_ENV: 'test', LATCHKEY_DATA_DIR: dataDir, ...env };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: packageRoot, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: packageRoot, env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -1,5 +1,6 @@
-// Runs Latchkey as a separate process, exactly as `npm start` does
-// (`node --import tsx src/main.ts`), for tests that stop, kill or restart it.
+// Runs Latchkey as a separate process, as `npm start` does but from the
+// sources (`node --import tsx src/main.ts`), for tests that stop, kill or
+// restart it. first-ten-minutes.test.ts runs `npm start` itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
