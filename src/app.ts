@@ -8,6 +8,7 @@ import type { Config } from './config/config.ts';
 import { accessLog } from './http/access-log.ts';
 import { errorRendering } from './http/error-rendering.ts';
 import { healthRoutes, type ReadinessCheck } from './http/health.ts';
+import { homePage } from './http/home-page.ts';
 import { browserPagesRequireHttps } from './http/https-pages.ts';
 import type { Metrics } from './http/metrics.ts';
 import { providerResponseFixups } from './http/provider-response-fixups.ts';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
   const provider = deps.provider.current;
   app.use(browserPagesRequireHttps({ issuer: deps.config.issuer, pagePaths: [provider.pathFor('authorization'), provider.pathFor('end_session'), '/interaction'], log: deps.log }));
   app.use(staticAssets());
+  app.use(homePage(deps.views, { issuer: deps.config.issuer, jwksPath: provider.pathFor('jwks') }));
   app.use(healthRoutes(deps.readiness));
   app.use(deps.metrics.route(deps.config.metricsToken));
   for (const route of deps.routes ?? []) app.use(route);

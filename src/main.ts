@@ -17,7 +17,11 @@ const log = createLog(config);
 
 try {
   const latchkey = await startLatchkey({ config, log });
-  log.info({ issuer: config.issuer, listening: latchkey.url, database: config.database.dialect }, 'Latchkey is ready');
+  // The issuer is the URL clients use; where the socket is bound is only what it says.
+  log.info(
+    { issuer: config.issuer, discovery: `${config.issuer}/.well-known/openid-configuration`, listening: latchkey.listening, database: config.database.dialect },
+    `Latchkey is ready at ${config.issuer}; next: register an app with \`npx latchkey client create --help\`, or see ${config.issuer}/`,
+  );
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -10,8 +10,10 @@ import { createLatchkey, type Latchkey, type LatchkeyOptions } from './latchkey.
 import type { Log } from './log.ts';
 
 export interface RunningLatchkey {
-  /** Where the listener is bound (not necessarily the issuer, behind a proxy). */
+  /** A URL that reaches the listener from this machine (not necessarily the issuer, behind a proxy). */
   readonly url: string;
+  /** The address and port the listener is bound to, as `host:port`. */
+  readonly listening: string;
   readonly server: http.Server;
   /** Stops accepting, lets in-flight requests finish (bounded), closes the database. */
   stop(): Promise<void>;
@@ -47,6 +49,7 @@ export async function startLatchkey({ config, log, drainMs = 6000, ...options }:
     let stopping: Promise<void> | undefined;
     return {
       url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+      listening: `${config.host}:${port}`,
       server,
       stop: () =>
         (stopping ??= (async () => {

@@ -2,6 +2,8 @@
 // errors stop here, before any I/O), load the configuration, open and migrate
 // the database, call the services, print the result, close the database.
 // Returns the exit status instead of exiting so output is always flushed.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CLI_ACTOR } from '../audit/audit-event.ts';
 import { loadConfig } from '../config/config.ts';
 import { openDatabase } from '../db/database.ts';
@@ -10,6 +12,7 @@ import { LatchkeyError } from '../errors.ts';
 import { createKeys, type Keys } from '../keys/create-keys.ts';
 import { createSealer } from '../keys/sealing.ts';
 import { createSecretRotation } from '../keys/secret-rotation.ts';
+import { packageRoot } from '../paths.ts';
 import { createServices } from '../services.ts';
 import { parseCommandArgs, refusePasswordArguments } from './args.ts';
 import type { CliAuditEvent, CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
@@ -30,6 +33,7 @@ export interface CliIo extends CliInput {
 
 const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands, secretCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
+const VERSION_WORDS = new Set(['version', '--version', '-V']);
 
 type Resolved =
   | { kind: 'help'; text: string }
@@ -40,6 +44,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const json = argv.includes('--json');
   try {
     refusePasswordArguments(argv);
+    const words = argv.filter((word) => word !== '--json');
+    if (words.length === 1 && VERSION_WORDS.has(words[0]!)) return printVersion(json, io);
     const resolved = resolve(argv);
     if (resolved.kind === 'help') return printHelp(resolved.text, json, io);
     const { command, name } = resolved;
@@ -52,6 +58,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     return report(error, json, io);
   }
+}
+
+function printVersion(json: boolean, io: CliIo): number {
+  const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  io.stdout.write(json ? `${JSON.stringify({ version })}\n` : `latchkey ${version}\n`);
+  return 0;
 }
 
 function printHelp(text: string, json: boolean, io: CliIo): number {

@@ -2,11 +2,10 @@
 // adapter. The data layer is typed against the SQLite client; the PostgreSQL
 // client has the same models and methods but its own nominal types (their
 // `$transaction` isolation levels differ), so it is cast here, once.
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { DatabaseConfig, Dialect } from '../config/config.ts';
 import type { PrismaClient as SqliteClient } from './generated/sqlite/client.ts';
 import type { PreparedStatements } from './prepared-statements.ts';
+import { prepareSqliteFile } from './sqlite-file.ts';
 import { createSqliteStatements } from './sqlite-statements.ts';
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -74,7 +73,7 @@ async function openSqlite(config: DatabaseConfig): Promise<Opened> {
     import('./generated/sqlite/client.ts'),
   ]);
   const file = config.sqlitePath ?? ':memory:';
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  prepareSqliteFile(file);
   // `timeout` is better-sqlite3's busy timeout: a CLI writing while the server
   // runs waits for the lock instead of failing with SQLITE_BUSY.
   const adapter = new PrismaBetterSqlite3({ url: file, timeout: SQLITE_BUSY_TIMEOUT_MS });

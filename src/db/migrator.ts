@@ -5,13 +5,14 @@
 // serialised: PostgreSQL by the advisory lock Prisma's engine itself takes,
 // SQLite by an immediate write transaction.
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
 import type pg from 'pg';
 import type { DatabaseConfig, Dialect } from '../config/config.ts';
 import { MigrationError } from '../errors.ts';
 import { migrationsDir } from '../paths.ts';
+import { prepareSqliteFile } from './sqlite-file.ts';
 
 export interface Migration {
   readonly name: string;
@@ -111,7 +112,7 @@ const SQLITE_BUSY_TIMEOUT_MS = 10_000;
 function openSqliteFile(config: DatabaseConfig): Sqlite.Database {
   const file = config.sqlitePath ?? ':memory:';
   // The first boot migrates before anything else has created the data directory.
-  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  prepareSqliteFile(file);
   const db = new Sqlite(file, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   try {
     enableWal(db);
