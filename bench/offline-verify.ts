@@ -2,7 +2,7 @@
 // with no network once the key set is loaded. Latchkey's verifier against
 // the baseline it is built on: jose's jwtVerify with a local key set.
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { createVerifier } from '../src/verify/index.ts';
+import { createVerifier } from '../packages/verify/src/index.ts';
 import { API } from './fixture.ts';
 import { percentile, type Measurement } from './http-load.ts';
 

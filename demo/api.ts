@@ -3,7 +3,7 @@
 // verifier checks the token against Latchkey's published keys.
 import Router from '@koa/router';
 import Koa from 'koa';
-import { requireToken, type TokenState, type Verifier } from 'latchkey/verify';
+import { requireToken, type TokenState, type Verifier } from '@latchkey/verify';
 import { DEMO_API_SCOPE } from './settings.ts';
 
 export function createDemoApi({ verifier }: { verifier: Verifier }): Koa<TokenState> {

@@ -2,7 +2,7 @@
 // says otherwise), the demo API guarded by latchkey/verify, and the demo web
 // app with its "Login with Latchkey" button, all on this machine.
 import http from 'node:http';
-import { createVerifier } from 'latchkey/verify';
+import { createVerifier } from '@latchkey/verify';
 import { loadConfig } from '../src/config/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { createLog } from '../src/log.ts';

@@ -1,18 +1,23 @@
-// Compiles src/verify into dist/verify (JavaScript + .d.ts), which package.json
-// exports as `latchkey/verify`: other services import plain JavaScript and
-// need neither tsx nor a TypeScript toolchain. Runs from `npm run prepare`.
+// Compiles the @latchkey/verify workspace (packages/verify/src) into
+// packages/verify/dist (JavaScript + .d.ts), which its package.json exports:
+// other services import plain JavaScript and need neither tsx nor a
+// TypeScript toolchain. Runs from the root's `npm run prepare` (so the demo
+// and anything importing the package by name work after `npm ci`) and from
+// the package's `prepack` (so `npm pack` never ships a stale build).
 //
-// The compiler options are the repository's tsconfig.json, so the shipped
-// code passes the same strict checks as the rest of Latchkey. Files are
-// written to a scratch folder and renamed into place one by one, so a process
-// importing dist/verify while this runs never reads a half-written file.
+// The compiler options are packages/verify/tsconfig.json, which extends the
+// repository's, so the shipped code passes the same strict checks as the rest
+// of Latchkey. Files are written to a scratch folder and renamed into place
+// one by one, so a process importing the package while this runs never reads
+// a half-written file.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const source = path.join(root, 'src/verify');
-const target = path.join(root, 'dist/verify');
+const pkg = path.join(root, 'packages/verify');
+const source = path.join(pkg, 'src');
+const target = path.join(pkg, 'dist');
 let scratch; // the build folder, removed on every exit path
 
 let ts;
@@ -20,32 +25,25 @@ try {
   ts = (await import('typescript')).default;
 } catch {
   // A production install without devDependencies: nothing in the server needs this build.
-  process.stderr.write('build-verify: typescript is not installed; latchkey/verify was not built\n');
+  process.stderr.write('build-verify: typescript is not installed; @latchkey/verify was not built\n');
   process.exit(0);
 }
 
-const configFile = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
+const configFile = ts.readConfigFile(path.join(pkg, 'tsconfig.json'), ts.sys.readFile);
 if (configFile.error) fail([configFile.error]);
-const { options } = ts.parseJsonConfigFileContent(configFile.config, ts.sys, root);
+const { options } = ts.parseJsonConfigFileContent(configFile.config, ts.sys, pkg);
 
 mkdirSync(path.dirname(target), { recursive: true });
 scratch = mkdtempSync(path.join(path.dirname(target), '.verify-build-'));
 try {
-  const program = ts.createProgram([path.join(source, 'index.ts')], {
-    ...options,
-    noEmit: false,
-    rootDir: source,
-    outDir: scratch,
-    declaration: true,
-    sourceMap: false,
-    incremental: false,
-  });
+  // Only what index.ts reaches is shipped; outDir is the scratch folder.
+  const program = ts.createProgram([path.join(source, 'index.ts')], { ...options, outDir: scratch });
   const emitted = program.emit();
   const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics];
   if (diagnostics.length || emitted.emitSkipped) fail(diagnostics);
 
   const outside = program.getSourceFiles().find((file) => !file.isDeclarationFile && !file.fileName.startsWith(source + path.sep));
-  if (outside) fail([], `src/verify must be self-contained, but it imports ${path.relative(root, outside.fileName)}`);
+  if (outside) fail([], `packages/verify must be self-contained, but it imports ${path.relative(root, outside.fileName)}`);
 
   mkdirSync(target, { recursive: true });
   const built = readdirSync(scratch);
@@ -68,6 +66,6 @@ try {
 function fail(diagnostics, message) {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
-  process.stderr.write(`build-verify: ${message ?? 'src/verify does not compile'}\n${ts.formatDiagnostics(diagnostics, host)}`);
+  process.stderr.write(`build-verify: ${message ?? 'packages/verify does not compile'}\n${ts.formatDiagnostics(diagnostics, host)}`);
   process.exit(1);
 }

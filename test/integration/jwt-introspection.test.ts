@@ -9,7 +9,7 @@ import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT, type JWTPay
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRANT_CLAIM } from '../../src/oidc/grant-reference.ts';
 import { REVOKED_ACCESS_TOKEN_MODEL } from '../../src/oidc/revoked-access-tokens.ts';
-import { createVerifier } from '../../src/verify/index.ts';
+import { createVerifier } from '../../packages/verify/src/index.ts';
 import { createRelyingParty, expectPage, oauthError, signInAndAllow, type RelyingParty } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -14,7 +14,7 @@ import { createKeyRepository } from '../../src/keys/key-repository.ts';
 import { createKeyRotationService, type KeyRotationPolicy, type KeyStatus } from '../../src/keys/key-rotation.ts';
 import { createKeyService } from '../../src/keys/key-service.ts';
 import { createSealer } from '../../src/keys/sealing.ts';
-import { createVerifier, type Verifier } from '../../src/verify/index.ts';
+import { createVerifier, type Verifier } from '../../packages/verify/src/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { createRelyingParty, signInAndAllow } from '../helpers/rp.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';

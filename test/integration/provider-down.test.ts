@@ -14,7 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT, type JSONWebKeySet } from 'jose';
 import { loadConfig } from '../../src/config/config.ts';
 import { createServices } from '../../src/services.ts';
-import { createVerifier, type VerifyError } from '../../src/verify/index.ts';
+import { createVerifier, type VerifyError } from '../../packages/verify/src/index.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { testEnv } from '../helpers/test-env.ts';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
-import { createVerifier, requireToken, type TokenState, type Verifier, type VerifyError, type VerifyErrorCode } from '../../src/verify/index.ts';
+import { createVerifier, requireToken, type TokenState, type Verifier, type VerifyError, type VerifyErrorCode } from '../../packages/verify/src/index.ts';
 import { createRelyingParty } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -14,7 +14,7 @@ import {
   type Verifier,
   type VerifyError,
   type VerifyErrorCode,
-} from '../../src/verify/index.ts';
+} from '../../packages/verify/src/index.ts';
 
 const TOKEN = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
 

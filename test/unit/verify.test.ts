@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { createVerifier, InvalidTokenError, VerifyError, type VerifierOptions, type VerifyErrorCode } from '../../src/verify/index.ts';
+import { createVerifier, InvalidTokenError, VerifyError, type VerifierOptions, type VerifyErrorCode } from '../../packages/verify/src/index.ts';
 
 const AUDIENCE = 'https://orders.example.test/api';
 

@@ -4,7 +4,7 @@
 // reaches a message or a WWW-Authenticate header.
 //
 // Self-contained on purpose (no import from Latchkey's src/errors.ts): this
-// folder is compiled and shipped to other services as `latchkey/verify`.
+// package is published on its own as `@latchkey/verify`.
 
 export type VerifyErrorCode =
   | 'token_missing'

@@ -1,4 +1,4 @@
-// latchkey/verify: offline verification of Latchkey's JWT access tokens for
+// @latchkey/verify: offline verification of Latchkey's JWT access tokens for
 // resource servers. Everything public is re-exported here by name.
 export { createVerifier, SUPPORTED_ALGORITHMS } from './verifier.ts';
 export type { AccessTokenClaims, Algorithm, VerifiedAccessToken, Verifier, VerifierOptions, VerifyOptions } from './verifier.ts';
