@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 /** A fresh profile in `locale` (Chromium sends it as Accept-Language), on the login page of a new request. */
-async function loginPageIn(locale: string, viewport = VIEWPORTS.desktop, params: Record<string, string> = {}): Promise<Page> {
+async function loginPageIn(locale: string, viewport: { width: number; height: number } = VIEWPORTS.desktop, params: Record<string, string> = {}): Promise<Page> {
   const context = await browser.newContext({ locale, viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
