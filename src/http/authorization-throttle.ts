@@ -8,6 +8,7 @@
 import type { Middleware } from 'koa';
 import type { RateLimit } from '../throttle/rate-limit.ts';
 import { throttledAddress } from '../throttle/throttle-keys.ts';
+import { message, type Message } from '../i18n/message.ts';
 import type { Views } from './views.ts';
 
 export interface AuthorizationThrottleDeps {
@@ -29,15 +30,20 @@ export function throttleAuthorizationRequests({ path, limit, views, onThrottled 
     ctx.set('Retry-After', String(verdict.retryAfter));
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = views.render('error', {
-      title: 'Too many sign-in requests',
-      message: `Too many sign-in requests came from your network. Wait ${waitWords(verdict.retryAfter)}, then go back to the application and start again.`,
-      code: 'too_many_requests',
-    });
+    ctx.body = views.render(
+      'error',
+      {
+        title: 'error.tooManyRequests.title',
+        message: message('error.tooManyRequests.message', { wait: waitWords(verdict.retryAfter) }),
+        code: 'too_many_requests',
+      },
+      // Before the provider has parsed anything: the query's ui_locales, read as it stands.
+      views.localeFor(ctx, ctx.query.ui_locales),
+    );
     return undefined;
   };
 }
 
-function waitWords(seconds: number): string {
-  return seconds < 60 ? `${seconds} ${seconds === 1 ? 'second' : 'seconds'}` : `${Math.ceil(seconds / 60)} minutes`;
+function waitWords(seconds: number): Message {
+  return seconds < 60 ? message('time.second', { count: seconds }) : message('time.minute', { count: Math.ceil(seconds / 60) });
 }

@@ -4,11 +4,14 @@
 // a generic 500 whose details go to the log only. (oidc-provider renders its
 // own OAuth errors before they reach this.) Mounted inside the layers that
 // finish responses (security headers, provider fix-ups), so error pages get
-// those too.
+// those too. A page says it in the browser's language (the catalog's words
+// for the error's code); JSON keeps the error's own (English) description,
+// which is for developers.
 import type { Context, Middleware } from 'koa';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { DatabaseUnavailableError, LatchkeyError } from '../errors.ts';
 import type { Log } from '../log.ts';
+import { message, type Message } from '../i18n/message.ts';
 import type { Views } from './views.ts';
 
 export function errorRendering(views: Views, log: Log): Middleware {
@@ -34,10 +37,24 @@ function respond(ctx: Context, error: unknown, views: Views, log: Log): void {
   if (status === 503) ctx.set('Retry-After', '5');
   if (ctx.accepts('html', 'json') === 'html') {
     ctx.type = 'html';
-    ctx.body = views.render('error', { title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed', message, code });
+    const page = { title: status >= 500 ? 'error.server.title' : 'error.client.title', message: pageMessage(known?.code, status), code };
+    ctx.body = views.render('error', page, views.localeFor(ctx));
   } else {
     ctx.body = { error: code, error_description: message };
   }
+}
+
+/** What a page says, by the error's code or Koa's status; the catalog has each of the messages `respond` may expose. */
+const PAGE_MESSAGES: Readonly<Record<string, string>> = {
+  https_required: 'error.httpsRequired',
+  database_unavailable: 'error.unavailable.database',
+  413: 'error.formTooLarge',
+  415: 'error.formOnly',
+};
+
+function pageMessage(code: string | undefined, status: number): Message {
+  const key = (code && PAGE_MESSAGES[code]) ?? PAGE_MESSAGES[status] ?? (status >= 500 ? 'error.server.message' : 'error.client.message');
+  return message(key);
 }
 
 /** Our own errors as they are; a lost database connection as DatabaseUnavailableError (503). */

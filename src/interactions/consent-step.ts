@@ -48,8 +48,8 @@ export function createConsentStep({ provider, accounts, pages, formTokens, audit
       const clientName = await pages.clientName(interaction);
       const summary = describeConsent(nothingMissing ? { ...missing, scopes: requestedScopes(interaction) } : missing, { clientName, offlineAccessTtl: grantTtl });
       const account = await accounts.findById(interaction.session!.accountId);
-      pages.render(ctx, 'consent', {
-        title: 'Allow access?',
+      pages.render(ctx, interaction, 'consent', {
+        title: 'consent.title',
         clientName,
         accountEmail: account?.email,
         uid: interaction.uid,

@@ -1,12 +1,14 @@
-// What a consent page says a client is asking for, in words a person
-// understands. Pure functions of the interaction's details, so the wording
-// can be checked without a browser.
+// What a consent page says a client is asking for, as messages a person
+// understands once the page words them in its language (the consent.* and
+// time.* keys of locales/). Pure functions of the interaction's details, so
+// the wording can be checked without a browser.
+import { message, type Message } from '../i18n/message.ts';
 
 export interface ConsentSummary {
   /** One line per kind of personal data or access, in a stable order. */
-  readonly items: string[];
+  readonly items: Message[];
   /** What keeping access while the person is away (offline_access) means, when the client asks for it. */
-  readonly offline: string | undefined;
+  readonly offline: Message | undefined;
   /** Per API: where it is and which of its scopes, as registered. */
   readonly apis: { readonly name: string; readonly scopes: string[] }[];
 }
@@ -18,14 +20,14 @@ export interface ConsentRequest {
 }
 
 const SCOPE_WORDS: Record<string, string> = {
-  openid: 'Know which Latchkey account you use (an identifier, not your email)',
-  profile: 'Your name',
-  email: 'Your email address, and whether it is verified',
+  openid: 'consent.scope.openid',
+  profile: 'consent.scope.profile',
+  email: 'consent.scope.email',
 };
 
 const CLAIM_WORDS: Record<string, string> = {
   name: SCOPE_WORDS.profile!,
-  updated_at: 'When your profile last changed',
+  updated_at: 'consent.claim.updatedAt',
   email: SCOPE_WORDS.email!,
   email_verified: SCOPE_WORDS.email!,
 };
@@ -36,11 +38,11 @@ export interface ConsentContext {
   readonly offlineAccessTtl: number;
 }
 
-const UNITS: readonly [seconds: number, name: string][] = [
-  [86400, 'day'],
-  [3600, 'hour'],
-  [60, 'minute'],
-  [1, 'second'],
+const UNITS: readonly [seconds: number, key: string][] = [
+  [86400, 'time.day'],
+  [3600, 'time.hour'],
+  [60, 'time.minute'],
+  [1, 'time.second'],
 ];
 
 /**
@@ -49,10 +51,9 @@ const UNITS: readonly [seconds: number, name: string][] = [
  * a day and a second): the page says "up to", so it may overstate, never
  * understate.
  */
-export function describeLifetime(seconds: number): string {
-  const [unit, name] = UNITS.find(([size]) => seconds >= size && seconds % size === 0 && size > 1) ?? UNITS.find(([size]) => seconds >= size) ?? UNITS.at(-1)!;
-  const count = Math.ceil(seconds / unit);
-  return `${count} ${name}${count === 1 ? '' : 's'}`;
+export function describeLifetime(seconds: number): Message {
+  const [unit, key] = UNITS.find(([size]) => seconds >= size && seconds % size === 0 && size > 1) ?? UNITS.find(([size]) => seconds >= size) ?? UNITS.at(-1)!;
+  return message(key, { count: Math.ceil(seconds / unit) });
 }
 
 /**
@@ -62,23 +63,26 @@ export function describeLifetime(seconds: number): string {
  * administrator disables the account, changes its password or deletes the
  * app. There is no page yet where the person removes it, so none is promised.
  */
-function describeOfflineAccess({ clientName, offlineAccessTtl }: ConsentContext): string {
-  return `Access while you are not using it, for up to ${describeLifetime(offlineAccessTtl)}, even after you sign out of Latchkey. ${clientName} can give it up sooner, and an administrator can end it.`;
+function describeOfflineAccess({ clientName, offlineAccessTtl }: ConsentContext): Message {
+  return message('consent.offline', { lifetime: describeLifetime(offlineAccessTtl), client: clientName });
 }
 
 export function describeConsent(request: ConsentRequest, context: ConsentContext): ConsentSummary {
-  const items = new Set<string>();
+  // By key, so a scope and its claims (profile and name) make one line.
+  const items = new Map<string, Message>();
   for (const scope of request.scopes) {
-    const words = SCOPE_WORDS[scope];
-    if (words) items.add(words);
+    const key = SCOPE_WORDS[scope];
+    if (key) items.set(key, message(key));
   }
   for (const claim of request.claims) {
-    items.add(CLAIM_WORDS[claim] ?? `The "${claim}" detail of your account`);
+    const key = CLAIM_WORDS[claim];
+    if (key) items.set(key, message(key));
+    else items.set(`claim:${claim}`, message('consent.claim.other', { claim }));
   }
   const apis = Object.entries(request.resourceScopes)
     .filter(([, scopes]) => scopes.length > 0)
     .map(([indicator, scopes]) => ({ name: describeApi(indicator), scopes: [...scopes] }));
-  return { items: [...items], offline: request.scopes.includes('offline_access') ? describeOfflineAccess(context) : undefined, apis };
+  return { items: [...items.values()], offline: request.scopes.includes('offline_access') ? describeOfflineAccess(context) : undefined, apis };
 }
 
 /** An API's indicator without the noise: host and path, e.g. "orders.example.com/api". */

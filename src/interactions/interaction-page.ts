@@ -1,9 +1,12 @@
 // What every interaction step shares: finding the interaction the browser is
 // in (bound to its cookie, and to the uid in the URL), and rendering its
-// pages (never cached; the strict page CSP comes from http/security-headers.ts).
+// pages (never cached; the strict page CSP comes from http/security-headers.ts)
+// in the language the interaction asked for: its ui_locales, kept in the
+// interaction's params from login to consent, else the browser's.
 import type { Context } from 'koa';
 import { errors, type Interaction, type InteractionResults, type Provider } from 'oidc-provider';
 import type { PageData, Views } from '../http/views.ts';
+import { message, type Message } from '../i18n/message.ts';
 
 export interface InteractionPages {
   /**
@@ -11,9 +14,12 @@ export interface InteractionPages {
    * Otherwise an "expired" page is rendered and the result is undefined.
    */
   load(ctx: Context): Promise<Interaction | undefined>;
-  render(ctx: Context, view: string, data: PageData, status?: number): void;
-  /** A readable page for a request that cannot go on; never a redirect to an unchecked URI. */
-  renderProblem(ctx: Context, status: number, data: PageData & { message: string; code: string }): void;
+  render(ctx: Context, interaction: Interaction, view: string, data: PageData, status?: number): void;
+  /**
+   * A readable page for a request that cannot go on; never a redirect to an
+   * unchecked URI. In the interaction's language when there is one.
+   */
+  renderProblem(ctx: Context, interaction: Interaction | undefined, status: number, data: PageData & { message: Message; code: string }): void;
   /** The client's name, for pages; falls back to its id. */
   clientName(interaction: Interaction): Promise<string>;
   /**
@@ -59,18 +65,18 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
       return true;
     },
 
-    render(ctx, view, data, status = 200) {
+    render(ctx, interaction, view, data, status = 200) {
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
       ctx.type = 'html';
-      ctx.body = views.render(view, data);
+      ctx.body = views.render(view, data, views.localeFor(ctx, interaction.params.ui_locales));
     },
 
-    renderProblem(ctx, status, data) {
+    renderProblem(ctx, interaction, status, data) {
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
       ctx.type = 'html';
-      ctx.body = views.render('error', data);
+      ctx.body = views.render('error', data, views.localeFor(ctx, interaction?.params.ui_locales));
     },
 
     async clientName(interaction) {
@@ -80,9 +86,9 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
     },
   };
   const renderExpired = (ctx: Context) =>
-    pages.renderProblem(ctx, 400, {
-      title: 'This sign-in request has expired',
-      message: 'Sign-in requests are valid for a limited time and in the browser that started them. Go back to the application and start again.',
+    pages.renderProblem(ctx, undefined, 400, {
+      title: 'error.interactionExpired.title',
+      message: message('error.interactionExpired.message'),
       code: 'interaction_expired',
     });
   return pages;

@@ -5,13 +5,14 @@
 // the browser by oidc-provider's SameSite cookie.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { Provider } from 'oidc-provider';
+import type { Interaction, Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { InteractionAudit } from './interaction-audit.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Views } from '../http/views.ts';
 import type { DeviceCookies } from './device-cookie.ts';
 import type { LoginGuard } from '../throttle/login-guard.ts';
+import { message } from '../i18n/message.ts';
 import { createConsentStep } from './consent-step.ts';
 import { readForm } from './form-body.ts';
 import { createFormTokens } from './form-token.ts';
@@ -43,10 +44,10 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit, grantTtl: deps.grantTtl });
   const router = new Router({ prefix: '/interaction/:uid' });
 
-  function stepMismatch(ctx: Context) {
-    pages.renderProblem(ctx, 400, {
-      title: 'This page is out of date',
-      message: 'The sign-in request has moved on since this page was shown. Go back to the application and start again.',
+  function stepMismatch(ctx: Context, interaction: Interaction) {
+    pages.renderProblem(ctx, interaction, 400, {
+      title: 'error.stepMismatch.title',
+      message: message('error.stepMismatch.message'),
       code: 'interaction_step_mismatch',
     });
   }
@@ -62,7 +63,7 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     }
     if (step === 'login') return login.render(ctx, interaction);
     if (step === 'consent' && interaction.session) return consent.render(ctx, interaction);
-    return stepMismatch(ctx);
+    return stepMismatch(ctx, interaction);
   }
 
   /** Loads the interaction and checks the form for a POST to `step` (or to abort, when undefined). */
@@ -71,15 +72,15 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     const interaction = await pages.load(ctx);
     if (!interaction) return undefined;
     if (!formTokens.verify(interaction.uid, form.get('token'))) {
-      pages.renderProblem(ctx, 403, {
-        title: 'This form could not be accepted',
-        message: 'The form was not sent from this sign-in page. Go back to the application and start again.',
+      pages.renderProblem(ctx, interaction, 403, {
+        title: 'error.invalidFormToken.title',
+        message: message('error.invalidFormToken.message'),
         code: 'invalid_form_token',
       });
       return undefined;
     }
     if (step && (interaction.prompt.name !== step || (step === 'consent' && !interaction.session))) {
-      stepMismatch(ctx);
+      stepMismatch(ctx, interaction);
       return undefined;
     }
     return { interaction, form };
@@ -112,9 +113,9 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   return (ctx, next) => {
     if (!ctx.path.startsWith('/interaction/')) return next();
     return routes(ctx, async () => {
-      pages.renderProblem(ctx, 404, {
-        title: 'This page does not exist',
-        message: 'Go back to the application and start again.',
+      pages.renderProblem(ctx, undefined, 404, {
+        title: 'error.notFound.title',
+        message: message('error.notFound.message'),
         code: 'not_found',
       });
     });

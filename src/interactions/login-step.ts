@@ -11,11 +11,10 @@ import type { InteractionAudit } from './interaction-audit.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { DeviceCookies } from './device-cookie.ts';
 import type { LoginGuard } from '../throttle/login-guard.ts';
-import { BUSY_MESSAGE, tooManyAttemptsMessage } from './login-messages.ts';
+import { message, type Message } from '../i18n/message.ts';
+import { BUSY_MESSAGE, INVALID_CREDENTIALS, tooManyAttemptsMessage } from './login-messages.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionPages } from './interaction-page.ts';
-
-export const INVALID_CREDENTIALS = 'Invalid email or password';
 
 export interface LoginStepDeps {
   readonly guard: Pick<LoginGuard, 'signIn'>;
@@ -27,14 +26,15 @@ export interface LoginStepDeps {
 }
 
 export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit }: LoginStepDeps) {
-  async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: string; status?: number } = {}) {
+  async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
     pages.render(
       ctx,
+      interaction,
       'login',
       {
-        title: 'Sign in',
+        title: 'login.title',
         clientName: await pages.clientName(interaction),
         uid: interaction.uid,
         token: formTokens.issue(interaction.uid),
@@ -58,9 +58,9 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
         metrics.throttled.inc({ scope: 'login_interaction' });
         ctx.state.log?.info({ interaction: interaction.uid, scope: 'login_interaction' }, 'sign-in refused: too many attempts on this page');
         await audit.loginFailed(ctx, interaction, email, 'throttled');
-        pages.renderProblem(ctx, 429, {
-          title: 'Too many attempts on this sign-in page',
-          message: 'This page has taken as many wrong passwords as it will. Go back to the application and start again.',
+        pages.renderProblem(ctx, interaction, 429, {
+          title: 'error.attemptsExhausted.title',
+          message: message('error.attemptsExhausted.message'),
           code: 'login_attempts_exhausted',
         });
         return;

@@ -6,6 +6,7 @@ import { Provider, type AdapterFactory, type Configuration, type JWK, type KoaCo
 import type { Config } from '../config/config.ts';
 import { providerPagePolicy } from '../http/security-headers.ts';
 import type { Views } from '../http/views.ts';
+import { message, verbatim } from '../i18n/message.ts';
 import { createInteractionPolicy } from '../interactions/interaction-policy.ts';
 import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
@@ -160,6 +161,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       Interaction: config.ttl.interaction,
       Grant: config.ttl.grant,
     },
+    // The languages of the sign-in, consent and logout pages (locales/), for ui_locales.
+    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...deps.views.locales] },
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       policy: createInteractionPolicy(),
@@ -173,20 +176,15 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     async renderError(ctx: KoaContextWithOIDC, out, error) {
       ctx.type = 'html';
+      const locale = deps.views.localeFor(ctx, ctx.oidc?.params?.ui_locales);
       if (isDatabaseUnavailable(error)) {
-        ctx.body = deps.views.render('error', {
-          title: 'Temporarily unavailable',
-          message: 'Latchkey cannot complete this request right now. Please try again in a few seconds.',
-          code: 'temporarily_unavailable',
-        });
+        ctx.body = deps.views.render('error', { title: 'error.unavailable.title', message: message('error.unavailable.message'), code: 'temporarily_unavailable' }, locale);
         return;
       }
       const status = (error as { status?: number }).status ?? 500;
-      ctx.body = deps.views.render('error', {
-        title: status >= 500 ? 'Something went wrong' : 'This request cannot be completed',
-        message: status >= 500 ? 'Latchkey could not complete this request. Please try again in a moment.' : (out.error_description ?? 'The request was not valid.'),
-        code: out.error,
-      });
+      // oidc-provider's error_description is its own English, shown as it comes.
+      const description = status >= 500 ? message('error.server.retry') : out.error_description ? verbatim(out.error_description) : message('error.client.message');
+      ctx.body = deps.views.render('error', { title: status >= 500 ? 'error.server.title' : 'error.client.title', message: description, code: out.error }, locale);
     },
   };
 

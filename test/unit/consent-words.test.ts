@@ -1,7 +1,11 @@
 // The consent page's words for how long offline access lasts: an upper bound
 // a person can read ("up to 14 days"), never shorter than the real lifetime.
 import { describe, expect, it } from 'vitest';
+import { createTranslator } from '../../src/i18n/translator.ts';
 import { describeConsent, describeLifetime } from '../../src/interactions/consent-words.ts';
+
+// The messages as the English page words them.
+const english = createTranslator().t('en');
 
 describe('describeLifetime', () => {
   it.each([
@@ -18,7 +22,7 @@ describe('describeLifetime', () => {
     [3600 + 30, '2 hours'],
     [61, '2 minutes'],
   ])('words %i seconds as %s', (seconds, words) => {
-    expect(describeLifetime(seconds)).toBe(words);
+    expect(english(describeLifetime(seconds))).toBe(words);
   });
 });
 
@@ -26,7 +30,7 @@ describe('describeConsent', () => {
   const request = { claims: [], resourceScopes: {} };
 
   it('words offline access with its lifetime and the client name', () => {
-    expect(describeConsent({ ...request, scopes: ['openid', 'offline_access'] }, { clientName: 'Diary', offlineAccessTtl: 14 * 86400 }).offline).toBe(
+    expect(english(describeConsent({ ...request, scopes: ['openid', 'offline_access'] }, { clientName: 'Diary', offlineAccessTtl: 14 * 86400 }).offline!)).toBe(
       'Access while you are not using it, for up to 14 days, even after you sign out of Latchkey. Diary can give it up sooner, and an administrator can end it.',
     );
   });

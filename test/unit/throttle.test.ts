@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientIdFromBasic, clientIdFromParams } from '../../src/oidc/client-auth-id.ts';
 import { createConcurrencyLimit } from '../../src/throttle/concurrency-limit.ts';
+import { createTranslator } from '../../src/i18n/translator.ts';
 import { tooManyAttemptsMessage } from '../../src/interactions/login-messages.ts';
 import { createRateLimit } from '../../src/throttle/rate-limit.ts';
 import { createThrottleKeys, throttledAddress } from '../../src/throttle/throttle-keys.ts';
@@ -121,7 +122,7 @@ describe('login page words', () => {
     [61, 'Too many attempts. Try again in 2 minutes.'],
     [900, 'Too many attempts. Try again in 15 minutes.'],
   ])('%i s: %s', (seconds, message) => {
-    expect(tooManyAttemptsMessage(seconds)).toBe(message);
+    expect(createTranslator().t('en')(tooManyAttemptsMessage(seconds))).toBe(message);
   });
 });
 
