@@ -1,5 +1,5 @@
 // `npm run demo`: Latchkey (embedded SQLite in data/demo unless DATABASE_URL
-// says otherwise), the demo API guarded by latchkey/verify, and the demo web
+// says otherwise), the demo API guarded by @latchkey/verify, and the demo web
 // app with its "Login with Latchkey" button, all on this machine.
 import http from 'node:http';
 import { createVerifier } from '@latchkey/verify';

@@ -131,7 +131,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError('LATCHKEY_METRICS_TOKEN', 'must be at least 16 characters long');
   }
   const keys: KeyRotationConfig = {
-    // An hour: well past the 10-minute JWKS caches of jose and latchkey/verify,
+    // An hour: well past the 10-minute JWKS caches of jose and @latchkey/verify,
     // with room for an HTTP cache in front of /jwks, and short enough that a
     // rotation by hand takes effect the same hour.
     activationDelay: parseInteger(env, 'LATCHKEY_KEY_ACTIVATION_DELAY', 3600, 0, 30 * 24 * 3600),

@@ -30,7 +30,7 @@ export interface KeyRotationPolicy {
   readonly rotationDays: number;
 }
 
-/** Clock skew between instances and verifiers (latchkey/verify allows up to 60 s), with room to spare. */
+/** Clock skew between instances and verifiers (@latchkey/verify allows up to 60 s), with room to spare. */
 const CLOCK_MARGIN_SEC = 300;
 const MAX_ACTIVATION_DELAY_SEC = 30 * 24 * 3600;
 const DAY_MS = 24 * 3600 * 1000;

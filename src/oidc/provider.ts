@@ -76,7 +76,7 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     // PAR (RFC 9126): on by the library's default and advertised; optional for clients.
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
     // Off. DPoP would issue `token_type: DPoP` tokens with cnf.jkt, but no
-    // resource server checks a proof yet (latchkey/verify refuses cnf), so a
+    // resource server checks a proof yet (@latchkey/verify refuses cnf), so a
     // bound token would only be a Bearer token that says otherwise.
     dPoP: { enabled: false },
     devInteractions: { enabled: false },

@@ -1,4 +1,4 @@
-// DPoP is off until Latchkey can bind tokens end to end (latchkey/verify checks
+// DPoP is off until Latchkey can bind tokens end to end (@latchkey/verify checks
 // no proof yet): a client that sends a valid DPoP proof to /token must get a
 // plain Bearer token, never `token_type: DPoP` with a `cnf.jkt` that no
 // resource server would enforce, and discovery must not advertise DPoP.

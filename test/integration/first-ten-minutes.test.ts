@@ -99,6 +99,15 @@ describe('GET /', () => {
     expect(html).toContain('npx latchkey client create');
   });
 
+  it('comes in the language the browser asks for', async () => {
+    const german = await (await fetch(`${server.issuer}/`, { headers: { 'accept-language': 'de-DE,de;q=0.9' } })).text();
+    expect(german).toContain('<html lang="de">');
+    expect(german).toContain('Signaturschlüssel (JWKS)');
+    const english = await (await fetch(`${server.issuer}/`, { headers: { 'accept-language': 'fr' } })).text();
+    expect(english).toContain('<html lang="en">');
+    expect(english).toContain('Signing keys (JWKS)');
+  });
+
   it('is only GET and HEAD of / itself', async () => {
     expect((await fetch(`${server.issuer}/`, { method: 'HEAD' })).status).toBe(200);
     expect((await fetch(`${server.issuer}/`, { method: 'POST' })).status).toBe(404);

@@ -134,7 +134,7 @@ describe('introspection of an active JWT access token', () => {
     expect(body).not.toHaveProperty(GRANT_CLAIM);
   });
 
-  it('serves latchkey/verify’s online check (introspect: true)', async () => {
+  it('serves @latchkey/verify’s online check (introspect: true)', async () => {
     const verifier = createVerifier({ issuer: server.issuer, audience: ORDERS, introspect: { clientId: resourceServer.id, clientSecret: resourceServer.secret! } });
     const token = await clientCredentials(service, ORDERS);
     expect((await verifier.verify(token, { introspect: true })).claims.client_id).toBe(service.id);
