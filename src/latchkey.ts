@@ -20,6 +20,7 @@ import { createKeys } from './keys/create-keys.ts';
 import { startKeySetWatcher } from './keys/key-set-watcher.ts';
 import { scheduledRotation } from './keys/scheduled-rotation.ts';
 import type { Log } from './log.ts';
+import { createMail } from './mail/create-mail.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
@@ -137,7 +138,9 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     }),
   });
 
+  const mail = createMail({ config, db, log });
   const tasks: Periodic[] = [
+    ...mail.tasks,
     startKeySetWatcher({
       listKeyTimelines: () => keys.repository.listKeyTimelines(),
       initial: initialKeySet,

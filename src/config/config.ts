@@ -54,6 +54,18 @@ export interface Config {
   readonly passwordHashing: PasswordHashingConfig;
   /** Authorization requests (/auth) one client address may make at once, and per minute after that, per instance. */
   readonly authorizationsPerMinute: number;
+  readonly mail: MailConfig;
+}
+
+export interface MailConfig {
+  /**
+   * LATCHKEY_SMTP_URL as given (smtp:// or smtps://, credentials included),
+   * or null: then mail goes to a file outbox in dataDir (outside production).
+   * It holds the SMTP password: hand it to the transport, never to a log.
+   */
+  readonly smtpUrl: string | null;
+  /** The From header: `Name <address>` or a bare address. */
+  readonly from: string;
 }
 
 export interface PasswordHashingConfig {
@@ -161,7 +173,58 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   // Two a second on average is far beyond one person, and leaves room for an office behind one NAT.
   const authorizationsPerMinute = parseInteger(env, 'LATCHKEY_AUTHORIZATIONS_PER_MINUTE', 120, 1, 1_000_000);
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute });
+  const mail: MailConfig = {
+    smtpUrl: parseSmtpUrl(env.LATCHKEY_SMTP_URL),
+    from: parseMailFrom(env.LATCHKEY_MAIL_FROM, issuer),
+  };
+
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail });
+}
+
+/**
+ * The features that send mail to people who asked for nothing else (a
+ * sign-up link, a reset link) need a real mail server in production: a file
+ * outbox there would swallow every mail unseen. Throws the one-line
+ * ConfigError naming LATCHKEY_SMTP_URL when such a feature is on without it.
+ */
+export function requireSmtpForAccountMail(config: Pick<Config, 'env' | 'mail'>, features: { readonly signup: boolean; readonly passwordReset: boolean }): void {
+  if (config.env !== 'production' || config.mail.smtpUrl !== null) return;
+  if (!features.signup && !features.passwordReset) return;
+  const needing = [features.signup && 'sign-up', features.passwordReset && 'password reset'].filter(Boolean).join(' and ');
+  throw new ConfigError('LATCHKEY_SMTP_URL', `is required when NODE_ENV=production and ${needing} is on (smtp://user:password@host:587 or smtps://user:password@host:465)`);
+}
+
+// Never echoes the value: it may carry the SMTP password.
+function parseSmtpUrl(raw: string | undefined): string | null {
+  const value = raw?.trim();
+  if (!value) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('LATCHKEY_SMTP_URL', 'is not a URL (smtp://user:password@host:587 or smtps://user:password@host:465)');
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') {
+    throw new ConfigError('LATCHKEY_SMTP_URL', 'must start with smtp:// (STARTTLS when the server offers it) or smtps:// (TLS from the first byte)');
+  }
+  if (!url.hostname) throw new ConfigError('LATCHKEY_SMTP_URL', 'needs a host (smtp://user:password@host:587)');
+  if (url.password && !url.username) throw new ConfigError('LATCHKEY_SMTP_URL', 'has a password but no user name');
+  return value;
+}
+
+/** `Name <local@domain>` or `local@domain`: one address, no line breaks (a header). */
+const MAIL_ADDRESS = /^[^\s@<>"(),;:\\[\]]+@[^\s@<>"(),;:\\]+$/;
+
+function parseMailFrom(raw: string | undefined, issuer: string): string {
+  const value = raw?.trim();
+  if (!value) return `Latchkey <no-reply@${new URL(issuer).hostname}>`;
+  if (/[\r\n]/.test(value)) throw new ConfigError('LATCHKEY_MAIL_FROM', 'must be on one line');
+  const named = /^([^<>"]*)<([^<>]+)>$/.exec(value);
+  const address = named ? named[2]!.trim() : value;
+  if (!MAIL_ADDRESS.test(address)) {
+    throw new ConfigError('LATCHKEY_MAIL_FROM', `"${value}" is not a mail address (no-reply@example.com, or Example <no-reply@example.com>)`);
+  }
+  return value;
 }
 
 function parseIssuer(raw: string | undefined, port: number, mode: Config['env']): string {
