@@ -31,10 +31,10 @@ export function createMailTemplates({ issuer, cache = true }: MailTemplateOption
     render(name: MailTemplateName, data: Readonly<Record<string, unknown>> = {}): RenderedMail {
       const it = { ...data, issuer, issuerName };
       // A subject is one header line, whatever a value in it holds.
-      const subject = plain.render(`mail/${name}.subject`, it).replace(/\s+/g, ' ').trim();
-      const text = plain.render(`mail/${name}.text`, it);
-      const body = markup.render(`mail/${name}.html`, it);
-      const html = markup.render('mail/layout.html', { subject, issuer, issuerName, body });
+      const subject = plain.render(`mail/${name}.subject.eta`, it).replace(/\s+/g, ' ').trim();
+      const text = plain.render(`mail/${name}.text.eta`, it);
+      const body = markup.render(`mail/${name}.html.eta`, it);
+      const html = markup.render('mail/layout.html.eta', { subject, issuer, issuerName, body });
       return { subject, text, html };
     },
   };
