@@ -140,7 +140,6 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
 
   const mail = createMail({ config, db, log });
   const tasks: Periodic[] = [
-    ...mail.tasks,
     startKeySetWatcher({
       listKeyTimelines: () => keys.repository.listKeyTimelines(),
       initial: initialKeySet,
@@ -167,6 +166,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
       auditRetentionDays: config.auditRetentionDays,
       onError: (error, what) => log.warn({ err: error }, `purging ${what} failed`),
     }),
+    ...mail.tasks,
   ];
 
   return { app, tasks, flushAudit: () => services.audit.stop() };
