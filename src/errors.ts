@@ -42,6 +42,16 @@ export class InvalidInputError extends LatchkeyError {
   readonly status = 400;
 }
 
+/** Why a new password was refused: the page names the rule in the reader's language. */
+export type PasswordRule = 'too_short' | 'too_long' | 'common';
+
+/** A new password that breaks a rule of password-policy.ts; never carries the password. */
+export class PasswordRuleError extends InvalidInputError {
+  constructor(readonly rule: PasswordRule, message: string) {
+    super(message);
+  }
+}
+
 /** Creating something whose unique key is taken. The message says "exists". */
 export class AlreadyExistsError extends LatchkeyError {
   readonly code = 'already_exists';

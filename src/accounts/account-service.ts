@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError } from '../errors.ts';
 import type { AccountRepository, AccountRow } from './account-repository.ts';
-import { checkPassword, normaliseEmail, parseDisplayName, PASSWORD_MAX_LENGTH } from './account-validation.ts';
+import { normaliseEmail, parseDisplayName } from './account-validation.ts';
+import { checkNewPassword, normalisePassword, SIGN_IN_PASSWORD_MAX_LENGTH } from './password-policy.ts';
 import { createDecoyHash } from './decoy-hash.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 
@@ -67,12 +68,17 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
   }
 
   return {
+    /**
+     * A new account, its email not yet verified. The password is hashed
+     * before the email is looked up, so a taken email answers no sooner than
+     * a free one (sign-up must not tell who has an account by its timing).
+     */
     async create(input: CreateAccountInput): Promise<AccountView> {
       const email = normaliseEmail(input.email);
       const name = parseDisplayName(input.name);
-      checkPassword(input.password);
+      checkNewPassword(input.password);
+      const passwordHash = await hasher.hash(normalisePassword(input.password));
       if (await repository.findByEmail(email)) throw new AlreadyExistsError(`an account with email ${email} already exists`);
-      const passwordHash = await hasher.hash(input.password);
       // The unique index still decides when two creations race.
       const row = await repository.insert({ id: randomUUID(), email, name, passwordHash });
       if (!row) throw new AlreadyExistsError(`an account with email ${email} already exists`);
@@ -110,28 +116,42 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
      * one can start after the sweep.
      */
     async setPassword(emailOrId: string, password: string): Promise<AccountView> {
-      checkPassword(password);
+      checkNewPassword(password);
       const row = await findRow(emailOrId);
       if (!row) throw new NotFoundError(`account ${emailOrId} does not exist`);
-      const account = await update(row.id, { passwordHash: await hasher.hash(password) });
+      const account = await update(row.id, { passwordHash: await hasher.hash(normalisePassword(password)) });
       await artifacts.revokeByAccountId(row.id);
       return account;
     },
 
     /**
+     * Marks `email` verified for the account, if it is still the account's
+     * address. True when it did (or it already was).
+     */
+    markEmailVerified(accountId: string, email: string): Promise<boolean> {
+      return repository.markEmailVerified(accountId, email);
+    },
+
+    /**
      * The enabled account with this email and password, or undefined. Hashes
-     * made with weaker parameters are upgraded on a successful sign-in.
+     * made with weaker parameters, or of a password as typed before passwords
+     * were normalised (NFKC), are re-made on a successful sign-in.
      */
     async authenticate(email: string, password: string): Promise<AccountView | undefined> {
-      if (password.length > 4 * PASSWORD_MAX_LENGTH) return undefined;
+      if (password.length > 4 * SIGN_IN_PASSWORD_MAX_LENGTH) return undefined;
+      const normalised = normalisePassword(password);
       const row = await findRowByEmail(email);
       if (!row) {
-        await hasher.verify(await decoy.hash(), password);
+        await hasher.verify(await decoy.hash(), normalised);
         return undefined;
       }
-      if (!(await hasher.verify(row.passwordHash, password)) || row.disabled) return undefined;
-      if (hasher.needsRehash(row.passwordHash)) {
-        const upgraded = await repository.update(row.id, { passwordHash: await hasher.hash(password) });
+      // A password set before normalisation was hashed as typed; only one
+      // whose typed form differs from its NFKC form can be such a one.
+      const current = await hasher.verify(row.passwordHash, normalised);
+      const asTyped = !current && normalised !== password && (await hasher.verify(row.passwordHash, password));
+      if (!(current || asTyped) || row.disabled) return undefined;
+      if (asTyped || hasher.needsRehash(row.passwordHash)) {
+        const upgraded = await repository.update(row.id, { passwordHash: await hasher.hash(normalised) });
         void decoy.refresh();
         return toView(upgraded ?? row);
       }

@@ -1,10 +1,7 @@
-// The rules for an account's email and password, as pure functions so they
-// can be checked without a database.
+// The rules for an account's email and display name, as pure functions so
+// they can be checked without a database (a new password's: password-policy.ts).
 import { InvalidInputError } from '../errors.ts';
 
-export const PASSWORD_MIN_LENGTH = 8;
-// Bounded so a request cannot make argon2 chew on megabytes.
-export const PASSWORD_MAX_LENGTH = 1024;
 export const EMAIL_MAX_LENGTH = 254;
 // A deliberately basic check: one @, no spaces or control characters (a NUL
 // is refused by PostgreSQL's text type), a non-empty local part and a domain
@@ -22,14 +19,6 @@ export function normaliseEmail(raw: string): string {
     throw new InvalidInputError(`"${email}" is not a valid email address`);
   }
   return email;
-}
-
-/** Throws when the password is outside the allowed length; never echoes it. */
-export function checkPassword(password: string): void {
-  const length = [...(password ?? '')].length;
-  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
-    throw new InvalidInputError(`password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`);
-  }
 }
 
 export function parseDisplayName(raw: string | undefined): string | null {

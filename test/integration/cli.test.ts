@@ -220,7 +220,7 @@ describe('latchkey CLI: refusals write nothing', () => {
     { label: 'password in argv', args: ['user', 'create', '--email', 'carol@example.com', '--password', 'hunter2hunter2'], exit: 2, code: 'usage_error', message: '--password-stdin', json: false },
     { label: 'password= in argv', args: ['user', 'set-password', 'alice@example.com', '--password=hunter2hunter2'], exit: 2, code: 'usage_error', message: '--password-stdin', json: true },
     { label: 'user create without --password-stdin', args: ['user', 'create', '--email', 'carol@example.com'], exit: 2, code: 'usage_error', message: 'missing required option --password-stdin', json: true },
-    { label: 'too short a password from stdin', args: ['user', 'create', '--email', 'carol@example.com', '--password-stdin'], exit: 1, code: 'invalid_input', message: 'password must be 8 to 1024 characters', json: true, options: { input: 'short\n' } },
+    { label: 'too short a password from stdin', args: ['user', 'create', '--email', 'carol@example.com', '--password-stdin'], exit: 1, code: 'invalid_input', message: 'password must be 8 to 256 characters', json: true, options: { input: 'short\n' } },
     { label: 'unknown subcommand', args: ['client', 'frobnicate'], exit: 2, code: 'usage_error', message: 'unknown client command "frobnicate"', json: true },
     { label: 'unknown command', args: ['clients', 'list'], exit: 2, code: 'usage_error', message: 'unknown command "clients"', json: false },
     { label: 'unknown option', args: ['resource', 'list', '--all'], exit: 2, code: 'usage_error', message: "Unknown option '--all'", json: true },

@@ -307,8 +307,8 @@ describe('accounts', () => {
     ['email without @', { email: 'alice.example.com', password: 'long enough' }, 'invalid_input', 'not a valid email address'],
     ['email with a space', { email: 'al ice@example.com', password: 'long enough' }, 'invalid_input', 'not a valid email address'],
     ['email with an empty domain label', { email: 'alice@example..com', password: 'long enough' }, 'invalid_input', 'not a valid email address'],
-    ['password of 7 characters', { email: 'new@example.com', password: '1234567' }, 'invalid_input', 'password must be 8 to 1024 characters'],
-    ['password of 1025 characters', { email: 'new@example.com', password: 'p'.repeat(1025) }, 'invalid_input', 'password must be 8 to 1024 characters'],
+    ['password of 7 characters', { email: 'new@example.com', password: '1234567' }, 'invalid_input', 'password must be 8 to 256 characters'],
+    ['password of 257 characters', { email: 'new@example.com', password: 'p'.repeat(257) }, 'invalid_input', 'password must be 8 to 256 characters'],
   ];
   for (const [label, input, code, fragment] of bad) {
     it(`refuses ${label} (${code}) and writes nothing`, async () => {

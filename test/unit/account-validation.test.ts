@@ -1,7 +1,8 @@
 // Email normalisation and password bounds, without a database.
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../helpers/error-of.ts';
-import { checkPassword, normaliseEmail, parseDisplayName } from '../../src/accounts/account-validation.ts';
+import { normaliseEmail, parseDisplayName } from '../../src/accounts/account-validation.ts';
+import { checkNewPassword } from '../../src/accounts/password-policy.ts';
 
 describe('email', () => {
   const normalised: [string, string][] = [
@@ -40,19 +41,29 @@ describe('email', () => {
   }
 });
 
-describe('password', () => {
-  it('accepts 8 to 1024 characters, counted as code points', () => {
-    for (const password of ['12345678', 'p'.repeat(1024), '🔑'.repeat(8), '🔑'.repeat(1024)]) {
-      expect(() => checkPassword(password)).not.toThrow();
+describe('new password (NIST SP 800-63B)', () => {
+  it('accepts 8 to 256 characters, counted as code points after NFKC, any Unicode', () => {
+    for (const password of ['kq8#vLp2', 'p'.repeat(256), '🔑'.repeat(8), '🔑'.repeat(256), 'Grüße aus Köln', 'ｆｕｌｌｗｉｄｔｈ ｐａｓｓ']) {
+      expect(() => checkNewPassword(password)).not.toThrow();
     }
   });
 
-  for (const [label, password] of [['empty', ''], ['7 characters', '1234567'], ['7 emoji', '🔑'.repeat(7)], ['1025 characters', 'p'.repeat(1025)]] as const) {
-    it(`refuses ${label} without echoing it`, () => {
-      const error = errorOf(() => checkPassword(password));
-      expect(error).toMatchObject({ code: 'invalid_input', message: 'password must be 8 to 1024 characters long' });
-    });
-  }
+  it.each([
+    ['empty', '', 'too_short'],
+    ['7 characters', 'kq8#vLp', 'too_short'],
+    ['7 emoji', '🔑'.repeat(7), 'too_short'],
+    ['257 characters', 'p'.repeat(257), 'too_long'],
+    // NFKC folds full-width letters to ASCII: the same password, typed on another keyboard.
+    ['a common password typed in full-width letters', 'ｐａｓｓｗｏｒｄ', 'common'],
+    ['a common password', 'sunshine', 'common'],
+    ['a common password in capitals', 'PASSWORD1', 'common'],
+    ['a common password', 'iloveyou', 'common'],
+    ['a common password', 'qwertyuiop', 'common'],
+  ] as const)('refuses %s without echoing it', (_label, password, rule) => {
+    const error = errorOf(() => checkNewPassword(password));
+    expect(error).toMatchObject({ code: 'invalid_input', rule });
+    expect((error as Error).message).not.toContain(password || '\u0000');
+  });
 });
 
 describe('display name', () => {
