@@ -121,6 +121,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         devices: createDeviceCookies({ secure: config.issuer.startsWith('https:') }),
         metrics,
         grantTtl: config.ttl.grant,
+        selfService: config.selfService,
       }),
     ],
     readiness: createReadinessCheck({
@@ -163,6 +164,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
       artifacts,
       throttle,
       audit: services.audit,
+      accountTokens: services.accountTokens,
       auditRetentionDays: config.auditRetentionDays,
       onError: (error, what) => log.warn({ err: error }, `purging ${what} failed`),
     }),

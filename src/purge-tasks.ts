@@ -1,9 +1,10 @@
-// Starts the three purges, each its own startPeriodic loop: expired
-// oidc-provider artifacts, throttle keys idle past every policy's memory, and
-// audit events past their retention (none when it is 0: kept forever).
+// Starts the purges, each its own startPeriodic loop: expired
+// oidc-provider artifacts, throttle keys idle past every policy's memory,
+// expired mailed links, and audit events past their retention (none when it is 0: kept forever).
 // Expired and idle rows are already ignored by every read; this only keeps
 // the tables from growing forever. Each run deletes at most PURGE_RUN_LIMIT
 // rows, so stop() never waits on a huge backlog: the next run continues.
+import type { AccountTokens } from './accounts/account-tokens.ts';
 import type { AuditService } from './audit/audit-service.ts';
 import type { ArtifactRepository } from './oidc/artifact-repository.ts';
 import { startPeriodic, type Periodic } from './periodic.ts';
@@ -16,6 +17,7 @@ export interface PurgeTaskDeps {
   readonly artifacts: Pick<ArtifactRepository, 'purgeExpired'>;
   readonly throttle: Pick<ThrottleService, 'purgeIdle'>;
   readonly audit: Pick<AuditService, 'purgeOlderThan'>;
+  readonly accountTokens: Pick<AccountTokens, 'purgeExpired'>;
   /** Days audit events are kept; 0 keeps them forever (no audit purge). */
   readonly auditRetentionDays: number;
   readonly intervalMs?: number;
@@ -32,6 +34,7 @@ export function startPurgeTasks(deps: PurgeTaskDeps): Periodic[] {
   const purges: { name: string; what: string; purge: () => Promise<number> }[] = [
     { name: 'artifact purge', what: 'expired artifacts', purge: () => deps.artifacts.purgeExpired(new Date(now()), PURGE_RUN_LIMIT) },
     { name: 'throttle purge', what: 'idle throttle keys', purge: () => deps.throttle.purgeIdle(PURGE_RUN_LIMIT) },
+    { name: 'account token purge', what: 'expired mailed links', purge: () => deps.accountTokens.purgeExpired(new Date(now()), PURGE_RUN_LIMIT) },
     ...(deps.auditRetentionDays > 0
       ? [{ name: 'audit purge', what: 'audit events past their retention', purge: () => deps.audit.purgeOlderThan(deps.auditRetentionDays, PURGE_RUN_LIMIT) }]
       : []),

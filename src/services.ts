@@ -2,6 +2,8 @@
 // server both call this, so they apply exactly the same rules.
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
+import { createAccountTokenRepository } from './accounts/account-token-repository.ts';
+import { createAccountTokens } from './accounts/account-tokens.ts';
 import { createPasswordHasher } from './accounts/password-hasher.ts';
 import { createAuditRepository } from './audit/audit-repository.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -30,7 +32,9 @@ export function createServices({ config, db, log }: ServicesDeps) {
     artifacts: createArtifactRepository(db),
   });
   const audit = createAuditService({ repository: createAuditRepository(db), log });
-  return { accounts, clients, resources, audit };
+  // The links mailed to people (verification, reset, invitation).
+  const accountTokens = createAccountTokens({ repository: createAccountTokenRepository(db) });
+  return { accounts, clients, resources, audit, accountTokens };
 }
 
 export type Services = ReturnType<typeof createServices>;

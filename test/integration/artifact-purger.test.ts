@@ -4,6 +4,8 @@
 // covers on its own.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createAccountTokenRepository } from '../../src/accounts/account-token-repository.ts';
+import { createAccountTokens, type AccountTokens } from '../../src/accounts/account-tokens.ts';
 import { createAuditRepository } from '../../src/audit/audit-repository.ts';
 import { createAuditService } from '../../src/audit/audit-service.ts';
 import { createArtifactRepository, PURGE_BATCH_SIZE, type ArtifactRepository } from '../../src/oidc/artifact-repository.ts';
@@ -18,10 +20,12 @@ const MODELS = ['Session', 'AccessToken', 'AuthorizationCode', 'Interaction'];
 
 let database: TestDatabase;
 let artifacts: ArtifactRepository;
+let accountTokens: AccountTokens;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   artifacts = createArtifactRepository(database.db);
+  accountTokens = createAccountTokens({ repository: createAccountTokenRepository(database.db) });
 });
 
 afterAll(async () => {
@@ -116,37 +120,42 @@ describe('startPurgeTasks', () => {
         { id: randomUUID(), type: 'login.success', at: new Date() },
       ],
     });
+    const token = (id: string, expiresAt: Date) => ({ id, purpose: 'reset_password', accountId: randomUUID(), email: 'ada@example.test', expiresAt });
+    await database.db.prisma.accountToken.createMany({ data: [token('expired', new Date(NOW - 1)), token('live', new Date(NOW + 60_000))] });
     const purged = new Map<string, number[]>();
     const errors: unknown[] = [];
     tasks = startPurgeTasks({
       artifacts,
       throttle: throttle(),
       audit: audit(),
+      accountTokens,
       auditRetentionDays: 30,
       intervalMs: 10,
       now: () => NOW,
       onError: (error) => errors.push(error),
       onPurged: (count, what) => purged.set(what, [...(purged.get(what) ?? []), count]),
     });
-    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'audit purge']);
-    await waitFor(() => [...purged.values()].length === 3 && [...purged.values()].every((counts) => counts.length >= 2));
+    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'account token purge', 'audit purge']);
+    await waitFor(() => [...purged.values()].length === 4 && [...purged.values()].every((counts) => counts.length >= 2));
 
     expect(errors).toEqual([]);
     expect(purged.get('expired artifacts')![0]).toBe(6);
     expect(purged.get('idle throttle keys')![0]).toBe(1);
     expect(purged.get('audit events past their retention')![0]).toBe(1);
+    expect(purged.get('expired mailed links')![0]).toBe(1);
     for (const counts of purged.values()) expect(counts.slice(1).every((count) => count === 0)).toBe(true);
     expect(await remaining()).toEqual(kept);
     expect((await database.db.prisma.throttle.findMany()).map((row) => row.key)).toEqual(['fresh']);
     expect(await database.db.prisma.auditEvent.count()).toBe(1);
+    expect((await database.db.prisma.accountToken.findMany()).map((row) => row.id)).toEqual(['live']);
   });
 
   it('keeps audit events forever when the retention is 0: no audit purge at all', async () => {
     await database.db.prisma.auditEvent.createMany({ data: [{ id: randomUUID(), type: 'login.success', at: new Date(0) }] });
     const seen: string[] = [];
-    tasks = startPurgeTasks({ artifacts, throttle: throttle(), audit: audit(), auditRetentionDays: 0, intervalMs: 10, onError: () => {}, onPurged: (_count, what) => seen.push(what) });
-    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge']);
-    await waitFor(() => seen.length >= 4);
+    tasks = startPurgeTasks({ artifacts, throttle: throttle(), audit: audit(), accountTokens, auditRetentionDays: 0, intervalMs: 10, onError: () => {}, onPurged: (_count, what) => seen.push(what) });
+    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'account token purge']);
+    await waitFor(() => seen.length >= 6);
     expect(seen).not.toContain('audit events past their retention');
     expect(await database.db.prisma.auditEvent.count()).toBe(1);
   });
@@ -165,6 +174,7 @@ describe('startPurgeTasks', () => {
       },
       throttle: throttle(),
       audit: audit(),
+      accountTokens,
       auditRetentionDays: 0,
       intervalMs: 5,
       now: () => NOW,
