@@ -25,6 +25,22 @@ export const AUDIT_EVENT_TYPES = [
   'key.rotated',
   'key.retired',
   'secret.rotated',
+  // Self-service (sign-up, mail links, the account page); the actor is the account, or "cli".
+  'account.signup',
+  'account.verification_sent',
+  'account.email_verified',
+  'account.password_reset_requested',
+  'account.password_reset_completed',
+  'account.invited',
+  'account.invitation_accepted',
+  'account.email_change_requested',
+  'account.email_changed',
+  'account.name_changed',
+  'account.password_changed',
+  'account.grant_revoked',
+  'account.sessions_ended',
+  'account.deleted',
+  'account.limited',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

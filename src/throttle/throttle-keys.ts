@@ -62,7 +62,25 @@ export function createThrottleKeys(masterSecret: string) {
         ip: { scope: 'client_ip', id: digest('ip', address) },
       };
     },
+
+    /** Keys of a self-service request (account-limits.ts): the client's address, and the address mailed to if any. */
+    selfService(ip: string, email?: string): SelfServiceKeys {
+      const address = throttledAddress(ip);
+      return {
+        signupIp: { scope: 'signup_ip', id: digest('signup-ip', address) },
+        mailIp: { scope: 'mail_ip', id: digest('mail-ip', address) },
+        linkIp: { scope: 'link_ip', id: digest('link-ip', address) },
+        ...(email !== undefined && { mailEmail: { scope: 'mail_email', id: digest('mail-email', normaliseLoginEmail(email)) } satisfies ThrottleKey }),
+      };
+    },
   };
+}
+
+export interface SelfServiceKeys {
+  readonly signupIp: ThrottleKey;
+  readonly mailIp: ThrottleKey;
+  readonly linkIp: ThrottleKey;
+  readonly mailEmail?: ThrottleKey;
 }
 
 export type ThrottleKeys = ReturnType<typeof createThrottleKeys>;

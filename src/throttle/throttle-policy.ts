@@ -29,7 +29,15 @@ export type ThrottleScope =
   /** Failed client authentication for one client_id from one client IP (token, introspection, revocation, PAR). */
   | 'client_at_ip'
   /** Failed client authentication from one client IP. */
-  | 'client_ip';
+  | 'client_ip'
+  /** Accounts created from one client IP (sign-up). */
+  | 'signup_ip'
+  /** Mails asked for one address (verification, reset, resend), by anyone. */
+  | 'mail_email'
+  /** Mails asked for from one client IP, whatever the address. */
+  | 'mail_ip'
+  /** Mailed links (verify, reset, invite) from one client IP that matched nothing, or nothing any more. */
+  | 'link_ip';
 
 export interface ThrottlePolicy {
   /** The failure that starts the back-off (earlier ones are free). */
@@ -74,6 +82,21 @@ export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> 
   // IP), never per client_id alone, and cleared by the client's next success.
   client_at_ip: { free: 20, baseBlock: 15, maxBlock: MINUTE, forgetAfter: HOUR, clearedBySuccess: true },
   client_ip: { free: 20, baseBlock: 15, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // The self-service pages (account-limits.ts) count every attempt here, not
+  // only failures: each one can create a row or send a mail. Past `free`,
+  // the page says "try again later" (429) and no mail goes out.
+  // Ten accounts an hour from one address: a family or an office signing up
+  // together, not a script filling the table.
+  signup_ip: { free: 10, baseBlock: 10 * MINUTE, maxBlock: 30 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // Five mails to one address, then ten minutes' wait, growing: nobody can
+  // turn Latchkey into a mail bomb aimed at someone else's inbox.
+  mail_email: { free: 5, baseBlock: 10 * MINUTE, maxBlock: 30 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // Twenty mails from one address, whatever the recipients: bounds spraying.
+  mail_ip: { free: 20, baseBlock: 10 * MINUTE, maxBlock: 30 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // A link's token is 256 random bits: guessing is hopeless, so this only
+  // quiets a client replaying dead links. Counted on failure only, so a
+  // person following their own links never meets it.
+  link_ip: { free: 20, baseBlock: MINUTE, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
 });
 
 /** Seconds the key is blocked for after its `failures`-th failure (0: not blocked). */

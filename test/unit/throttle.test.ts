@@ -21,6 +21,10 @@ describe('back-off', () => {
     ['login_account', [0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 30, 60, 120, 240, 300, 300]],
     ['login_interaction', [...new Array<number>(9).fill(0), 1800, 1800, 1800]],
     ['client_at_ip', [...new Array<number>(19).fill(0), 15, 30, 60, 60]],
+    // Self-service: every attempt counts; the one that reaches `free` starts the block.
+    ['signup_ip', [...new Array<number>(9).fill(0), 600, 1200, 1800, 1800]],
+    ['mail_email', [0, 0, 0, 0, 600, 1200, 1800, 1800]],
+    ['link_ip', [...new Array<number>(19).fill(0), 60, 120, 240, 480, 900, 900]],
   ])('%s blocks for %o seconds', (scope, expected) => {
     expect(expected.map((_, index) => blockSeconds(THROTTLE_POLICIES[scope], index + 1))).toEqual(expected);
   });
