@@ -1,5 +1,5 @@
 // `npm start`: read the configuration, start Latchkey, stop cleanly on SIGTERM/SIGINT.
-import { loadConfig, type Config } from './config/config.ts';
+import { loadConfig, requireSmtpForAccountMail, type Config } from './config/config.ts';
 import { LatchkeyError } from './errors.ts';
 import { createLog } from './log.ts';
 import { startLatchkey } from './server.ts';
@@ -7,6 +7,8 @@ import { startLatchkey } from './server.ts';
 let config: Config;
 try {
   config = loadConfig();
+  // The server's rule, not the CLI's: a server that would mail people needs somewhere to send.
+  requireSmtpForAccountMail(config, { signup: config.selfService.signup === 'open', passwordReset: config.selfService.passwordReset });
 } catch (error) {
   // One clear line naming the variable; no stack trace for a configuration mistake.
   process.stderr.write(`latchkey: configuration error: ${(error as Error).message}\n`);

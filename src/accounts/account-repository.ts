@@ -105,6 +105,16 @@ export function createAccountRepository({ prisma, dialect, statements }: Pick<Da
       return rows.flatMap((row) => (row.parameters ? [row.parameters] : []));
     },
 
+    /**
+     * Marks the address verified, only while it is still the account's
+     * address (a link mailed to an old address proves nothing about a new
+     * one). True when it did.
+     */
+    async markEmailVerified(id: string, email: string): Promise<boolean> {
+      const { count } = await prisma.account.updateMany({ where: { id, email }, data: { emailVerified: true } });
+      return count === 1;
+    },
+
     /** Resolves to the updated row, or undefined when the account does not exist. */
     async update(id: string, changes: AccountChanges): Promise<AccountRow | undefined> {
       const { count } = await prisma.account.updateMany({ where: { id }, data: changes });

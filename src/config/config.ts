@@ -55,6 +55,15 @@ export interface Config {
   /** Authorization requests (/auth) one client address may make at once, and per minute after that, per instance. */
   readonly authorizationsPerMinute: number;
   readonly mail: MailConfig;
+  readonly selfService: SelfServiceConfig;
+}
+
+/** What people may do for themselves, through mail (src/self-service/). */
+export interface SelfServiceConfig {
+  /** LATCHKEY_SIGNUP: 'open' lets anyone create an account from the login page; 'off' leaves it to operators (`latchkey user create`/`invite`). */
+  readonly signup: 'off' | 'open';
+  /** LATCHKEY_PASSWORD_RESET: a "Forgot password?" link on the login page that mails a reset link. */
+  readonly passwordReset: boolean;
 }
 
 export interface MailConfig {
@@ -178,7 +187,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     from: parseMailFrom(env.LATCHKEY_MAIL_FROM, issuer),
   };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail });
+  const selfService: SelfServiceConfig = {
+    // Off unless asked for: an open sign-up is a decision, not a default.
+    signup: parseEnum(env, 'LATCHKEY_SIGNUP', ['off', 'open'] as const, 'off'),
+    // On: people forget passwords, and an operator resetting each by hand learns them.
+    passwordReset: parseBoolean(env, 'LATCHKEY_PASSWORD_RESET', true),
+  };
+
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail, selfService });
 }
 
 /**
@@ -191,7 +207,7 @@ export function requireSmtpForAccountMail(config: Pick<Config, 'env' | 'mail'>, 
   if (config.env !== 'production' || config.mail.smtpUrl !== null) return;
   if (!features.signup && !features.passwordReset) return;
   const needing = [features.signup && 'sign-up', features.passwordReset && 'password reset'].filter(Boolean).join(' and ');
-  throw new ConfigError('LATCHKEY_SMTP_URL', `is required when NODE_ENV=production and ${needing} is on (smtp://user:password@host:587 or smtps://user:password@host:465)`);
+  throw new ConfigError('LATCHKEY_SMTP_URL', `is required when NODE_ENV=production and ${needing} is on (smtp://user:password@host:587 or smtps://user:password@host:465), or set LATCHKEY_SIGNUP=off and LATCHKEY_PASSWORD_RESET=off`);
 }
 
 // Never echoes the value: it may carry the SMTP password.

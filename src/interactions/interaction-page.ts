@@ -14,6 +14,14 @@ export interface InteractionPages {
    * Otherwise an "expired" page is rendered and the result is undefined.
    */
   load(ctx: Context): Promise<Interaction | undefined>;
+  /**
+   * Like load(), but renders nothing when this browser is not in the
+   * interaction named in the URL: for a mailed link, which works in any
+   * browser and resumes the sign-in only in the one that started it.
+   */
+  tryLoad(ctx: Context): Promise<Interaction | undefined>;
+  /** A page outside any interaction (a mailed link followed in another browser), in the browser's language. */
+  renderOutside(ctx: Context, view: string, data: PageData, status?: number): void;
   render(ctx: Context, interaction: Interaction, view: string, data: PageData, status?: number): void;
   /**
    * A readable page for a request that cannot go on; never a redirect to an
@@ -36,6 +44,12 @@ export interface InteractionPages {
 export function createInteractionPages(provider: Provider, views: Views): InteractionPages {
   const pages: InteractionPages = {
     async load(ctx) {
+      const interaction = await pages.tryLoad(ctx);
+      if (!interaction) renderExpired(ctx);
+      return interaction;
+    },
+
+    async tryLoad(ctx) {
       let interaction: Interaction | undefined;
       try {
         interaction = await provider.interactionDetails(ctx.req, ctx.res);
@@ -44,11 +58,14 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
       }
       // The cookie names the interaction; a URL naming another one is a stale
       // tab or a forged link, and neither may act on this browser's behalf.
-      if (!interaction || interaction.uid !== ctx.params.uid) {
-        renderExpired(ctx);
-        return undefined;
-      }
-      return interaction;
+      return interaction && interaction.uid === ctx.params.uid ? interaction : undefined;
+    },
+
+    renderOutside(ctx, view, data, status = 200) {
+      ctx.status = status;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = views.render(view, data, views.localeFor(ctx));
     },
 
     async finish(ctx, result, options) {

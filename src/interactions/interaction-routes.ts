@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { SelfServiceConfig } from '../config/config.ts';
 import type { InteractionAudit } from './interaction-audit.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Views } from '../http/views.ts';
@@ -33,6 +34,8 @@ export interface InteractionRoutesDeps {
   readonly metrics: Pick<Metrics, 'loginFailures' | 'throttled'>;
   /** Seconds a grant lasts (LATCHKEY_GRANT_TTL): the consent page states it for offline access. */
   readonly grantTtl: number;
+  /** LATCHKEY_SIGNUP and LATCHKEY_PASSWORD_RESET: which self-service steps the login page offers. */
+  readonly selfService: SelfServiceConfig;
 }
 
 type Step = 'login' | 'consent';
@@ -40,7 +43,7 @@ type Step = 'login' | 'consent';
 export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware {
   const pages = createInteractionPages(deps.provider, deps.views);
   const formTokens = createFormTokens(deps.cookieKeys);
-  const login = createLoginStep({ guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit });
+  const login = createLoginStep({ guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit, selfService: deps.selfService });
   const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit, grantTtl: deps.grantTtl });
   const router = new Router({ prefix: '/interaction/:uid' });
 

@@ -6,6 +6,7 @@
 // Brute-force protection and the bound on concurrent password checks are the
 // login guard's (throttle/login-guard.ts); this step turns its outcome into a page.
 import type { Context } from 'koa';
+import type { SelfServiceConfig } from '../config/config.ts';
 import type { Interaction } from 'oidc-provider';
 import type { InteractionAudit } from './interaction-audit.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -23,9 +24,11 @@ export interface LoginStepDeps {
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
   readonly audit: Pick<InteractionAudit, 'loginSucceeded' | 'loginFailed'>;
+  /** Which self-service links the page offers. */
+  readonly selfService: SelfServiceConfig;
 }
 
-export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit }: LoginStepDeps) {
+export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService }: LoginStepDeps) {
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
@@ -42,6 +45,8 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
         error: options.error,
         // Straight to the password when the email is already known.
         focus: email ? 'password' : 'email',
+        signup: selfService.signup === 'open',
+        passwordReset: selfService.passwordReset,
       },
       options.status,
     );

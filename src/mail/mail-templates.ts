@@ -7,7 +7,7 @@ import { Eta } from 'eta';
 import { viewsDir } from '../paths.ts';
 
 /** The mails there are: each has views/mail/<name>.subject.eta, .text.eta and .html.eta. */
-export const MAIL_TEMPLATES = ['test'] as const;
+export const MAIL_TEMPLATES = ['test', 'verify-email', 'signup-existing', 'reset-password', 'invite', 'change-email', 'email-changed', 'password-changed'] as const;
 export type MailTemplateName = (typeof MAIL_TEMPLATES)[number];
 
 export interface RenderedMail {
