@@ -30,7 +30,10 @@ import { createRegistryCache } from './oidc/registry-cache.ts';
 import { startPeriodic, type Periodic } from './periodic.ts';
 import { createProviderBuilder } from './provider-builder.ts';
 import { startPurgeTasks } from './purge-tasks.ts';
+import { createVerificationRoutes } from './self-service/verification-routes.ts';
+import type { SelfServiceDeps } from './self-service/self-service-deps.ts';
 import { createServices } from './services.ts';
+import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
 import { createLoginGuard } from './throttle/login-guard.ts';
 import { createRateLimit } from './throttle/rate-limit.ts';
@@ -98,6 +101,18 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   // artifacts and cookies (same database, same cookie keys), never sign.
   const provider = providers.current;
 
+  // Before the app: the self-service pages queue mail through it.
+  const mail = createMail({ config, db, log });
+  const accountSelfService: SelfServiceDeps = {
+    accounts: services.accounts,
+    accountTokens: services.accountTokens,
+    limits: createAccountLimits({ throttle, keys: throttleKeys }),
+    mail: mail.service,
+    audit: services.audit,
+    config: config.selfService,
+    issuer: config.issuer,
+  };
+
   const app = createApp({
     metrics,
     config,
@@ -122,7 +137,9 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         metrics,
         grantTtl: config.ttl.grant,
         selfService: config.selfService,
+        accountSelfService,
       }),
+      createVerificationRoutes({ ...accountSelfService, provider, views, cookieKeys }),
     ],
     readiness: createReadinessCheck({
       probes: {
@@ -139,7 +156,6 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     }),
   });
 
-  const mail = createMail({ config, db, log });
   const tasks: Periodic[] = [
     startKeySetWatcher({
       listKeyTimelines: () => keys.repository.listKeyTimelines(),

@@ -31,6 +31,11 @@ export function createAccountTokenRepository({ prisma }: Pick<Database, 'prisma'
       return (await prisma.accountToken.findUnique({ where: { id } })) ?? undefined;
     },
 
+    /** Whether the account has a token of this purpose asked for from that sign-in page (used or not). */
+    async existsFor(accountId: string, purpose: string, interactionUid: string): Promise<boolean> {
+      return (await prisma.accountToken.count({ where: { accountId, purpose, interactionUid } })) > 0;
+    },
+
     /** Marks the token used if it is unused and unexpired; true for the one caller that did. */
     async consume(id: string, purpose: string, now: Date): Promise<boolean> {
       const { count } = await prisma.accountToken.updateMany({

@@ -87,6 +87,23 @@ export function createAccountTokens({ repository, now = () => new Date() }: Acco
       return { ok: true, token: { accountId: row.accountId, email: row.email, interactionUid: row.interactionUid } };
     },
 
+    /**
+     * What a link was issued for, whatever became of it (used, retired,
+     * expired); undefined for a token that never matched. For the page a dead
+     * link leads to (offer a new link in the browser that asked for it), and
+     * for a verify link a mail scanner followed first. Grants nothing: only
+     * use() takes a link.
+     */
+    async lookUp(purpose: AccountTokenPurpose, token: unknown): Promise<UsedToken | undefined> {
+      if (typeof token !== 'string' || !TOKEN.test(token)) return undefined;
+      const row = await repository.findById(digest(token));
+      if (!row || row.purpose !== purpose) return undefined;
+      return { accountId: row.accountId, email: row.email, interactionUid: row.interactionUid };
+    },
+
+    /** Whether a link of this purpose was issued to the account from that sign-in page: a resend from it may issue another. */
+    issuedFrom: (accountId: string, purpose: AccountTokenPurpose, interactionUid: string) => repository.existsFor(accountId, purpose, interactionUid),
+
     /** Retires the account's unused links of these purposes (a password changed, an address verified another way). */
     async retire(accountId: string, purposes: readonly AccountTokenPurpose[]): Promise<void> {
       await repository.consumeAllFor(accountId, purposes, now());

@@ -16,6 +16,7 @@ export const AUDIT_EVENT_TYPES = [
   'client.created',
   'client.deleted',
   'client.secret_rotated',
+  'client.updated',
   'user.created',
   'user.disabled',
   'user.enabled',

@@ -40,6 +40,12 @@ export function createClientRepository(prisma: PrismaClient) {
       return count > 0 ? ((await prisma.client.findUnique({ where: { id } })) ?? undefined) : undefined;
     },
 
+    /** Replaces the metadata JSON; resolves to the updated row, or undefined when the client does not exist. */
+    async updateMetadata(id: string, metadata: string): Promise<ClientRow | undefined> {
+      const [{ count }] = await prisma.$transaction([prisma.client.updateMany({ where: { id }, data: { metadata } }), bumpRegistry(prisma, 'clients')]);
+      return count > 0 ? ((await prisma.client.findUnique({ where: { id } })) ?? undefined) : undefined;
+    },
+
     /** Changes with every write above (a counter bumped in the same transaction); caches poll it. */
     changeMarker(): Promise<string> {
       return readRegistryVersion(prisma, 'clients');

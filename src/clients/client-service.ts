@@ -36,6 +36,8 @@ export type StoredClientMetadata = {
   readonly backchannel_logout_session_required?: boolean;
   /** Identifiers of the API resources this client may get access tokens for. */
   readonly resources: string[];
+  /** Present (true) when sign-ins for this client wait until the account's email is verified. */
+  readonly require_verified_email?: boolean;
 };
 
 /** What oidc-provider's client lookup needs: client_secret is the stored digest, not a secret. */
@@ -58,6 +60,7 @@ export interface ClientView {
   readonly resources: string[];
   readonly jwksUri?: string;
   readonly backchannelLogoutUri?: string;
+  readonly requireVerifiedEmail: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -69,6 +72,11 @@ export interface CreatedClient {
 }
 
 export type CreateClientInput = ClientRegistrationInput;
+
+/** What `client update` may change; absent fields stay as they are. */
+export interface UpdateClientInput {
+  readonly requireVerifiedEmail?: boolean;
+}
 
 export interface ClientServiceDeps {
   readonly repository: ClientRepository;
@@ -122,6 +130,7 @@ export function createClientService({ repository, resources, config }: ClientSer
           backchannel_logout_session_required: true,
         }),
         resources: registration.resources,
+        ...(registration.requireVerifiedEmail && { require_verified_email: true }),
       };
       const clientSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method) ? generateClientSecret() : undefined;
       const row = await repository.insert({
@@ -144,6 +153,20 @@ export function createClientService({ repository, resources, config }: ClientSer
     async delete(clientId: string): Promise<ClientView> {
       const row = await findRow(clientId);
       if (!(await repository.deleteById(row.id))) throw new NotFoundError(`client ${clientId} does not exist`);
+      return toView(row);
+    },
+
+    /** Changes a client's settings (only whether it requires verified emails, so far). */
+    async update(clientId: string, input: UpdateClientInput): Promise<ClientView> {
+      const current = await findRow(clientId);
+      const { require_verified_email: _was, ...metadata } = parseMetadata(current);
+      if (input.requireVerifiedEmail && !metadata.grant_types.includes('authorization_code')) {
+        throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in');
+      }
+      const requireVerifiedEmail = input.requireVerifiedEmail ?? _was === true;
+      const updated: StoredClientMetadata = { ...metadata, ...(requireVerifiedEmail && { require_verified_email: true }) };
+      const row = await repository.updateMetadata(current.id, JSON.stringify(updated));
+      if (!row) throw new NotFoundError(`client ${clientId} does not exist`);
       return toView(row);
     },
 
@@ -209,6 +232,7 @@ function toView(row: ClientRow): ClientView {
     resources: metadata.resources,
     ...(metadata.jwks_uri !== undefined && { jwksUri: metadata.jwks_uri }),
     ...(metadata.backchannel_logout_uri !== undefined && { backchannelLogoutUri: metadata.backchannel_logout_uri }),
+    requireVerifiedEmail: metadata.require_verified_email === true,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -28,6 +28,8 @@ export interface ClientRegistrationInput {
   readonly jwksUri?: string;
   /** OpenID Connect Back-Channel Logout: where Latchkey posts a logout token when the person signs out. */
   readonly backchannelLogoutUri?: string;
+  /** Sign-ins for this client finish only once the account's email is verified (a link is mailed first). */
+  readonly requireVerifiedEmail?: boolean;
 }
 
 export interface ClientRegistration {
@@ -43,6 +45,7 @@ export interface ClientRegistration {
   readonly resources: string[];
   readonly jwksUri: string | undefined;
   readonly backchannelLogoutUri: string | undefined;
+  readonly requireVerifiedEmail: boolean;
 }
 
 const MAX_NAME_LENGTH = 200;
@@ -74,6 +77,8 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   if (!usesCode && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
     throw new InvalidInputError('redirect URIs are used only with the authorization_code grant');
   }
+  const requireVerifiedEmail = input.requireVerifiedEmail === true;
+  if (requireVerifiedEmail && !usesCode) throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in');
 
   const applicationType: ApplicationType = [...redirectUris, ...postLogoutRedirectUris].some((uri) => PRIVATE_USE_SCHEME.test(URL.parse(uri)?.protocol ?? ''))
     ? 'native'
@@ -100,6 +105,7 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
     resources,
     jwksUri,
     backchannelLogoutUri,
+    requireVerifiedEmail,
   };
 }
 

@@ -19,6 +19,9 @@ import { readForm } from './form-body.ts';
 import { createFormTokens } from './form-token.ts';
 import { createInteractionPages } from './interaction-page.ts';
 import { createLoginStep } from './login-step.ts';
+import { createEmailVerification } from '../self-service/email-verification.ts';
+import type { SelfServiceDeps } from '../self-service/self-service-deps.ts';
+import { createSignupStep } from '../self-service/signup-step.ts';
 
 export interface InteractionRoutesDeps {
   readonly provider: Provider;
@@ -36,6 +39,8 @@ export interface InteractionRoutesDeps {
   readonly grantTtl: number;
   /** LATCHKEY_SIGNUP and LATCHKEY_PASSWORD_RESET: which self-service steps the login page offers. */
   readonly selfService: SelfServiceConfig;
+  /** Sign-up and email verification (src/self-service/). */
+  readonly accountSelfService: SelfServiceDeps;
 }
 
 type Step = 'login' | 'consent';
@@ -43,7 +48,9 @@ type Step = 'login' | 'consent';
 export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware {
   const pages = createInteractionPages(deps.provider, deps.views);
   const formTokens = createFormTokens(deps.cookieKeys);
-  const login = createLoginStep({ guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit, selfService: deps.selfService });
+  const verification = createEmailVerification({ ...deps.accountSelfService, provider: deps.provider, pages, formTokens });
+  const signup = createSignupStep({ ...deps.accountSelfService, pages, formTokens, verification });
+  const login = createLoginStep({ guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit, selfService: deps.selfService, holdUnverified: verification.holdUnverified });
   const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit, grantTtl: deps.grantTtl });
   const router = new Router({ prefix: '/interaction/:uid' });
 
@@ -102,6 +109,26 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     const accepted = await accept(ctx, 'consent');
     if (accepted) await consent.submit(ctx, accepted.interaction);
   });
+
+  // Sign-up and email verification (src/self-service/), reached from the login step.
+  if (deps.selfService.signup === 'open') {
+    router.get('/signup', async (ctx) => {
+      const interaction = await pages.load(ctx);
+      if (!interaction) return;
+      if (interaction.prompt.name === 'login') await signup.render(ctx, interaction);
+      else ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
+    });
+    router.post('/signup', async (ctx) => {
+      const accepted = await accept(ctx, 'login');
+      if (accepted) await signup.submit(ctx, accepted.interaction, accepted.form);
+    });
+  }
+  router.post('/verify/resend', async (ctx) => {
+    const accepted = await accept(ctx, 'login');
+    if (accepted) await verification.resend(ctx, accepted.interaction, accepted.form);
+  });
+  // Any browser may follow a mailed link; only the one in this interaction resumes it.
+  router.get('/verify', (ctx) => verification.follow(ctx, { resume: true }));
 
   // "Deny" and "Cancel": the client gets access_denied at its redirect URI.
   router.post('/abort', async (ctx) => {

@@ -6,6 +6,7 @@
 // Brute-force protection and the bound on concurrent password checks are the
 // login guard's (throttle/login-guard.ts); this step turns its outcome into a page.
 import type { Context } from 'koa';
+import type { AccountView } from '../accounts/account-service.ts';
 import type { SelfServiceConfig } from '../config/config.ts';
 import type { Interaction } from 'oidc-provider';
 import type { InteractionAudit } from './interaction-audit.ts';
@@ -26,9 +27,16 @@ export interface LoginStepDeps {
   readonly audit: Pick<InteractionAudit, 'loginSucceeded' | 'loginFailed'>;
   /** Which self-service links the page offers. */
   readonly selfService: SelfServiceConfig;
+  /**
+   * After the right password, before the sign-in finishes: answers the
+   * request itself (true) when the sign-in must wait, as when the client
+   * requires a verified email and the account's is not
+   * (self-service/email-verification.ts).
+   */
+  readonly holdUnverified?: (ctx: Context, interaction: Interaction, account: AccountView) => Promise<boolean>;
 }
 
-export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService }: LoginStepDeps) {
+export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService, holdUnverified }: LoginStepDeps) {
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
@@ -93,6 +101,10 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
       }
       const { account } = outcome;
       devices.remember(ctx, outcome.accountDigest);
+      if (holdUnverified && (await holdUnverified(ctx, interaction, account))) {
+        ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'sign-in waits for email verification');
+        return;
+      }
       ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'signed in');
       if (!(await pages.finish(ctx, { login: { accountId: account.id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false }))) return;
       audit.loginSucceeded(ctx, interaction, account.id);

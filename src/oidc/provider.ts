@@ -134,9 +134,14 @@ export function createProvider(deps: ProviderDeps): Provider {
       authorizationSigningAlgValues: [...SIGNING_ALGS],
     },
     extraClientMetadata: {
-      properties: ['resources', 'resource_scopes'],
+      // require_verified_email: the login step reads it (self-service/email-verification.ts).
+      properties: ['resources', 'resource_scopes', 'require_verified_email'],
       validator(_ctx, key, value) {
         if (value === undefined) return;
+        if (key === 'require_verified_email') {
+          if (typeof value !== 'boolean') throw new TypeError(`${key} must be a boolean`);
+          return;
+        }
         if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
           throw new TypeError(`${key} must be an array of strings`);
         }

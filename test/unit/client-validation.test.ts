@@ -19,6 +19,7 @@ describe('client registration: what is accepted', () => {
       scope: undefined,
       resources: [],
       jwksUri: undefined,
+      requireVerifiedEmail: false,
     });
   });
 
@@ -64,6 +65,7 @@ describe('client registration: what is refused', () => {
     ['an unknown grant type', { ...web, grantTypes: ['authorization_code', 'implicit'] }, 'test', 'unknown grant type "implicit"'],
     ['the password grant', { ...web, grantTypes: ['password'] }, 'test', 'unknown grant type "password"'],
     ['only blank grant types', { ...web, grantTypes: [' ', ''] }, 'test', 'at least one grant type'],
+    ['verified emails for a machine client', { name: 'M', grantTypes: ['client_credentials'], resources: ['https://api.example.com'], requireVerifiedEmail: true }, 'test', 'needs the authorization_code grant'],
     ['no redirect URI and no grant type', { name: 'X' }, 'test', 'or choose the client_credentials grant'],
     ['authorization_code without redirect URI', { name: 'X', grantTypes: ['authorization_code', 'refresh_token'] }, 'test', 'needs at least one redirect URI'],
     ['refresh_token with client_credentials only', { name: 'X', grantTypes: ['client_credentials', 'refresh_token'] }, 'test', 'only useful together with authorization_code'],

@@ -2,7 +2,8 @@
 import { flag, optionalString, requiredString, stringList } from '../args.ts';
 import { defineCommand, type CommandGroup } from '../command.ts';
 import { fields, table } from '../format.ts';
-import type { ClientView, CreateClientInput } from '../../clients/client-service.ts';
+import type { ClientView, CreateClientInput, UpdateClientInput } from '../../clients/client-service.ts';
+import { UsageError } from '../usage-error.ts';
 
 const SECRET_NOTICE = 'Store the client secret now: it is not kept in clear and will not be shown again.';
 
@@ -19,6 +20,7 @@ function describe(client: ClientView, clientSecret?: string): string {
     ['resources', client.resources],
     ...(client.jwksUri ? ([['jwks_uri', client.jwksUri]] as const) : []),
     ...(client.backchannelLogoutUri ? ([['back-channel logout URI', client.backchannelLogoutUri]] as const) : []),
+    ...(client.requireVerifiedEmail ? ([['requires verified email', 'yes']] as const) : []),
     ['created', client.createdAt],
     ...(clientSecret !== undefined ? ([['client_secret', clientSecret]] as const) : []),
   ]);
@@ -30,7 +32,7 @@ function withSecret(client: ClientView, clientSecret: string | undefined): strin
 
 const create = defineCommand<CreateClientInput>({
   usage:
-    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL]',
+    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email]',
   summary: 'Register a client; prints its client_id and (confidential clients) its secret, once',
   options: {
     name: { type: 'string' },
@@ -43,6 +45,7 @@ const create = defineCommand<CreateClientInput>({
     'token-endpoint-auth-method': { type: 'string' },
     'jwks-uri': { type: 'string' },
     'backchannel-logout-uri': { type: 'string' },
+    'require-verified-email': { type: 'boolean' },
   },
   parse: (args) => ({
     name: requiredString(args, 'name'),
@@ -55,11 +58,30 @@ const create = defineCommand<CreateClientInput>({
     tokenEndpointAuthMethod: optionalString(args, 'token-endpoint-auth-method'),
     jwksUri: optionalString(args, 'jwks-uri'),
     backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
+    requireVerifiedEmail: flag(args, 'require-verified-email'),
   }),
   async run({ services, audit }, input) {
     const { client, clientSecret } = await services.clients.create(input);
     await audit({ type: 'client.created', subject: client.clientId, clientId: client.clientId, details: { name: client.name, public: client.public, grantTypes: client.grantTypes } });
     return { json: { client, ...(clientSecret !== undefined && { clientSecret }) }, human: withSecret(client, clientSecret) };
+  },
+});
+
+const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
+  usage: 'update CLIENT_ID --require-verified-email true|false',
+  summary: "Change a client's settings: whether its sign-ins need a verified email",
+  options: { 'require-verified-email': { type: 'string' } },
+  arguments: ['CLIENT_ID'],
+  parse: (args) => {
+    const raw = optionalString(args, 'require-verified-email');
+    if (raw === undefined) throw new UsageError('nothing to change: give --require-verified-email true|false');
+    if (raw !== 'true' && raw !== 'false') throw new UsageError('--require-verified-email takes true or false');
+    return { clientId: args.positionals[0]!, input: { requireVerifiedEmail: raw === 'true' } };
+  },
+  async run({ services, audit }, { clientId, input }) {
+    const client = await services.clients.update(clientId, input);
+    await audit({ type: 'client.updated', subject: client.clientId, clientId: client.clientId, details: { requireVerifiedEmail: client.requireVerifiedEmail } });
+    return { json: { client }, human: describe(client) };
   },
 });
 
@@ -119,5 +141,5 @@ const rotateSecret = defineCommand<string>({
 export const clientCommands: CommandGroup = {
   name: 'client',
   summary: 'OAuth clients',
-  commands: { create, list, show, delete: remove, 'rotate-secret': rotateSecret },
+  commands: { create, update, list, show, delete: remove, 'rotate-secret': rotateSecret },
 };
