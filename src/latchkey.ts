@@ -5,6 +5,7 @@
 // stopping are server.ts's; the CLI composes the same keys and services.
 import type Koa from 'koa';
 import type { AdapterFactory } from 'oidc-provider';
+import { createAccountRoutes } from './account/account-routes.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
@@ -32,6 +33,7 @@ import { startPeriodic, type Periodic } from './periodic.ts';
 import { createProviderBuilder } from './provider-builder.ts';
 import { startPurgeTasks } from './purge-tasks.ts';
 import { createServices } from './services.ts';
+import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
 import { createLoginGuard } from './throttle/login-guard.ts';
 import { createRateLimit } from './throttle/rate-limit.ts';
@@ -99,6 +101,11 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   // artifacts and cookies (same database, same cookie keys), never sign.
   const provider = providers.current;
 
+  const mail = createMail({ config, db, log });
+  // One guard and one device cookie for every page that checks a password (sign-in, the account page).
+  const guard = createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) });
+  const devices = createDeviceCookies({ secure: config.issuer.startsWith('https:') });
+
   const app = createApp({
     metrics,
     config,
@@ -118,11 +125,25 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         views,
         cookieKeys,
         audit: createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret }),
-        guard: createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) }),
-        devices: createDeviceCookies({ secure: config.issuer.startsWith('https:') }),
+        guard,
+        devices,
         metrics,
         grantTtl: config.ttl.grant,
         selfService: config.selfService,
+      }),
+      createAccountRoutes({
+        provider,
+        issuer: config.issuer,
+        accounts: services.accounts,
+        accountTokens: services.accountTokens,
+        artifacts,
+        views,
+        cookieKeys,
+        guard,
+        devices,
+        limits: createAccountLimits({ throttle, keys: throttleKeys }),
+        mail: mail.service,
+        audit: services.audit,
       }),
     ],
     readiness: createReadinessCheck({
@@ -140,7 +161,6 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     }),
   });
 
-  const mail = createMail({ config, db, log });
   const tasks: Periodic[] = [
     startKeySetWatcher({
       listKeyTimelines: () => keys.repository.listKeyTimelines(),
