@@ -5,6 +5,7 @@
 // stopping are server.ts's; the CLI composes the same keys and services.
 import type Koa from 'koa';
 import type { AdapterFactory } from 'oidc-provider';
+import { createAccountRoutes } from './account/account-routes.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
@@ -22,6 +23,7 @@ import { scheduledRotation } from './keys/scheduled-rotation.ts';
 import type { Log } from './log.ts';
 import { createMail } from './mail/create-mail.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
+import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './oidc/account-client.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
 import { createProviderHolder } from './oidc/provider-holder.ts';
@@ -75,7 +77,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const throttle = createThrottleService({ repository: createThrottleRepository(db) });
   const throttleKeys = createThrottleKeys(keys.masterSecret);
   const registry = await createRegistryCache({
-    clients: { findProviderMetadata: providerClientSource(services.clients).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
+    clients: { findProviderMetadata: providerClientSource(services.clients, { [ACCOUNT_CLIENT_ID]: accountClientMetadata(config.issuer) }).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
     resources: services.resources,
   });
   const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });
@@ -112,6 +114,9 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     config: config.selfService,
     issuer: config.issuer,
   };
+  // One guard and one device cookie for every page that checks a password (sign-in, the account page).
+  const guard = createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) });
+  const devices = createDeviceCookies({ secure: config.issuer.startsWith('https:') });
 
   const app = createApp({
     metrics,
@@ -132,14 +137,28 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         views,
         cookieKeys,
         audit: createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret }),
-        guard: createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) }),
-        devices: createDeviceCookies({ secure: config.issuer.startsWith('https:') }),
+        guard,
+        devices,
         metrics,
         grantTtl: config.ttl.grant,
         selfService: config.selfService,
         accountSelfService,
       }),
       createVerificationRoutes({ ...accountSelfService, provider, views, cookieKeys }),
+      createAccountRoutes({
+        provider,
+        issuer: config.issuer,
+        accounts: services.accounts,
+        accountTokens: services.accountTokens,
+        artifacts,
+        views,
+        cookieKeys,
+        guard,
+        devices,
+        limits: accountSelfService.limits,
+        mail: mail.service,
+        audit: services.audit,
+      }),
     ],
     readiness: createReadinessCheck({
       probes: {

@@ -115,6 +115,27 @@ export function createAccountRepository({ prisma, dialect, statements }: Pick<Da
       return count === 1;
     },
 
+    /**
+     * Moves the account to `email`, verified (the caller has just proven it).
+     * 'taken' when another account has that address (the unique index
+     * decides, also when two changes race).
+     */
+    async changeEmail(id: string, email: string): Promise<'changed' | 'taken' | 'missing'> {
+      try {
+        const { count } = await prisma.account.updateMany({ where: { id }, data: { email, emailVerified: true } });
+        return count === 1 ? 'changed' : 'missing';
+      } catch (error) {
+        if (isUniqueViolation(error)) return 'taken';
+        throw error;
+      }
+    },
+
+    /** True when the row was there. */
+    async delete(id: string): Promise<boolean> {
+      const { count } = await prisma.account.deleteMany({ where: { id } });
+      return count === 1;
+    },
+
     /** Resolves to the updated row, or undefined when the account does not exist. */
     async update(id: string, changes: AccountChanges): Promise<AccountRow | undefined> {
       const { count } = await prisma.account.updateMany({ where: { id }, data: changes });

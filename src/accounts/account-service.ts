@@ -30,7 +30,12 @@ export interface AccountView {
 export interface AccountArtifacts {
   /** Deletes them all; returns how many there were. */
   revokeByAccountId(accountId: string): Promise<number>;
+  /** Deletes them all but the session with this uid (the browser that asked). */
+  revokeByAccountIdExceptSession(accountId: string, keepUid: string): Promise<number>;
 }
+
+/** What moving an account to a new address came to. */
+export type EmailChange = { readonly ok: true; readonly oldEmail: string; readonly account: AccountView } | { readonly ok: false; readonly reason: 'taken' | 'missing' };
 
 export interface AccountServiceDeps {
   readonly repository: AccountRepository;
@@ -122,6 +127,53 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       const account = await update(row.id, { passwordHash: await hasher.hash(normalisePassword(password)) });
       await artifacts.revokeByAccountId(row.id);
       return account;
+    },
+
+    /**
+     * The account page's password change: the same rules and the same sweep
+     * as setPassword, except that the session with uid `keepSessionUid` (the
+     * browser that changed it, which has just proven the current password)
+     * stays signed in. The current password is checked by the caller, behind
+     * the login throttle (throttle/login-guard.ts).
+     */
+    async changePassword(accountId: string, password: string, keepSessionUid: string): Promise<AccountView> {
+      checkNewPassword(password);
+      const account = await update(accountId, { passwordHash: await hasher.hash(normalisePassword(password)) });
+      await artifacts.revokeByAccountIdExceptSession(accountId, keepSessionUid);
+      return account;
+    },
+
+    /** Sets the display name (parseDisplayName's rules; empty clears it). */
+    rename(accountId: string, name: string): Promise<AccountView> {
+      return update(accountId, { name: parseDisplayName(name) });
+    },
+
+    /**
+     * Moves the account to `email` and marks it verified: the change-email
+     * link mailed there was just used. Refused when another account has
+     * taken the address meanwhile.
+     */
+    async changeEmail(accountId: string, email: string): Promise<EmailChange> {
+      const normalised = normaliseEmail(email);
+      const row = await repository.findById(accountId);
+      if (!row) return { ok: false, reason: 'missing' };
+      const outcome = await repository.changeEmail(accountId, normalised);
+      if (outcome !== 'changed') return { ok: false, reason: outcome };
+      const updated = await repository.findById(accountId);
+      if (!updated) return { ok: false, reason: 'missing' };
+      return { ok: true, oldEmail: row.email, account: toView(updated) };
+    },
+
+    /**
+     * Deletes the account: the row first, so no new sign-in can start, then
+     * every session, grant, code and token it left behind. The caller
+     * deletes its mailed links and records the audit event, which stays.
+     */
+    async delete(accountId: string): Promise<boolean> {
+      const deleted = await repository.delete(accountId);
+      await artifacts.revokeByAccountId(accountId);
+      if (deleted) void decoy.refresh();
+      return deleted;
     },
 
     /**

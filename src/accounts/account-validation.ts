@@ -25,5 +25,7 @@ export function parseDisplayName(raw: string | undefined): string | null {
   const name = raw?.trim();
   if (!name) return null;
   if (name.length > 200) throw new InvalidInputError('name is longer than 200 characters');
+  // A NUL or a lone surrogate would be refused by PostgreSQL's text type (a 500); other control characters have no place in a name.
+  if (!name.isWellFormed() || /\p{Cc}/u.test(name)) throw new InvalidInputError('name contains characters that are not allowed');
   return name;
 }

@@ -13,6 +13,7 @@
 // (purge, revoke by grant or by account) stay model queries.
 import type { Database, Models } from '../db/database.ts';
 import { BUSY, fromStoredTime, numbered } from '../db/prepared-statements.ts';
+import { artifactKey } from './artifact-key.ts';
 
 export type ArtifactRow = Models.OidcArtifactModel;
 
@@ -26,6 +27,26 @@ export interface ArtifactWrite {
   readonly expiresAt?: Date | null;
   /** Set once, by the insert: a refresh token's id sealed for the token it replaced (refresh-retries.ts). */
   readonly sealedForPredecessor?: string | null;
+}
+
+/** A grant as the account page lists it: what one client was allowed. */
+export interface AccountGrant {
+  /** The Grant row's key (artifact-key.ts): names the grant, opens nothing. */
+  readonly key: string;
+  readonly clientId: string;
+  /** OpenID scopes granted (openid, profile, email, offline_access). */
+  readonly scopes: string[];
+  /** API scopes granted, by resource indicator. */
+  readonly resources: Record<string, string[]>;
+  readonly expiresAt: Date | null;
+}
+
+/** A signed-in browser of the account, as the account page lists it. */
+export interface AccountSession {
+  /** The session's uid (oidc-provider's, not its cookie value). */
+  readonly uid: string;
+  readonly signedInAt: Date | null;
+  readonly expiresAt: Date | null;
 }
 
 export interface ArtifactLookup {
@@ -143,6 +164,70 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
      */
     async revokeByAccountId(accountId: string): Promise<number> {
       const { count } = await prisma.oidcArtifact.deleteMany({ where: { accountId } });
+      return count;
+    },
+
+    /** The account's grants (one per client it allowed), newest first. A cold path: model queries. */
+    async listGrants(accountId: string): Promise<AccountGrant[]> {
+      const rows = await prisma.oidcArtifact.findMany({ where: { model: 'Grant', accountId }, select: { id: true, payload: true, expiresAt: true }, orderBy: { expiresAt: 'desc' } });
+      return rows.map((row) => {
+        const payload = JSON.parse(row.payload) as { clientId?: unknown; openid?: { scope?: unknown }; resources?: Record<string, unknown> };
+        const words = (value: unknown) => (typeof value === 'string' ? value.split(' ').filter(Boolean) : []);
+        return {
+          key: row.id,
+          clientId: String(payload.clientId ?? ''),
+          scopes: words(payload.openid?.scope),
+          resources: Object.fromEntries(Object.entries(payload.resources ?? {}).map(([identifier, scope]) => [identifier, words(scope)])),
+          expiresAt: row.expiresAt,
+        };
+      });
+    },
+
+    /**
+     * Deletes the account's grant stored under `grantKey` and every artifact
+     * issued under it (codes, refresh and access tokens). False when the
+     * account has no such grant: another account's grant is never touched.
+     * Rows carry the grant's id in clear (grantId column) but the Grant row
+     * only its digest, so the ids are matched by digest among the account's
+     * own rows. A token issued under the grant after that match dies anyway:
+     * oidc-provider refuses every token whose Grant is gone.
+     */
+    async revokeGrant(accountId: string, grantKey: string): Promise<boolean> {
+      const grant = await prisma.oidcArtifact.findFirst({ where: { model: 'Grant', id: grantKey, accountId }, select: { id: true } });
+      if (!grant) return false;
+      const carriers = await prisma.oidcArtifact.findMany({ where: { accountId, grantId: { not: null } }, select: { grantId: true }, distinct: ['grantId'] });
+      const grantIds = carriers.map((row) => row.grantId!).filter((grantId) => artifactKey(grantId) === grantKey);
+      const [deleted] = await prisma.$transaction([
+        prisma.oidcArtifact.deleteMany({ where: { model: 'Grant', id: grantKey, accountId } }),
+        prisma.oidcArtifact.deleteMany({ where: { grantId: { in: grantIds } } }),
+      ]);
+      return deleted.count > 0;
+    },
+
+    /** The account's sessions (signed-in browsers), most recent sign-in first. */
+    async listSessions(accountId: string): Promise<AccountSession[]> {
+      const rows = await prisma.oidcArtifact.findMany({ where: { model: 'Session', accountId }, select: { uid: true, payload: true, expiresAt: true } });
+      return rows
+        .map((row) => {
+          const { loginTs } = JSON.parse(row.payload) as { loginTs?: unknown };
+          return { uid: row.uid ?? '', signedInAt: typeof loginTs === 'number' ? new Date(loginTs * 1000) : null, expiresAt: row.expiresAt };
+        })
+        .sort((a, b) => (b.signedInAt?.getTime() ?? 0) - (a.signedInAt?.getTime() ?? 0));
+    },
+
+    /** Deletes the account's sessions except the one with uid `keepUid` (this browser's); returns how many. */
+    async endSessionsExcept(accountId: string, keepUid: string): Promise<number> {
+      const { count } = await prisma.oidcArtifact.deleteMany({ where: { model: 'Session', accountId, NOT: { uid: keepUid } } });
+      return count;
+    },
+
+    /**
+     * Like revokeByAccountId, but spares the session with uid `keepUid`: a
+     * password changed from the account page ends every other sign-in and
+     * every grant and token, and keeps the browser that changed it signed in.
+     */
+    async revokeByAccountIdExceptSession(accountId: string, keepUid: string): Promise<number> {
+      const { count } = await prisma.oidcArtifact.deleteMany({ where: { accountId, NOT: { model: 'Session', uid: keepUid } } });
       return count;
     },
 

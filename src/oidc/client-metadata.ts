@@ -25,9 +25,14 @@ export function toProviderMetadata(stored: Record<string, unknown>): Record<stri
   };
 }
 
-export function providerClientSource(clients: ClientMetadataSource): ClientMetadataSource {
+/**
+ * The registered clients as oidc-provider sees them, and the built-in ones
+ * (`builtIn`, by client_id: account-client.ts), which win over any row.
+ */
+export function providerClientSource(clients: ClientMetadataSource, builtIn: Readonly<Record<string, Record<string, unknown>>> = {}): ClientMetadataSource {
   return {
     async findProviderMetadata(clientId) {
+      if (Object.hasOwn(builtIn, clientId)) return builtIn[clientId];
       const stored = await clients.findProviderMetadata(clientId);
       return stored && toProviderMetadata(stored);
     },

@@ -12,6 +12,7 @@ import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
+import { loadExistingGrant } from './existing-grant.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
@@ -150,8 +151,14 @@ export function createProvider(deps: ProviderDeps): Provider {
     fetch: createProviderFetch(),
     // Redirect URIs are always matched exactly, and always sent.
     allowOmittingSingleRegisteredRedirectUri: false,
+    // PKCE for every code flow; 'none' asks for no code at all (checkPKCE applies to code only).
     pkce: { required: () => true },
-    responseTypes: ['code'],
+    // 'none' is for the built-in account client only (account-client.ts):
+    // registered clients are always stored with response_types [code] or []
+    // (client-validation.ts), and oidc-provider refuses a response type a
+    // client does not list.
+    responseTypes: ['code', 'none'],
+    loadExistingGrant,
     rotateRefreshToken: deps.rotatesRefreshToken,
     // JWT access tokens name their grant, so introspection can tell when it is revoked.
     formats: { customizers: { jwt: addGrantReference } },

@@ -244,3 +244,29 @@ describe('oidc-provider behaviour the single-use wrappers and the adapter assume
     expect(source('helpers/grant_source.js')).toContain('throw new InvalidGrant(`${label} already consumed`);');
   });
 });
+
+describe('oidc-provider behaviour the account page reads (account/account-session.ts)', () => {
+  it("Session.get(ctx) on the host's Koa context finds the session its signed cookie names, under the shared cookie keys", async () => {
+    const keys = ['contract-cookie-key'];
+    const provider = new Provider('http://localhost:3000', { cookies: { keys } } as never);
+    const host = new Koa();
+    host.keys = keys;
+    host.use(async (ctx) => {
+      if (ctx.path === '/sign-in') {
+        // The constructor takes a payload (session.js); the typings say it takes none.
+        const session = new (provider.Session as unknown as new (payload: object) => InstanceType<typeof provider.Session> & { id: string })({ accountId: 'account-1' });
+        await session.save(60);
+        ctx.cookies.set(provider.cookieName('session'), session.id, { signed: true, httpOnly: true });
+        ctx.body = 'ok';
+        return;
+      }
+      const session = await provider.Session.get(ctx as never);
+      ctx.body = { accountId: session.accountId ?? null, uid: typeof session.uid };
+    });
+    const origin = await serve(host);
+    const signIn = await fetch(`${origin}/sign-in`);
+    const cookie = signIn.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+    expect(await (await fetch(`${origin}/who`, { headers: { cookie } })).json()).toEqual({ accountId: 'account-1', uid: 'string' });
+    expect(await (await fetch(`${origin}/who`)).json()).toEqual({ accountId: null, uid: 'string' });
+  });
+});

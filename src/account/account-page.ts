@@ -1,0 +1,81 @@
+// Renders /account for the signed-in person: profile, email, password, the
+// apps they allowed (with their scopes) and where they are signed in, plus
+// the delete form. Every form carries the same form token, bound to this
+// browser's session (account-form-token.ts); a notice or an error is a
+// message from the catalogs, never text from the request.
+import type { Context } from 'koa';
+import type { Provider } from 'oidc-provider';
+import type { Views } from '../http/views.ts';
+import type { Message } from '../i18n/message.ts';
+import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
+import type { ArtifactRepository } from '../oidc/artifact-repository.ts';
+import type { AccountFormTokens } from './account-form-token.ts';
+import type { SignedIn } from './account-session.ts';
+
+/** Which form an error belongs to: it is shown above that form. */
+export type AccountSection = 'name' | 'email' | 'password' | 'apps' | 'delete';
+
+export interface AccountPageOptions {
+  readonly notice?: Message;
+  readonly error?: { readonly section: AccountSection; readonly message: Message };
+  readonly status?: number;
+}
+
+export interface AccountPageDeps {
+  readonly provider: Pick<Provider, 'Client'>;
+  readonly artifacts: Pick<ArtifactRepository, 'listGrants' | 'listSessions'>;
+  readonly views: Views;
+  readonly formTokens: AccountFormTokens;
+}
+
+export function createAccountPage({ provider, artifacts, views, formTokens }: AccountPageDeps) {
+  async function clientName(clientId: string): Promise<string> {
+    try {
+      return (await provider.Client.find(clientId))?.clientName ?? clientId;
+    } catch {
+      // A client whose stored metadata no longer validates is still named.
+      return clientId;
+    }
+  }
+
+  return {
+    async render(ctx: Context, who: SignedIn, options: AccountPageOptions = {}): Promise<void> {
+      const locale = views.localeFor(ctx);
+      const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+      const time = (at: Date | null) => (at ? `${format.format(at)} UTC` : undefined);
+      const [grants, sessions] = await Promise.all([artifacts.listGrants(who.account.id), artifacts.listSessions(who.account.id)]);
+      const apps = await Promise.all(
+        grants
+          .filter((grant) => grant.clientId !== ACCOUNT_CLIENT_ID)
+          .map(async (grant) => ({
+            key: grant.key,
+            clientName: await clientName(grant.clientId),
+            scopes: grant.scopes,
+            apis: Object.entries(grant.resources).map(([identifier, scopes]) => ({ identifier, scopes })),
+            until: time(grant.expiresAt),
+          })),
+      );
+      ctx.status = options.status ?? 200;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'html';
+      ctx.body = views.render(
+        'account',
+        {
+          title: 'account.title',
+          email: who.account.email,
+          emailVerified: who.account.emailVerified,
+          name: who.account.name ?? '',
+          token: formTokens.issue(who.sessionUid),
+          notice: options.notice,
+          error: options.error,
+          grants: apps,
+          sessions: sessions.map((session) => ({ signedInAt: time(session.signedInAt), expiresAt: time(session.expiresAt), current: session.uid === who.sessionUid })),
+          otherSessions: sessions.some((session) => session.uid !== who.sessionUid),
+        },
+        locale,
+      );
+    },
+  };
+}
+
+export type AccountPage = ReturnType<typeof createAccountPage>;
