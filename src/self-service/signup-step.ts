@@ -51,13 +51,14 @@ function check({ email, name, password }: Entered): Refusal | undefined {
   } catch {
     return { field: 'email', error: message('signup.error.invalidEmail') };
   }
+  // PostgreSQL's text refuses a NUL; a lone surrogate would be stored altered.
+  if (name.trim() && !isDatabaseText(name, 1024)) return { field: 'name', error: message('signup.error.nameInvalid') };
   try {
     parseDisplayName(name);
   } catch {
+    // Past the characters above, what parseDisplayName refuses is the length (or a control character, which no form types).
     return { field: 'name', error: message('signup.error.nameTooLong') };
   }
-  // PostgreSQL's text refuses a NUL; a lone surrogate would be stored altered.
-  if (name.trim() && !isDatabaseText(name, 1024)) return { field: 'name', error: message('signup.error.nameInvalid') };
   try {
     checkNewPassword(password);
   } catch (error) {
