@@ -30,7 +30,10 @@ import { createRegistryCache } from './oidc/registry-cache.ts';
 import { startPeriodic, type Periodic } from './periodic.ts';
 import { createProviderBuilder } from './provider-builder.ts';
 import { startPurgeTasks } from './purge-tasks.ts';
+import { createForgotPassword } from './self-service/forgot-password.ts';
+import { createResetRoutes } from './self-service/reset-routes.ts';
 import { createServices } from './services.ts';
+import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
 import { createLoginGuard } from './throttle/login-guard.ts';
 import { createRateLimit } from './throttle/rate-limit.ts';
@@ -52,7 +55,7 @@ export interface Latchkey {
   readonly app: Koa;
   /** The background loops, already running; each stop() waits for a run in progress. */
   readonly tasks: readonly Periodic[];
-  /** Writes the audit events still buffered (bounded wait): after the last request. */
+  /** After the last request: lets the reset links it asked for be queued, then writes the audit events still buffered (bounded wait). */
   flushAudit(): Promise<void>;
 }
 
@@ -98,6 +101,12 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   // artifacts and cookies (same database, same cookie keys), never sign.
   const provider = providers.current;
 
+  // Before the app: the self-service pages queue mail through it.
+  const mail = createMail({ config, db, log });
+  const limits = createAccountLimits({ throttle, keys: throttleKeys });
+  const forgot = createForgotPassword({ accounts: services.accounts, accountTokens: services.accountTokens, limits, mail: mail.service, audit: services.audit, issuer: config.issuer, log });
+  const reset = { accounts: services.accounts, accountTokens: services.accountTokens, limits, mail: mail.service, audit: services.audit };
+
   const app = createApp({
     metrics,
     config,
@@ -122,7 +131,9 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         metrics,
         grantTtl: config.ttl.grant,
         selfService: config.selfService,
+        reset: { ...reset, forgot },
       }),
+      createResetRoutes({ provider, views, cookieKeys, selfService: config.selfService, ...reset }),
     ],
     readiness: createReadinessCheck({
       probes: {
@@ -139,7 +150,6 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     }),
   });
 
-  const mail = createMail({ config, db, log });
   const tasks: Periodic[] = [
     startKeySetWatcher({
       listKeyTimelines: () => keys.repository.listKeyTimelines(),
@@ -171,6 +181,14 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     ...mail.tasks,
   ];
 
-  return { app, tasks, flushAudit: () => services.audit.stop() };
+  return {
+    app,
+    tasks,
+    async flushAudit() {
+      // Reset links asked for in the last requests are still being queued (off the response path): their events come last.
+      await forgot.settled();
+      await services.audit.stop();
+    },
+  };
 }
 

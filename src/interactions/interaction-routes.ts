@@ -19,6 +19,9 @@ import { readForm } from './form-body.ts';
 import { createFormTokens } from './form-token.ts';
 import { createInteractionPages } from './interaction-page.ts';
 import { createLoginStep } from './login-step.ts';
+import { createForgotPasswordPage } from '../self-service/forgot-password-page.ts';
+import type { ForgotPassword } from '../self-service/forgot-password.ts';
+import { createPasswordReset, type PasswordResetDeps } from '../self-service/password-reset.ts';
 
 export interface InteractionRoutesDeps {
   readonly provider: Provider;
@@ -36,6 +39,8 @@ export interface InteractionRoutesDeps {
   readonly grantTtl: number;
   /** LATCHKEY_SIGNUP and LATCHKEY_PASSWORD_RESET: which self-service steps the login page offers. */
   readonly selfService: SelfServiceConfig;
+  /** Forgot password and the reset link (self-service/), mounted when LATCHKEY_PASSWORD_RESET is on. */
+  readonly reset: Omit<PasswordResetDeps, 'formTokens' | 'pages'> & { readonly forgot: Pick<ForgotPassword, 'request'> };
 }
 
 type Step = 'login' | 'consent';
@@ -102,6 +107,23 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     const accepted = await accept(ctx, 'consent');
     if (accepted) await consent.submit(ctx, accepted.interaction);
   });
+
+  // Forgot password (self-service/): the form, the one answer, and the mailed link back into this sign-in.
+  if (deps.selfService.passwordReset) {
+    const forgot = createForgotPasswordPage({ forgot: deps.reset.forgot, audit: deps.reset.audit, pages, formTokens });
+    const reset = createPasswordReset({ ...deps.reset, pages, formTokens });
+    const place = (ctx: Context) => ({ purpose: 'reset_password', action: `/interaction/${encodeURIComponent(ctx.params.uid!)}/reset`, uid: ctx.params.uid! }) as const;
+    router.get('/forgot', async (ctx) => {
+      const interaction = await pages.load(ctx);
+      if (interaction) forgot.render(ctx, interaction);
+    });
+    router.post('/forgot', async (ctx) => {
+      const accepted = await accept(ctx);
+      if (accepted) await forgot.submit(ctx, accepted.interaction, accepted.form);
+    });
+    router.get('/reset', (ctx) => reset.show(ctx, place(ctx)));
+    router.post('/reset', (ctx) => reset.submit(ctx, place(ctx)));
+  }
 
   // "Deny" and "Cancel": the client gets access_denied at its redirect URI.
   router.post('/abort', async (ctx) => {
