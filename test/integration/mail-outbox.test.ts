@@ -9,8 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, requireSmtpForAccountMail } from '../../src/config/config.ts';
 import { openDatabase } from '../../src/db/database.ts';
@@ -27,48 +26,11 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { errorOf } from '../helpers/error-of.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { SMTP_PASSWORD, SMTP_USER, smtpUrl, startSmtpSink } from '../helpers/smtp-sink.ts';
 
 const ISSUER = 'https://auth.example.test';
 const FROM = 'Example Auth <no-reply@auth.example.test>';
-const SMTP_USER = 'mailer';
-// Characters a URL must percent-encode: the transport must decode them.
-const SMTP_PASSWORD = 'p@ss:w/rd';
-const smtpUrl = (port: number) => `smtp://${SMTP_USER}:${encodeURIComponent(SMTP_PASSWORD)}@127.0.0.1:${port}`;
 const FAST: RetrySchedule = { firstDelayMs: 50, maxDelayMs: 200, giveUpAfterMs: 60_000 };
-
-/** A real SMTP server that wants the password above, and keeps every mail it accepts, parsed. */
-async function startSmtpSink(port = 0) {
-  const received: ParsedMail[] = [];
-  const server = new SMTPServer({
-    logger: false,
-    // Plain TCP on loopback: nodemailer's STARTTLS-when-offered is nodemailer's own tested path.
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    onAuth(auth, _session, callback) {
-      if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) callback(null, { user: SMTP_USER });
-      else callback(new Error('535 bad credentials'));
-    },
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          received.push(mail);
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const address = server.server.address() as { port: number };
-  return {
-    port: address.port,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000) {
   const until = Date.now() + ms;
