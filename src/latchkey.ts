@@ -34,6 +34,8 @@ import { createProviderBuilder } from './provider-builder.ts';
 import { startPurgeTasks } from './purge-tasks.ts';
 import { createVerificationRoutes } from './self-service/verification-routes.ts';
 import type { SelfServiceDeps } from './self-service/self-service-deps.ts';
+import { createForgotPassword } from './self-service/forgot-password.ts';
+import { createResetRoutes } from './self-service/reset-routes.ts';
 import { createServices } from './services.ts';
 import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
@@ -57,7 +59,7 @@ export interface Latchkey {
   readonly app: Koa;
   /** The background loops, already running; each stop() waits for a run in progress. */
   readonly tasks: readonly Periodic[];
-  /** Writes the audit events still buffered (bounded wait): after the last request. */
+  /** After the last request: lets the reset links it asked for be queued, then writes the audit events still buffered (bounded wait). */
   flushAudit(): Promise<void>;
 }
 
@@ -105,15 +107,18 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
 
   // Before the app: the self-service pages queue mail through it.
   const mail = createMail({ config, db, log });
+  const limits = createAccountLimits({ throttle, keys: throttleKeys });
   const accountSelfService: SelfServiceDeps = {
     accounts: services.accounts,
     accountTokens: services.accountTokens,
-    limits: createAccountLimits({ throttle, keys: throttleKeys }),
+    limits,
     mail: mail.service,
     audit: services.audit,
     config: config.selfService,
     issuer: config.issuer,
   };
+  const forgot = createForgotPassword({ accounts: services.accounts, accountTokens: services.accountTokens, limits, mail: mail.service, audit: services.audit, issuer: config.issuer, log });
+  const reset = { accounts: services.accounts, accountTokens: services.accountTokens, limits, mail: mail.service, audit: services.audit };
   // One guard and one device cookie for every page that checks a password (sign-in, the account page).
   const guard = createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) });
   const devices = createDeviceCookies({ secure: config.issuer.startsWith('https:') });
@@ -143,8 +148,10 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         grantTtl: config.ttl.grant,
         selfService: config.selfService,
         accountSelfService,
+        reset: { ...reset, forgot },
       }),
       createVerificationRoutes({ ...accountSelfService, provider, views, cookieKeys }),
+      createResetRoutes({ provider, views, cookieKeys, selfService: config.selfService, ...reset }),
       createAccountRoutes({
         provider,
         issuer: config.issuer,
@@ -155,7 +162,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         cookieKeys,
         guard,
         devices,
-        limits: accountSelfService.limits,
+        limits,
         mail: mail.service,
         audit: services.audit,
       }),
@@ -206,6 +213,14 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     ...mail.tasks,
   ];
 
-  return { app, tasks, flushAudit: () => services.audit.stop() };
+  return {
+    app,
+    tasks,
+    async flushAudit() {
+      // Reset links asked for in the last requests are still being queued (off the response path): their events come last.
+      await forgot.settled();
+      await services.audit.stop();
+    },
+  };
 }
 

@@ -12,6 +12,10 @@ import { LatchkeyError } from '../errors.ts';
 import { createKeys, type Keys } from '../keys/create-keys.ts';
 import { createSealer } from '../keys/sealing.ts';
 import { createSecretRotation } from '../keys/secret-rotation.ts';
+import { createMailOutboxRepository } from '../mail/mail-outbox-repository.ts';
+import { createMailService, type MailService } from '../mail/mail-service.ts';
+import { createMailTemplates } from '../mail/mail-templates.ts';
+import type { Log } from '../log.ts';
 import { packageRoot } from '../paths.ts';
 import { createServices } from '../services.ts';
 import { parseCommandArgs, refusePasswordArguments } from './args.ts';
@@ -115,10 +119,20 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
     // Built on first use: only the key and secret commands need the master secret.
     let keys: Keys | undefined;
     const cliKeys = () => (keys ??= createKeys(config, db, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) }));
+    let mail: MailService | undefined;
+    const cliMail = () =>
+      (mail ??= createMailService({
+        repository: createMailOutboxRepository(db),
+        templates: createMailTemplates({ issuer: config.issuer }),
+        // enqueue() logs only an error's class and code, never the mail.
+        log: { error: ((fields: object, message: string) => void io.stderr.write(`latchkey: ${message} ${JSON.stringify(fields)}\n`)) as Log['error'] },
+      }));
     return await command.run(
       {
         services,
         migration,
+        issuer: config.issuer,
+        mail: cliMail,
         keys: () => cliKeys().rotation,
         // From `previous` to the configured master secret.
         resealKeys: (previous) => createSecretRotation({ keys: cliKeys().repository, current: cliKeys().sealer }).rotate(createSealer(previous)),

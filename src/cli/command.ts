@@ -8,6 +8,7 @@ import type { AuditEventInput } from '../audit/audit-event.ts';
 import type { MigrationResult } from '../db/migrator.ts';
 import type { KeyRotationService } from '../keys/key-rotation.ts';
 import type { SecretRotationResult } from '../keys/secret-rotation.ts';
+import type { MailService } from '../mail/mail-service.ts';
 import type { Services } from '../services.ts';
 
 export type OptionValue = string | boolean | string[] | undefined;
@@ -26,6 +27,13 @@ export interface CommandContext {
   readonly services: Services;
   /** What the automatic migration at start-up applied. */
   readonly migration: MigrationResult;
+  /** The issuer URL: mailed links are absolute, on its origin. */
+  readonly issuer: string;
+  /**
+   * Queues mail as the server does (a MailOutbox row), built on first use.
+   * The CLI sends nothing itself: a running server's sender delivers the row.
+   */
+  mail(): Pick<MailService, 'enqueue'>;
   /** Signing-key management; built on first use (it needs the master secret, which other commands never touch). */
   keys(): KeyRotationService;
   /** Re-seals the keys at rest from `previous` to the configured master secret (`secret rotate`). */

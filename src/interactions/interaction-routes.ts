@@ -22,6 +22,9 @@ import { createLoginStep } from './login-step.ts';
 import { createEmailVerification } from '../self-service/email-verification.ts';
 import type { SelfServiceDeps } from '../self-service/self-service-deps.ts';
 import { createSignupStep } from '../self-service/signup-step.ts';
+import { createForgotPasswordPage } from '../self-service/forgot-password-page.ts';
+import type { ForgotPassword } from '../self-service/forgot-password.ts';
+import { createPasswordReset, type PasswordResetDeps } from '../self-service/password-reset.ts';
 
 export interface InteractionRoutesDeps {
   readonly provider: Provider;
@@ -41,6 +44,8 @@ export interface InteractionRoutesDeps {
   readonly selfService: SelfServiceConfig;
   /** Sign-up and email verification (src/self-service/). */
   readonly accountSelfService: SelfServiceDeps;
+  /** Forgot password and the reset link (self-service/), mounted when LATCHKEY_PASSWORD_RESET is on. */
+  readonly reset: Omit<PasswordResetDeps, 'formTokens' | 'pages'> & { readonly forgot: Pick<ForgotPassword, 'request'> };
 }
 
 type Step = 'login' | 'consent';
@@ -129,6 +134,22 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   });
   // Any browser may follow a mailed link; only the one in this interaction resumes it.
   router.get('/verify', (ctx) => verification.follow(ctx, { resume: true }));
+  // Forgot password (self-service/): the form, the one answer, and the mailed link back into this sign-in.
+  if (deps.selfService.passwordReset) {
+    const forgot = createForgotPasswordPage({ forgot: deps.reset.forgot, audit: deps.reset.audit, pages, formTokens });
+    const reset = createPasswordReset({ ...deps.reset, pages, formTokens });
+    const place = (ctx: Context) => ({ purpose: 'reset_password', action: `/interaction/${encodeURIComponent(ctx.params.uid!)}/reset`, uid: ctx.params.uid! }) as const;
+    router.get('/forgot', async (ctx) => {
+      const interaction = await pages.load(ctx);
+      if (interaction) forgot.render(ctx, interaction);
+    });
+    router.post('/forgot', async (ctx) => {
+      const accepted = await accept(ctx);
+      if (accepted) await forgot.submit(ctx, accepted.interaction, accepted.form);
+    });
+    router.get('/reset', (ctx) => reset.show(ctx, place(ctx)));
+    router.post('/reset', (ctx) => reset.submit(ctx, place(ctx)));
+  }
 
   // "Deny" and "Cancel": the client gets access_denied at its redirect URI.
   router.post('/abort', async (ctx) => {

@@ -36,8 +36,10 @@ export interface LoginStepDeps {
   readonly holdUnverified?: (ctx: Context, interaction: Interaction, account: AccountView) => Promise<boolean>;
 }
 
+const PASSWORD_CHANGED = message('reset.done.signIn');
+
 export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService, holdUnverified }: LoginStepDeps) {
-  async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; status?: number } = {}) {
+  async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; notice?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
     pages.render(
@@ -51,6 +53,7 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
         token: formTokens.issue(interaction.uid),
         email,
         error: options.error,
+        notice: options.notice,
         // Straight to the password when the email is already known.
         focus: email ? 'password' : 'email',
         signup: selfService.signup === 'open',
@@ -61,7 +64,9 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
   }
 
   return {
-    render: (ctx: Context, interaction: Interaction) => render(ctx, interaction),
+    // After a reset through a mailed link (self-service/password-reset.ts), the page says so. A fixed
+    // message chosen by a fixed value: nothing from the query string reaches the page.
+    render: (ctx: Context, interaction: Interaction) => render(ctx, interaction, ctx.query.reset === 'done' ? { notice: PASSWORD_CHANGED } : {}),
 
     async submit(ctx: Context, interaction: Interaction, form: URLSearchParams) {
       const email = (form.get('email') ?? '').slice(0, 320);

@@ -1,4 +1,8 @@
 // `latchkey user …`: end-user accounts. Passwords only ever come from stdin.
+// `user invite` makes an account nobody can sign in to yet (its password is
+// random and never shown) and queues a mail with a link to choose one; the
+// link is a credential, so it is never printed.
+import { randomBytes } from 'node:crypto';
 import { flag, optionalString, requiredString } from '../args.ts';
 import { defineCommand, type CliInput, type CommandGroup, type ParsedArgs } from '../command.ts';
 import { fields, table } from '../format.ts';
@@ -39,6 +43,33 @@ const create = defineCommand<CreateAccountInput>({
     // The account id, not the email: audit rows name people by identifier only.
     await audit({ type: 'user.created', subject: user.id });
     return { json: { user }, human: `Created user.\n${describe(user)}` };
+  },
+});
+
+const invite = defineCommand<{ email: string; name?: string }>({
+  usage: 'invite --email EMAIL [--name NAME]',
+  summary:
+    'Create a user and mail them a link (good for 7 days) to choose their password; an email that already has an account is refused. ' +
+    'The mail is queued in the database: a running Latchkey server sends it (LATCHKEY_SMTP_URL), and without one it waits until one runs',
+  options: {
+    email: { type: 'string' },
+    name: { type: 'string' },
+  },
+  parse(args) {
+    const name = optionalString(args, 'name');
+    return { email: requiredString(args, 'email'), ...(name !== undefined && { name }) };
+  },
+  async run({ services, audit, issuer, mail }, { email, name }) {
+    // Unusable until the link is followed: 256 random bits nobody is told.
+    const account = await services.accounts.create({ email, ...(name !== undefined && { name }), password: randomBytes(32).toString('base64url') });
+    await audit({ type: 'account.invited', subject: account.id });
+    const token = await services.accountTokens.issue({ purpose: 'invite', accountId: account.id, email: account.email });
+    const link = `${issuer}/password/invite?token=${token}`;
+    const mailQueued = (await mail().enqueue({ to: account.email, template: 'invite', data: { name: account.name, email: account.email, link } })) !== null;
+    const human = mailQueued
+      ? `Invited ${account.email}: the invitation mail is queued. A running Latchkey server sends it; if none is running, it waits until one starts.\n${describe(account)}`
+      : `Created ${account.email}, but the invitation mail could not be queued (see the error above).\n${describe(account)}`;
+    return { json: { account, mailQueued }, human };
   },
 });
 
@@ -96,5 +127,5 @@ const setPassword = defineCommand<{ email: string; password: string }>({
 export const userCommands: CommandGroup = {
   name: 'user',
   summary: 'End-user accounts',
-  commands: { create, list, disable, enable, 'set-password': setPassword },
+  commands: { create, invite, list, disable, enable, 'set-password': setPassword },
 };
