@@ -11,9 +11,10 @@ import type { Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { AccountTokens } from '../accounts/account-tokens.ts';
 import type { AuditService } from '../audit/audit-service.ts';
-import { InvalidInputError, PasswordRuleError, type PasswordRule } from '../errors.ts';
+import { InvalidInputError, PasswordRuleError } from '../errors.ts';
 import type { Views } from '../http/views.ts';
 import { message, type Message } from '../i18n/message.ts';
+import { passwordRuleMessage } from '../self-service/password-rule-message.ts';
 import type { DeviceCookies } from '../interactions/device-cookie.ts';
 import { readForm } from '../interactions/form-body.ts';
 import type { MailService } from '../mail/mail-service.ts';
@@ -49,12 +50,6 @@ const NOTICES: Readonly<Record<string, Message>> = {
   password: message('account.done.password'),
   app: message('account.done.grantRevoked'),
   sessions: message('account.done.sessionsEnded'),
-};
-
-const PASSWORD_RULES: Readonly<Record<PasswordRule, Message>> = {
-  too_short: message('account.error.passwordTooShort'),
-  too_long: message('account.error.passwordTooLong'),
-  common: message('account.error.passwordCommon'),
 };
 
 /** Far above any password the policy accepts (256 code points), below the form cap: a field is cut here before use. */
@@ -170,7 +165,7 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
     try {
       await accounts.changePassword(who.account.id, field(form, 'password'), who.sessionUid);
     } catch (error) {
-      if (error instanceof PasswordRuleError) return refuse(ctx, who, 'password', { status: 400, message: PASSWORD_RULES[error.rule] });
+      if (error instanceof PasswordRuleError) return refuse(ctx, who, 'password', { status: 400, message: passwordRuleMessage(error.rule) });
       throw error;
     }
     await deps.mail.enqueue({ to: who.account.email, template: 'password-changed', data: { name: who.account.name, email: who.account.email } });

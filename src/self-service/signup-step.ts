@@ -11,8 +11,9 @@ import type { Interaction } from 'oidc-provider';
 import { normaliseEmail, parseDisplayName } from '../accounts/account-validation.ts';
 import { checkNewPassword } from '../accounts/password-policy.ts';
 import { isDatabaseText } from '../db/database-text.ts';
-import { AlreadyExistsError, PasswordRuleError, type PasswordRule } from '../errors.ts';
+import { AlreadyExistsError, PasswordRuleError } from '../errors.ts';
 import { message, type Message } from '../i18n/message.ts';
+import { passwordRuleMessage } from './password-rule-message.ts';
 import type { FormTokens } from '../interactions/form-token.ts';
 import type { InteractionPages } from '../interactions/interaction-page.ts';
 import type { EmailVerification } from './email-verification.ts';
@@ -27,11 +28,6 @@ export interface SignupStepDeps extends SelfServiceDeps {
 
 type Field = 'email' | 'name' | 'password';
 
-const PASSWORD_RULES: Readonly<Record<PasswordRule, string>> = {
-  too_short: 'signup.error.tooShort',
-  too_long: 'signup.error.tooLong',
-  common: 'signup.error.common',
-};
 
 interface Refusal {
   readonly field: Field;
@@ -62,7 +58,7 @@ function check({ email, name, password }: Entered): Refusal | undefined {
   try {
     checkNewPassword(password);
   } catch (error) {
-    if (error instanceof PasswordRuleError) return { field: 'password', error: message(PASSWORD_RULES[error.rule]) };
+    if (error instanceof PasswordRuleError) return { field: 'password', error: passwordRuleMessage(error.rule) };
     throw error;
   }
   return undefined;

@@ -332,7 +332,7 @@ describe('refusals', () => {
     ['/account/password', 'wrong current password', { current: 'not my password', password: 'a perfectly fine new one' }, 'That is not your current password.'],
     ['/account/password', 'too short', { current: PASSWORD, password: 'short' }, 'too short'],
     ['/account/password', 'too long', { current: PASSWORD, password: 'x'.repeat(257) }, 'too long'],
-    ['/account/password', 'common', { current: PASSWORD, password: 'password123' }, 'too common'],
+    ['/account/password', 'common', { current: PASSWORD, password: 'password123' }, 'most common ones'],
     ['/account/delete', 'wrong current password', { password: 'not my password', confirm: 'yes' }, 'That is not your current password.'],
     ['/account/delete', 'not confirmed', { password: PASSWORD }, 'Tick the box'],
     ['/account/apps/revoke', 'no such grant', { grant: 'no-such-grant' }, 'does not exist'],

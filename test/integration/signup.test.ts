@@ -250,8 +250,8 @@ describe('links that do not work', () => {
 
 describe('entries the form refuses', () => {
   const cases: { label: string; values: Record<string, string>; message: string }[] = [
-    { label: 'too short', values: { password: 'seven77' }, message: 'Choose a password of at least 8 characters.' },
-    { label: 'too long', values: { password: 'long '.repeat(52) }, message: 'Choose a password of at most 256 characters.' },
+    { label: 'too short', values: { password: 'seven77' }, message: 'This password is too short: use at least 8 characters.' },
+    { label: 'too long', values: { password: 'long '.repeat(52) }, message: 'This password is too long: use at most 256 characters.' },
     { label: 'common', values: { password: 'password' }, message: 'This password is one of the most common ones, which attackers try first. Choose another.' },
     { label: 'common in capitals', values: { password: 'Password1' }, message: 'This password is one of the most common ones, which attackers try first. Choose another.' },
     { label: 'not an email', values: { email: 'not-an-email' }, message: 'Enter a valid email address.' },
