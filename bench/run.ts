@@ -80,7 +80,7 @@ async function provisionForLatchkey(database: BenchDatabase, workDir: string, op
     // Every simulated person signs in from 127.0.0.1: the per-address bound on /auth would measure itself.
     LATCHKEY_AUTHORIZATIONS_PER_MINUTE: '1000000',
     // No mail server in the bench: password reset would need one in production.
-    LATCHKEY_PASSWORD_RESET: 'off',
+    LATCHKEY_PASSWORD_RESET: 'false',
   };
   const provisioned = await provisionLatchkey(loadConfig(testEnv({ ...base, port: 0 }, { ...shared, ISSUER: 'http://127.0.0.1' }), ROOT));
   return (index) => prepareLatchkey((port) => testEnv({ ...base, port }, shared), provisioned, workDir, options, index);
