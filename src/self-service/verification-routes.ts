@@ -23,5 +23,7 @@ export function createVerificationRoutes(deps: VerificationRoutesDeps): Middlewa
   const verification = createEmailVerification({ ...deps, pages, formTokens: createFormTokens(deps.cookieKeys) });
   const router = new Router();
   router.get('/email/verify', (ctx) => verification.follow(ctx, { resume: false }));
-  return router.routes() as Middleware;
+  const routes = router.routes() as Middleware;
+  // Every other request passes on at once, without the router's matching or a promise of its own.
+  return (ctx, next) => (ctx.path === '/email/verify' ? routes(ctx, next) : next());
 }
