@@ -3,9 +3,9 @@
 // text, codes computed with otpauth as an app would), recovery codes (shown
 // once, counted down, single use even in parallel), removal with the
 // password. Codes at sign-in are in mfa-sign-in.test.ts.
-import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeHtml, expectPage, heading, parseForms, UserAgent, type Step } from '../helpers/rp.ts';
+import { codeAt, enrol as enrolWith, recoveryCodesOn, secretOn } from '../helpers/mfa.ts';
+import { expectPage, heading, parseForms, UserAgent, type Step } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -40,9 +40,6 @@ function post(ua: UserAgent, page: Step, action: string, values: Record<string, 
   return ua.post(action, new URLSearchParams({ ...form.fields, ...values }));
 }
 
-const secretOn = (page: Step) => decodeHtml(/<code id="totp-secret">([^<]+)<\/code>/.exec(expectPage(page).html)![1]!).replace(/\s+/g, '');
-const codeAt = (secret: string, steps = 0) => new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 }).generate({ timestamp: Date.now() + steps * 30_000 });
-const recoveryCodesOn = (page: Step) => [...expectPage(page).html.matchAll(/<li><code>([A-Z2-7]{4}(?:-[A-Z2-7]{4}){3})<\/code><\/li>/g)].map((match) => match[1]!);
 const codesLeft = (page: Step) => Number(/id="recovery-codes-left">[^<]*?(\d+)</.exec(expectPage(page).html)?.[1]);
 const auditOf = async (type: string, subject: string) => (await server.services.audit.list({ types: [type], limit: 1000 })).filter((event) => event.subject === subject);
 
@@ -56,16 +53,7 @@ async function eventually<T>(check: () => Promise<T | undefined>, ms = 10_000): 
   }
 }
 
-/** Signs in to /account and turns on an authenticator app; resolves to its secret and the recovery codes shown. */
-export async function enrol(ua: UserAgent, email: string) {
-  const page = await signInToAccount(ua, email);
-  const started = expectPage(await post(ua, page, '/account/mfa/totp/start'));
-  expect(started.html).toContain('<svg');
-  const secret = secretOn(started);
-  const confirmed = expectPage(await post(ua, started, '/account/mfa/totp/confirm', { code: codeAt(secret) }));
-  expect(confirmed.status).toBe(200);
-  return { secret, recoveryCodes: recoveryCodesOn(confirmed), page: confirmed };
-}
+const enrol = (ua: UserAgent, email: string) => enrolWith(ua, email, PASSWORD);
 
 describe('enrolling an authenticator app on the account page', () => {
   it('shows an inline SVG QR code and the secret, is pending until the first code, then shows ten recovery codes once', async () => {
