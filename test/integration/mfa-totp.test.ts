@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeAt, enrol as enrolWith, recoveryCodesOn, secretOn } from '../helpers/mfa.ts';
 import { expectPage, heading, parseForms, UserAgent, type Step } from '../helpers/rp.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -116,5 +117,29 @@ describe('enrolling an authenticator app on the account page', () => {
     expect(removed.url.search).toBe('?done=mfaRemoved');
     expect(await server.services.mfa.status(ada.id)).toEqual({ totp: 'none', recoveryCodesLeft: 0 });
     expect(await eventually(async () => (await auditOf('mfa.totp_removed', ada.id)).length)).toBe(1);
+  });
+});
+
+describe('latchkey user reset-mfa', () => {
+  const cli = (args: string[]) => runCli(args, { env: { DATABASE_URL: server.database.url, ISSUER: server.issuer } });
+
+  it('removes the app and the recovery codes, audited with actor cli; the next sign-in needs only the password', async () => {
+    const ada = await newAccount();
+    await enrol(new UserAgent(new URL(server.issuer).origin), ada.email);
+    const result = await cli(['user', 'reset-mfa', ada.email, '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ hadApp: true });
+    expect(await server.services.mfa.status(ada.id)).toEqual({ totp: 'none', recoveryCodesLeft: 0 });
+    const [event] = await eventually(async () => { const found = await auditOf('mfa.reset', ada.id); return found.length ? found : undefined; });
+    expect(event).toMatchObject({ actor: 'cli', details: { hadApp: true } });
+    await signInToAccount(new UserAgent(new URL(server.issuer).origin), ada.email);
+  });
+
+  it.each([
+    ['an unknown email', ['user', 'reset-mfa', 'nobody@example.test'], 'not_found'],
+  ])('refuses %s', async (_case, args, code) => {
+    const result = await cli([...args, '--json']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr + result.stdout).toContain(code);
   });
 });
