@@ -42,6 +42,9 @@ import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
 import { createLoginGuard } from './throttle/login-guard.ts';
 import { createRateLimit } from './throttle/rate-limit.ts';
 import { createThrottleKeys } from './throttle/throttle-keys.ts';
+import { createMfaRepository } from './mfa/mfa-repository.ts';
+import { createMfaService } from './mfa/mfa-service.ts';
+import { createTotpSealer } from './mfa/totp-sealer.ts';
 import { createThrottleRepository } from './throttle/throttle-repository.ts';
 import { createThrottleService } from './throttle/throttle-service.ts';
 
@@ -122,6 +125,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   // One guard and one device cookie for every page that checks a password (sign-in, the account page).
   const guard = createLoginGuard({ accounts: services.accounts, throttle, keys: throttleKeys, hashing: createConcurrencyLimit(config.passwordHashing) });
   const devices = createDeviceCookies({ secure: config.issuer.startsWith('https:') });
+  // Second factors: TOTP secrets sealed under their own key from the master secret, failures counted per account.
+  const mfa = createMfaService({ repository: createMfaRepository(db), sealer: createTotpSealer(keys.masterSecret), throttle, keys: throttleKeys });
 
   const app = createApp({
     metrics,
@@ -149,6 +154,10 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         selfService: config.selfService,
         accountSelfService,
         reset: { ...reset, forgot },
+        mfa,
+        mfaRecords: services.mfa,
+        events: services.audit,
+        mfaRequired: config.mfa === 'required',
       }),
       createVerificationRoutes({ ...accountSelfService, provider, views, cookieKeys }),
       createResetRoutes({ provider, views, cookieKeys, selfService: config.selfService, ...reset }),
@@ -165,6 +174,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         limits,
         mail: mail.service,
         audit: services.audit,
+        mfa,
+        mfaRecords: services.mfa,
       }),
     ],
     readiness: createReadinessCheck({

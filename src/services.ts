@@ -12,6 +12,8 @@ import { createClientService } from './clients/client-service.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
 import type { Log } from './log.ts';
+import { createMfaRecords } from './mfa/mfa-records.ts';
+import { createMfaRepository } from './mfa/mfa-repository.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
@@ -34,7 +36,9 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const audit = createAuditService({ repository: createAuditRepository(db), log });
   // The links mailed to people (verification, reset, invitation).
   const accountTokens = createAccountTokens({ repository: createAccountTokenRepository(db) });
-  return { accounts, clients, resources, audit, accountTokens };
+  // Second factors as far as they can be seen without their secrets (status, reset); codes are checked by mfa-service.ts.
+  const mfa = createMfaRecords({ repository: createMfaRepository(db) });
+  return { accounts, clients, resources, audit, accountTokens, mfa };
 }
 
 export type Services = ReturnType<typeof createServices>;

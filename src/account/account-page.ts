@@ -5,20 +5,25 @@
 // message from the catalogs, never text from the request.
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
+import QRCode from 'qrcode';
 import type { Views } from '../http/views.ts';
 import type { Message } from '../i18n/message.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import type { ArtifactRepository } from '../oidc/artifact-repository.ts';
+import type { MfaRecords } from '../mfa/mfa-records.ts';
+import type { MfaService } from '../mfa/mfa-service.ts';
 import type { AccountFormTokens } from './account-form-token.ts';
 import type { SignedIn } from './account-session.ts';
 
 /** Which form an error belongs to: it is shown above that form. */
-export type AccountSection = 'name' | 'email' | 'password' | 'apps' | 'delete';
+export type AccountSection = 'name' | 'email' | 'password' | 'mfa' | 'apps' | 'delete';
 
 export interface AccountPageOptions {
   readonly notice?: Message;
   readonly error?: { readonly section: AccountSection; readonly message: Message };
   readonly status?: number;
+  /** Recovery codes just made: shown on this one page, never again. */
+  readonly recoveryCodes?: readonly string[];
 }
 
 export interface AccountPageDeps {
@@ -26,9 +31,20 @@ export interface AccountPageDeps {
   readonly artifacts: Pick<ArtifactRepository, 'listGrants' | 'listSessions'>;
   readonly views: Views;
   readonly formTokens: AccountFormTokens;
+  readonly mfa: Pick<MfaService, 'pendingTotp'>;
+  readonly mfaRecords: Pick<MfaRecords, 'status'>;
+  /** The issuer's host: what an authenticator app lists the account under. */
+  readonly issuerHost: string;
 }
 
-export function createAccountPage({ provider, artifacts, views, formTokens }: AccountPageDeps) {
+export function createAccountPage({ provider, artifacts, views, formTokens, mfa, mfaRecords, issuerHost }: AccountPageDeps) {
+  /**
+   * The enrolment QR code as an inline SVG element, drawn here (no CDN, no
+   * script): the page CSP (img-src 'self') stays as it is, since inline SVG
+   * markup is not an image load, and the SVG holds nothing but paths.
+   */
+  const qrSvg = (uri: string) => QRCode.toString(uri, { type: 'svg', margin: 1, width: 200, errorCorrectionLevel: 'M' });
+
   async function clientName(clientId: string): Promise<string> {
     try {
       return (await provider.Client.find(clientId))?.clientName ?? clientId;
@@ -43,7 +59,12 @@ export function createAccountPage({ provider, artifacts, views, formTokens }: Ac
       const locale = views.localeFor(ctx);
       const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
       const time = (at: Date | null) => (at ? `${format.format(at)} UTC` : undefined);
-      const [grants, sessions] = await Promise.all([artifacts.listGrants(who.account.id), artifacts.listSessions(who.account.id)]);
+      const [grants, sessions, factors, pending] = await Promise.all([
+        artifacts.listGrants(who.account.id),
+        artifacts.listSessions(who.account.id),
+        mfaRecords.status(who.account.id),
+        mfa.pendingTotp(who.account.id, { issuer: issuerHost, email: who.account.email }),
+      ]);
       const apps = await Promise.all(
         grants
           .filter((grant) => grant.clientId !== ACCOUNT_CLIENT_ID)
@@ -69,6 +90,13 @@ export function createAccountPage({ provider, artifacts, views, formTokens }: Ac
           notice: options.notice,
           error: options.error,
           grants: apps,
+          mfa: {
+            totp: factors.totp,
+            recoveryCodesLeft: factors.recoveryCodesLeft,
+            // The secret in groups of four, as apps accept it typed.
+            pending: pending && { secret: pending.secret.match(/.{1,4}/g)!.join(' '), qrSvg: await qrSvg(pending.uri) },
+            recoveryCodes: options.recoveryCodes,
+          },
           sessions: sessions.map((session) => ({ signedInAt: time(session.signedInAt), expiresAt: time(session.expiresAt), current: session.uid === who.sessionUid })),
           otherSessions: sessions.some((session) => session.uid !== who.sessionUid),
         },

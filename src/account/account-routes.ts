@@ -21,6 +21,9 @@ import type { MailService } from '../mail/mail-service.ts';
 import type { ArtifactRepository } from '../oidc/artifact-repository.ts';
 import type { AccountLimits } from '../throttle/account-limits.ts';
 import type { LoginGuard } from '../throttle/login-guard.ts';
+import type { MfaRecords } from '../mfa/mfa-records.ts';
+import type { MfaService } from '../mfa/mfa-service.ts';
+import { tooManyAttemptsMessage } from '../interactions/login-messages.ts';
 import { createAccountFormTokens } from './account-form-token.ts';
 import { createAccountPage, type AccountSection } from './account-page.ts';
 import { createAccountSession, type SignedIn } from './account-session.ts';
@@ -41,6 +44,9 @@ export interface AccountRoutesDeps {
   readonly limits: Pick<AccountLimits, 'mail' | 'link' | 'linkFailed'>;
   readonly mail: Pick<MailService, 'enqueue'>;
   readonly audit: Pick<AuditService, 'record'>;
+  /** Authenticator app and recovery codes (section "Two-step sign-in"). */
+  readonly mfa: Pick<MfaService, 'startTotp' | 'pendingTotp' | 'confirmTotp' | 'regenerateRecoveryCodes'>;
+  readonly mfaRecords: Pick<MfaRecords, 'status' | 'reset'>;
 }
 
 /** The notices a done action leaves (?done=…): only these, never text from the URL. */
@@ -50,6 +56,8 @@ const NOTICES: Readonly<Record<string, Message>> = {
   password: message('account.done.password'),
   app: message('account.done.grantRevoked'),
   sessions: message('account.done.sessionsEnded'),
+  mfaStarted: message('mfa.account.done.started'),
+  mfaRemoved: message('mfa.account.done.removed'),
 };
 
 /** Far above any password the policy accepts (256 code points), below the form cap: a field is cut here before use. */
@@ -59,7 +67,7 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
   const { accounts, artifacts, audit } = deps;
   const sessions = createAccountSession({ provider: deps.provider, accounts, issuer: deps.issuer });
   const formTokens = createAccountFormTokens(deps.cookieKeys);
-  const page = createAccountPage({ provider: deps.provider, artifacts, views: deps.views, formTokens });
+  const page = createAccountPage({ provider: deps.provider, artifacts, views: deps.views, formTokens, mfa: deps.mfa, mfaRecords: deps.mfaRecords, issuerHost: new URL(deps.issuer).host });
   const checkCurrentPassword = createCurrentPasswordCheck({ guard: deps.guard, devices: deps.devices });
   const emailChange = createEmailChange({ accounts, accountTokens: deps.accountTokens, limits: deps.limits, mail: deps.mail, audit, issuer: deps.issuer });
   const router = new Router({ prefix: '/account' });
@@ -173,6 +181,54 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
     done(ctx, 'password');
   });
 
+  // Two-step sign-in: an authenticator app (pending until its first code) and recovery codes.
+  router.post('/mfa/totp/start', async (ctx) => {
+    const accepted = await accept(ctx);
+    if (!accepted) return;
+    // An app already confirmed stays as it is: removing it takes the password.
+    await deps.mfa.startTotp(accepted.who.account.id);
+    done(ctx, 'mfaStarted');
+  });
+
+  router.post('/mfa/totp/confirm', async (ctx) => {
+    const accepted = await accept(ctx);
+    if (!accepted) return;
+    const { who, form } = accepted;
+    const confirmed = await deps.mfa.confirmTotp(who.account.id, field(form, 'code', 100));
+    if (!confirmed.ok) {
+      if (confirmed.reason === 'throttled') return refuse(ctx, who, 'mfa', { status: 429, message: tooManyAttemptsMessage(confirmed.retryAfter), retryAfter: confirmed.retryAfter });
+      return refuse(ctx, who, 'mfa', { status: 400, message: message('mfa.error.wrongCode') });
+    }
+    audit.record({ type: 'mfa.totp_enrolled', actor: who.account.id, subject: who.account.id, ip: ctx.ip });
+    audit.record({ type: 'mfa.recovery_codes_generated', actor: who.account.id, subject: who.account.id, ip: ctx.ip, details: { count: confirmed.recoveryCodes.length } });
+    // Answered with the page itself, not a redirect: the codes are shown this once and are in no URL.
+    await page.render(ctx, who, { notice: message('mfa.account.done.enrolled'), recoveryCodes: confirmed.recoveryCodes });
+  });
+
+  router.post('/mfa/totp/remove', async (ctx) => {
+    const accepted = await accept(ctx);
+    if (!accepted) return;
+    const { who, form } = accepted;
+    const checked = await checkCurrentPassword(ctx, who, field(form, 'password'));
+    if (!checked.ok) return refuse(ctx, who, 'mfa', checked);
+    if (await deps.mfaRecords.reset(who.account.id)) {
+      audit.record({ type: 'mfa.totp_removed', actor: who.account.id, subject: who.account.id, ip: ctx.ip });
+    }
+    done(ctx, 'mfaRemoved');
+  });
+
+  router.post('/mfa/recovery-codes', async (ctx) => {
+    const accepted = await accept(ctx);
+    if (!accepted) return;
+    const { who, form } = accepted;
+    const checked = await checkCurrentPassword(ctx, who, field(form, 'password'));
+    if (!checked.ok) return refuse(ctx, who, 'mfa', checked);
+    const codes = await deps.mfa.regenerateRecoveryCodes(who.account.id);
+    if (!codes) return refuse(ctx, who, 'mfa', { status: 409, message: message('mfa.error.noApp') });
+    audit.record({ type: 'mfa.recovery_codes_generated', actor: who.account.id, subject: who.account.id, ip: ctx.ip, details: { count: codes.length } });
+    await page.render(ctx, who, { notice: message('mfa.account.done.regenerated'), recoveryCodes: codes });
+  });
+
   router.post('/apps/revoke', async (ctx) => {
     const accepted = await accept(ctx);
     if (!accepted) return;
@@ -205,6 +261,7 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
     if (!checked.ok) return refuse(ctx, who, 'delete', checked);
     await accounts.delete(who.account.id);
     await deps.accountTokens.deleteForAccount(who.account.id);
+    await deps.mfaRecords.reset(who.account.id);
     // accounts.delete removed every session of the account; this one's cookie now points at nothing.
     await who.end();
     audit.record({ type: 'account.deleted', actor: who.account.id, subject: who.account.id, ip: ctx.ip });

@@ -42,6 +42,13 @@ export const AUDIT_EVENT_TYPES = [
   'account.sessions_ended',
   'account.deleted',
   'account.limited',
+  'mfa.totp_enrolled',
+  'mfa.totp_removed',
+  'mfa.recovery_codes_generated',
+  'mfa.recovery_code_used',
+  'mfa.verified',
+  'mfa.failed',
+  'mfa.reset',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -56,6 +56,12 @@ export interface Config {
   readonly authorizationsPerMinute: number;
   readonly mail: MailConfig;
   readonly selfService: SelfServiceConfig;
+  /**
+   * LATCHKEY_MFA: 'optional' asks for a second factor when the account has
+   * one, or the client asks for it (acr_values, --require-mfa); 'required'
+   * asks every sign-in for one.
+   */
+  readonly mfa: 'optional' | 'required';
 }
 
 /** What people may do for themselves, through mail (src/self-service/). */
@@ -194,7 +200,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     passwordReset: parseBoolean(env, 'LATCHKEY_PASSWORD_RESET', true),
   };
 
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail, selfService });
+  const mfa = parseEnum(env, 'LATCHKEY_MFA', ['optional', 'required'] as const, 'optional');
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail, selfService, mfa });
 }
 
 /**

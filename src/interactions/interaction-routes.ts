@@ -19,6 +19,10 @@ import { readForm } from './form-body.ts';
 import { createFormTokens } from './form-token.ts';
 import { createInteractionPages } from './interaction-page.ts';
 import { createLoginStep } from './login-step.ts';
+import { createSecondFactorStep } from './second-factor-step.ts';
+import type { MfaRecords } from '../mfa/mfa-records.ts';
+import type { MfaService } from '../mfa/mfa-service.ts';
+import type { AuditService } from '../audit/audit-service.ts';
 import { createEmailVerification } from '../self-service/email-verification.ts';
 import type { SelfServiceDeps } from '../self-service/self-service-deps.ts';
 import { createSignupStep } from '../self-service/signup-step.ts';
@@ -46,6 +50,11 @@ export interface InteractionRoutesDeps {
   readonly accountSelfService: SelfServiceDeps;
   /** Forgot password and the reset link (self-service/), mounted when LATCHKEY_PASSWORD_RESET is on. */
   readonly reset: Omit<PasswordResetDeps, 'formTokens' | 'pages'> & { readonly forgot: Pick<ForgotPassword, 'request'> };
+  /** Second factors: the code asked for after the password, and in a step-up. */
+  readonly mfa: Pick<MfaService, 'verify'>;
+  readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor'>;
+  readonly events: Pick<AuditService, 'record'>;
+  readonly mfaRequired: boolean;
 }
 
 type Step = 'login' | 'consent';
@@ -55,7 +64,18 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   const formTokens = createFormTokens(deps.cookieKeys);
   const verification = createEmailVerification({ ...deps.accountSelfService, provider: deps.provider, pages, formTokens });
   const signup = createSignupStep({ ...deps.accountSelfService, pages, formTokens, verification });
-  const login = createLoginStep({ guard: deps.guard, devices: deps.devices, metrics: deps.metrics, pages, formTokens, audit: deps.audit, selfService: deps.selfService, holdUnverified: verification.holdUnverified });
+  const secondFactor = createSecondFactorStep({ provider: deps.provider, mfa: deps.mfa, mfaRecords: deps.mfaRecords, pages, formTokens, audit: deps.audit, events: deps.events, mfaRequired: deps.mfaRequired });
+  const login = createLoginStep({
+    guard: deps.guard,
+    devices: deps.devices,
+    metrics: deps.metrics,
+    pages,
+    formTokens,
+    audit: deps.audit,
+    selfService: deps.selfService,
+    holdUnverified: verification.holdUnverified,
+    holdForSecondFactor: secondFactor.hold,
+  });
   const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit, grantTtl: deps.grantTtl });
   const router = new Router({ prefix: '/interaction/:uid' });
 
@@ -76,6 +96,8 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
       ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
       return;
     }
+    // A password already checked (or a step-up): only the second factor is asked for.
+    if (step === 'login' && secondFactor.pending(interaction)) return secondFactor.render(ctx, interaction);
     if (step === 'login') return login.render(ctx, interaction);
     if (step === 'consent' && interaction.session) return consent.render(ctx, interaction);
     return stepMismatch(ctx, interaction);
@@ -108,6 +130,11 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   router.post('/login', async (ctx) => {
     const accepted = await accept(ctx, 'login');
     if (accepted) await login.submit(ctx, accepted.interaction, accepted.form);
+  });
+
+  router.post('/mfa', async (ctx) => {
+    const accepted = await accept(ctx, 'login');
+    if (accepted) await secondFactor.submit(ctx, accepted.interaction, accepted.form);
   });
 
   router.post('/consent', async (ctx) => {

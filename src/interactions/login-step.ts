@@ -17,6 +17,7 @@ import { message, type Message } from '../i18n/message.ts';
 import { BUSY_MESSAGE, INVALID_CREDENTIALS, tooManyAttemptsMessage } from './login-messages.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionPages } from './interaction-page.ts';
+import { acrFor } from './acr.ts';
 
 export interface LoginStepDeps {
   readonly guard: Pick<LoginGuard, 'signIn'>;
@@ -34,11 +35,17 @@ export interface LoginStepDeps {
    * (self-service/email-verification.ts).
    */
   readonly holdUnverified?: (ctx: Context, interaction: Interaction, account: AccountView) => Promise<boolean>;
+  /**
+   * After the right password (and a verified email where needed): answers
+   * the request itself (true) when the sign-in waits for a second factor
+   * (second-factor-step.ts).
+   */
+  readonly holdForSecondFactor?: (ctx: Context, interaction: Interaction, accountId: string) => Promise<boolean>;
 }
 
 const PASSWORD_CHANGED = message('reset.done.signIn');
 
-export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService, holdUnverified }: LoginStepDeps) {
+export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService, holdUnverified, holdForSecondFactor }: LoginStepDeps) {
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; notice?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
@@ -110,8 +117,13 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
         ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'sign-in waits for email verification');
         return;
       }
+      if (holdForSecondFactor && (await holdForSecondFactor(ctx, interaction, account.id))) {
+        ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'sign-in waits for the second factor');
+        return;
+      }
       ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'signed in');
-      if (!(await pages.finish(ctx, { login: { accountId: account.id, amr: ['pwd'], remember: true } }, { mergeWithLastSubmission: false }))) return;
+      const amr = ['pwd'];
+      if (!(await pages.finish(ctx, { login: { accountId: account.id, amr, acr: acrFor(amr), remember: true } }, { mergeWithLastSubmission: false }))) return;
       audit.loginSucceeded(ctx, interaction, account.id);
     },
   };

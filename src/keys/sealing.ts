@@ -19,8 +19,13 @@ export interface Sealer {
   open(sealed: string, context: string): string;
 }
 
-export function createSealer(masterSecret: string): Sealer {
-  const key = Buffer.from(hkdfSync('sha256', masterSecret, HKDF_SALT, HKDF_INFO, 32));
+/**
+ * `info` names what the key seals: private keys by default; anything else
+ * sealed with the master secret (authenticator-app secrets: mfa/totp-sealer.ts)
+ * passes its own label, so one key never opens another's data.
+ */
+export function createSealer(masterSecret: string, info: string = HKDF_INFO): Sealer {
+  const key = Buffer.from(hkdfSync('sha256', masterSecret, HKDF_SALT, info, 32));
 
   return {
     seal(plaintext, context) {

@@ -8,6 +8,7 @@ import { providerPagePolicy } from '../http/security-headers.ts';
 import type { Views } from '../http/views.ts';
 import { message, verbatim } from '../i18n/message.ts';
 import { createInteractionPolicy } from '../interactions/interaction-policy.ts';
+import { ACR_VALUES } from '../interactions/acr.ts';
 import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
@@ -118,7 +119,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       short: { httpOnly: true, sameSite: 'lax', secure: secureCookies, signed: true },
     },
     scopes: [...OIDC_SCOPES],
-    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
+    // acr and amr (how the person signed in, interactions/acr.ts) go with
+    // `openid`: oidc-provider masks ID token claims by scope, and without
+    // this an ID token carries acr only when acr_values asked for it, and amr never.
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, scope === 'openid' ? [...claims, 'acr', 'amr'] : [...claims]])),
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -175,9 +179,11 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     // The languages of the sign-in, consent and logout pages (locales/), for ui_locales.
     discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...deps.views.locales] },
+    // What a sign-in reached (interactions/acr.ts); advertised as acr_values_supported.
+    acrValues: [...ACR_VALUES],
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
-      policy: createInteractionPolicy(),
+      policy: createInteractionPolicy({ mfaRequired: config.mfa === 'required' }),
     },
     clientBasedCORS(ctx, origin, client) {
       // Browsers may call the token and userinfo endpoints only from the

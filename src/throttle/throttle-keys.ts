@@ -63,6 +63,11 @@ export function createThrottleKeys(masterSecret: string) {
       };
     },
 
+    /** The key of second-factor codes for one account (mfa/mfa-service.ts). */
+    mfa(accountId: string): ThrottleKey {
+      return { scope: 'mfa_account', id: digest('mfa-account', accountId) };
+    },
+
     /** Keys of a self-service request (account-limits.ts): the client's address, and the address mailed to if any. */
     selfService(ip: string, email?: string): SelfServiceKeys {
       const address = throttledAddress(ip);

@@ -37,7 +37,9 @@ export type ThrottleScope =
   /** Mails asked for from one client IP, whatever the address. */
   | 'mail_ip'
   /** Mailed links (verify, reset, invite) from one client IP that matched nothing, or nothing any more. */
-  | 'link_ip';
+  | 'link_ip'
+  /** Wrong second-factor codes (TOTP or recovery) for one account, from anywhere. */
+  | 'mfa_account';
 
 export interface ThrottlePolicy {
   /** The failure that starts the back-off (earlier ones are free). */
@@ -97,6 +99,12 @@ export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> 
   // quiets a client replaying dead links. Counted on failure only, so a
   // person following their own links never meets it.
   link_ip: { free: 20, baseBlock: MINUTE, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // A six-digit code with a ±1 step window is guessed with odds of 3 in a
+  // million per try, and only after the right password. Five free tries
+  // (typos, a slow clock), then the back-off up to 15 minutes: at the cap
+  // that is under a hundred guesses a day. Per account, not per address, so
+  // a botnet gains nothing; cleared by the owner's next right code.
+  mfa_account: { free: 5, baseBlock: 15, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: true },
 });
 
 /** Seconds the key is blocked for after its `failures`-th failure (0: not blocked). */

@@ -25,6 +25,8 @@ describe('back-off', () => {
     ['signup_ip', [...new Array<number>(9).fill(0), 600, 1200, 1800, 1800]],
     ['mail_email', [0, 0, 0, 0, 600, 1200, 1800, 1800]],
     ['link_ip', [...new Array<number>(19).fill(0), 60, 120, 240, 480, 900, 900]],
+    // Second-factor codes per account: five tries, then the back-off to 15 minutes.
+    ['mfa_account', [0, 0, 0, 0, 15, 30, 60, 120, 240, 480, 900, 900]],
   ])('%s blocks for %o seconds', (scope, expected) => {
     expect(expected.map((_, index) => blockSeconds(THROTTLE_POLICIES[scope], index + 1))).toEqual(expected);
   });
@@ -36,9 +38,9 @@ describe('back-off', () => {
     }
   });
 
-  it('lets only the (account, IP) and (client, IP) keys be cleared by a success', () => {
+  it('lets only the (account, IP), (client, IP) and second-factor keys be cleared by a success', () => {
     const cleared = Object.entries(THROTTLE_POLICIES).filter(([, policy]) => policy.clearedBySuccess).map(([scope]) => scope);
-    expect(cleared.sort()).toEqual(['client_at_ip', 'login_account_ip']);
+    expect(cleared.sort()).toEqual(['client_at_ip', 'login_account_ip', 'mfa_account']);
   });
 });
 

@@ -9,6 +9,7 @@ import { fields, table } from '../format.ts';
 import type { AccountView, CreateAccountInput } from '../../accounts/account-service.ts';
 import { readSecretFromStdin } from '../stdin.ts';
 import { UsageError } from '../usage-error.ts';
+import { NotFoundError } from '../../errors.ts';
 
 function describe(user: AccountView): string {
   return fields([
@@ -124,8 +125,23 @@ const setPassword = defineCommand<{ email: string; password: string }>({
   },
 });
 
+const resetMfa = defineCommand<string>({
+  usage: 'reset-mfa EMAIL',
+  summary: "Remove a user's authenticator app and recovery codes (they lost them); their next sign-in needs only the password, and they can enrol again",
+  options: {},
+  arguments: ['EMAIL'],
+  parse: (args) => args.positionals[0]!,
+  async run({ services, audit }, email) {
+    const user = await services.accounts.findByEmail(email);
+    if (!user) throw new NotFoundError(`no account with email ${email}`);
+    const hadApp = await services.mfa.reset(user.id);
+    await audit({ type: 'mfa.reset', subject: user.id, details: { hadApp } });
+    return { json: { user, hadApp }, human: hadApp ? `Removed the authenticator app and recovery codes of ${user.email}.` : `${user.email} had no authenticator app; any recovery codes are gone.` };
+  },
+});
+
 export const userCommands: CommandGroup = {
   name: 'user',
   summary: 'End-user accounts',
-  commands: { create, invite, list, disable, enable, 'set-password': setPassword },
+  commands: { create, invite, list, disable, enable, 'set-password': setPassword, 'reset-mfa': resetMfa },
 };

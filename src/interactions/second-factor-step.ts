@@ -1,0 +1,136 @@
+// The second-factor step: after the right password, an account with an
+// authenticator app is not signed in yet; it is asked for a code (a TOTP
+// code or a recovery code) on a page of the same interaction.
+//
+// Where "password checked for account X" lives between the two POSTs: in
+// the interaction itself, server-side, through oidc-provider's documented
+// provider.interactionResult (a result holding only `latchkeyMfa`, no
+// `login`). It is bound to this interaction (and so to this browser's
+// interaction cookie), expires with it, and nothing a browser sends can
+// forge it. Skipping the step gets nothing: resuming an interaction whose
+// result has no `login` signs no one in, and oidc-provider starts a new
+// sign-in. A step-up (a session that has only a password, asked for the MFA
+// level: interaction-policy.ts) needs no such state: the account is the
+// session's, and only the code is asked for.
+import type { Context } from 'koa';
+import type { Interaction, Provider } from 'oidc-provider';
+import { message, type Message } from '../i18n/message.ts';
+import type { MfaRecords } from '../mfa/mfa-records.ts';
+import type { MfaService } from '../mfa/mfa-service.ts';
+import type { AuditService } from '../audit/audit-service.ts';
+import { ACR_MFA, acrFor } from './acr.ts';
+import type { FormTokens } from './form-token.ts';
+import type { InteractionAudit } from './interaction-audit.ts';
+import type { InteractionPages } from './interaction-page.ts';
+import { MFA_REQUIRED_REASON } from './interaction-policy.ts';
+import { tooManyAttemptsMessage } from './login-messages.ts';
+
+/** The key of the pending state in the interaction's result. */
+const PENDING = 'latchkeyMfa';
+
+export interface SecondFactorStepDeps {
+  readonly provider: Pick<Provider, 'interactionResult' | 'Client'>;
+  readonly mfa: Pick<MfaService, 'verify'>;
+  readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor'>;
+  readonly pages: InteractionPages;
+  readonly formTokens: FormTokens;
+  readonly audit: Pick<InteractionAudit, 'loginSucceeded'>;
+  readonly events: Pick<AuditService, 'record'>;
+  /** LATCHKEY_MFA=required. */
+  readonly mfaRequired: boolean;
+}
+
+export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formTokens, audit, events, mfaRequired }: SecondFactorStepDeps) {
+  /** Whether this sign-in must reach the MFA level (the same rule as interaction-policy.ts's step-up check). */
+  async function wanted(interaction: Interaction): Promise<boolean> {
+    if (mfaRequired) return true;
+    const asked = interaction.params.acr_values;
+    if (typeof asked === 'string' && asked.split(' ').includes(ACR_MFA)) return true;
+    const client = await provider.Client.find(String(interaction.params.client_id));
+    return (client as unknown as { require_mfa?: unknown } | undefined)?.require_mfa === true;
+  }
+
+  /**
+   * An account without a second factor, where one is needed: it cannot be
+   * signed in at this level, and signing it in at a lower one would only
+   * bring it back here. The page says what to do; enrolling happens on the
+   * account page (a sign-in that the account client does not ask MFA of).
+   */
+  function renderEnrolNeeded(ctx: Context, interaction: Interaction) {
+    pages.renderProblem(ctx, interaction, 403, { title: 'mfa.enrol.title', message: message('mfa.enrol.lead'), code: 'mfa_enrolment_required' });
+  }
+
+  /** The account waiting for its second factor in this interaction, and the methods it has used so far. */
+  function pending(interaction: Interaction): { accountId: string; amr: readonly string[] } | undefined {
+    const held = (interaction.result as Record<string, unknown> | undefined)?.[PENDING] as { accountId?: unknown } | undefined;
+    if (typeof held?.accountId === 'string') return { accountId: held.accountId, amr: ['pwd'] };
+    if (interaction.prompt.reasons.includes(MFA_REQUIRED_REASON) && interaction.session?.accountId) {
+      return { accountId: interaction.session.accountId, amr: ['pwd'] };
+    }
+    return undefined;
+  }
+
+  async function render(ctx: Context, interaction: Interaction, options: { error?: Message; status?: number } = {}) {
+    pages.render(
+      ctx,
+      interaction,
+      'mfa-prompt',
+      { title: 'mfa.prompt.title', clientName: await pages.clientName(interaction), uid: interaction.uid, token: formTokens.issue(interaction.uid), error: options.error },
+      options.status,
+    );
+  }
+
+  return {
+    pending,
+
+    /**
+     * After the right password: holds the sign-in for a second factor when
+     * the account has one (true: the browser was sent to the code page).
+     */
+    async hold(ctx: Context, interaction: Interaction, accountId: string): Promise<boolean> {
+      if (!(await mfaRecords.hasSecondFactor(accountId))) {
+        if (!(await wanted(interaction))) return false;
+        renderEnrolNeeded(ctx, interaction);
+        return true;
+      }
+      await provider.interactionResult(ctx.req, ctx.res, { [PENDING]: { accountId } }, { mergeWithLastSubmission: false });
+      ctx.status = 303;
+      ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
+      return true;
+    },
+
+    async render(ctx: Context, interaction: Interaction) {
+      const waiting = pending(interaction);
+      if (waiting && !(await mfaRecords.hasSecondFactor(waiting.accountId))) return renderEnrolNeeded(ctx, interaction);
+      return render(ctx, interaction);
+    },
+
+    async submit(ctx: Context, interaction: Interaction, form: URLSearchParams): Promise<void> {
+      const waiting = pending(interaction);
+      if (!waiting) {
+        ctx.status = 303;
+        ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
+        return;
+      }
+      const { accountId } = waiting;
+      const clientId = String(interaction.params.client_id);
+      const checked = await mfa.verify(accountId, (form.get('code') ?? '').slice(0, 100));
+      if (!checked.ok) {
+        events.record({ type: 'mfa.failed', subject: accountId, clientId, ip: ctx.ip, details: { reason: checked.reason } });
+        if (checked.reason === 'throttled') {
+          ctx.set('Retry-After', String(checked.retryAfter));
+          return render(ctx, interaction, { error: tooManyAttemptsMessage(checked.retryAfter), status: 429 });
+        }
+        return render(ctx, interaction, { error: message('mfa.prompt.wrong'), status: 400 });
+      }
+      // RFC 8176: a recovery code is not a one-time password from a device; both make the sign-in multi-factor.
+      const amr = checked.method === 'otp' ? [...waiting.amr, 'otp', 'mfa'] : [...waiting.amr, 'mfa'];
+      if (checked.method === 'recovery_code') events.record({ type: 'mfa.recovery_code_used', actor: accountId, subject: accountId, clientId, ip: ctx.ip });
+      events.record({ type: 'mfa.verified', actor: accountId, subject: accountId, clientId, ip: ctx.ip, details: { method: checked.method } });
+      if (!(await pages.finish(ctx, { login: { accountId, amr, acr: acrFor(amr), remember: true } }, { mergeWithLastSubmission: false }))) return;
+      audit.loginSucceeded(ctx, interaction, accountId);
+    },
+  };
+}
+
+export type SecondFactorStep = ReturnType<typeof createSecondFactorStep>;
