@@ -9,6 +9,7 @@
 // login step then asks only for the second factor (second-factor-step.ts).
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { ACR_MFA } from './acr.ts';
+import { mfaWanted } from './mfa-wanted.ts';
 
 export const MFA_REQUIRED_REASON = 'mfa_required';
 
@@ -19,10 +20,8 @@ export interface InteractionPolicyOptions {
 
 /** Whether this authorization request needs the MFA level. */
 export function wantsMfa(ctx: KoaContextWithOIDC, options: InteractionPolicyOptions): boolean {
-  if (options.mfaRequired) return true;
-  const asked = ctx.oidc.params?.acr_values;
-  if (typeof asked === 'string' && asked.split(' ').includes(ACR_MFA)) return true;
-  return (ctx.oidc.client as unknown as { require_mfa?: unknown } | undefined)?.require_mfa === true;
+  const client = ctx.oidc.client as unknown as { clientId?: string; require_mfa?: unknown } | undefined;
+  return mfaWanted({ clientId: client?.clientId, acrValues: ctx.oidc.params?.acr_values, clientRequiresMfa: client?.require_mfa === true }, options.mfaRequired);
 }
 
 export function createInteractionPolicy(options: InteractionPolicyOptions = { mfaRequired: false }) {

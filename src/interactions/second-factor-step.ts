@@ -18,7 +18,8 @@ import { message, type Message } from '../i18n/message.ts';
 import type { MfaRecords } from '../mfa/mfa-records.ts';
 import type { MfaService } from '../mfa/mfa-service.ts';
 import type { AuditService } from '../audit/audit-service.ts';
-import { ACR_MFA, acrFor } from './acr.ts';
+import { mfaWanted } from './mfa-wanted.ts';
+import { acrFor } from './acr.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionAudit } from './interaction-audit.ts';
 import type { InteractionPages } from './interaction-page.ts';
@@ -43,11 +44,10 @@ export interface SecondFactorStepDeps {
 export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formTokens, audit, events, mfaRequired }: SecondFactorStepDeps) {
   /** Whether this sign-in must reach the MFA level (the same rule as interaction-policy.ts's step-up check). */
   async function wanted(interaction: Interaction): Promise<boolean> {
-    if (mfaRequired) return true;
-    const asked = interaction.params.acr_values;
-    if (typeof asked === 'string' && asked.split(' ').includes(ACR_MFA)) return true;
-    const client = await provider.Client.find(String(interaction.params.client_id));
-    return (client as unknown as { require_mfa?: unknown } | undefined)?.require_mfa === true;
+    const clientId = String(interaction.params.client_id);
+    const client = await provider.Client.find(clientId);
+    const clientRequiresMfa = (client as unknown as { require_mfa?: unknown } | undefined)?.require_mfa === true;
+    return mfaWanted({ clientId, acrValues: interaction.params.acr_values, clientRequiresMfa }, mfaRequired);
   }
 
   /**

@@ -198,3 +198,32 @@ describe('acr and amr', () => {
     expect(page.html).toContain('mfa_enrolment_required');
   });
 });
+
+describe('LATCHKEY_MFA=required', () => {
+  let strict: TestServer;
+  let strictApp: { id: string; secret: string };
+  beforeAll(async () => {
+    strict = await startTestServer({ env: { LATCHKEY_MFA: 'required' } });
+    const created = await strict.services.clients.create({ name: 'Photo Album', redirectUris: [CALLBACK], grantTypes: ['authorization_code'] });
+    strictApp = { id: created.client.clientId, secret: created.clientSecret! };
+  });
+  afterAll(async () => {
+    await strict?.stop();
+  });
+
+  it('sends an account without a second factor to enrol: an app refuses it, the account page lets it in to enrol, and then the app takes the code', async () => {
+    const email = 'strict@example.test';
+    await strict.services.accounts.create({ email, password: PASSWORD });
+    const rp = await createRelyingParty({ issuer: strict.issuer, clientId: strictApp.id, clientSecret: strictApp.secret, redirectUri: CALLBACK });
+    const { page } = await passwordStep(rp, email);
+    expect(page.status).toBe(403);
+    expect(page.html).toContain('mfa_enrolment_required');
+
+    // The account page is where a second factor is set up: the server-wide rule does not lock it.
+    const { secret } = await enrol(new UserAgent(new URL(strict.issuer).origin), email, PASSWORD);
+    const again = await createRelyingParty({ issuer: strict.issuer, clientId: strictApp.id, clientSecret: strictApp.secret, redirectUri: CALLBACK });
+    const prompt = (await passwordStep(again, email)).page;
+    expect(prompt.html).toContain('name="code"');
+    expect(isConsent(await again.browser.submit(prompt, { code: codeAt(secret, 1) }))).toBe(true);
+  });
+});
