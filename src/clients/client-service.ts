@@ -38,6 +38,8 @@ export type StoredClientMetadata = {
   readonly resources: string[];
   /** Present (true) when sign-ins for this client wait until the account's email is verified. */
   readonly require_verified_email?: boolean;
+  /** Present (true) when sign-ins for this client need a second factor. */
+  readonly require_mfa?: boolean;
 };
 
 /** What oidc-provider's client lookup needs: client_secret is the stored digest, not a secret. */
@@ -61,6 +63,7 @@ export interface ClientView {
   readonly jwksUri?: string;
   readonly backchannelLogoutUri?: string;
   readonly requireVerifiedEmail: boolean;
+  readonly requireMfa: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -76,6 +79,7 @@ export type CreateClientInput = ClientRegistrationInput;
 /** What `client update` may change; absent fields stay as they are. */
 export interface UpdateClientInput {
   readonly requireVerifiedEmail?: boolean;
+  readonly requireMfa?: boolean;
 }
 
 export interface ClientServiceDeps {
@@ -131,6 +135,7 @@ export function createClientService({ repository, resources, config }: ClientSer
         }),
         resources: registration.resources,
         ...(registration.requireVerifiedEmail && { require_verified_email: true }),
+        ...(registration.requireMfa && { require_mfa: true }),
       };
       const clientSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method) ? generateClientSecret() : undefined;
       const row = await repository.insert({
@@ -156,15 +161,16 @@ export function createClientService({ repository, resources, config }: ClientSer
       return toView(row);
     },
 
-    /** Changes a client's settings (only whether it requires verified emails, so far). */
+    /** Changes a client's sign-in requirements (a verified email, a second factor); absent fields stay. */
     async update(clientId: string, input: UpdateClientInput): Promise<ClientView> {
       const current = await findRow(clientId);
-      const { require_verified_email: _was, ...metadata } = parseMetadata(current);
-      if (input.requireVerifiedEmail && !metadata.grant_types.includes('authorization_code')) {
-        throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in');
+      const { require_verified_email: verifiedBefore, require_mfa: mfaBefore, ...metadata } = parseMetadata(current);
+      if ((input.requireVerifiedEmail || input.requireMfa) && !metadata.grant_types.includes('authorization_code')) {
+        throw new InvalidInputError(`requiring ${input.requireMfa ? 'a second factor' : 'a verified email'} needs the authorization_code grant: only people sign in`);
       }
-      const requireVerifiedEmail = input.requireVerifiedEmail ?? _was === true;
-      const updated: StoredClientMetadata = { ...metadata, ...(requireVerifiedEmail && { require_verified_email: true }) };
+      const requireVerifiedEmail = input.requireVerifiedEmail ?? verifiedBefore === true;
+      const requireMfa = input.requireMfa ?? mfaBefore === true;
+      const updated: StoredClientMetadata = { ...metadata, ...(requireVerifiedEmail && { require_verified_email: true }), ...(requireMfa && { require_mfa: true }) };
       const row = await repository.updateMetadata(current.id, JSON.stringify(updated));
       if (!row) throw new NotFoundError(`client ${clientId} does not exist`);
       return toView(row);
@@ -233,6 +239,7 @@ function toView(row: ClientRow): ClientView {
     ...(metadata.jwks_uri !== undefined && { jwksUri: metadata.jwks_uri }),
     ...(metadata.backchannel_logout_uri !== undefined && { backchannelLogoutUri: metadata.backchannel_logout_uri }),
     requireVerifiedEmail: metadata.require_verified_email === true,
+    requireMfa: metadata.require_mfa === true,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -30,6 +30,8 @@ export interface ClientRegistrationInput {
   readonly backchannelLogoutUri?: string;
   /** Sign-ins for this client finish only once the account's email is verified (a link is mailed first). */
   readonly requireVerifiedEmail?: boolean;
+  /** Sign-ins for this client need a second factor (the MFA level). */
+  readonly requireMfa?: boolean;
 }
 
 export interface ClientRegistration {
@@ -46,6 +48,7 @@ export interface ClientRegistration {
   readonly jwksUri: string | undefined;
   readonly backchannelLogoutUri: string | undefined;
   readonly requireVerifiedEmail: boolean;
+  readonly requireMfa: boolean;
 }
 
 const MAX_NAME_LENGTH = 200;
@@ -79,6 +82,8 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   }
   const requireVerifiedEmail = input.requireVerifiedEmail === true;
   if (requireVerifiedEmail && !usesCode) throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in');
+  const requireMfa = input.requireMfa === true;
+  if (requireMfa && !usesCode) throw new InvalidInputError('requiring a second factor needs the authorization_code grant: only people sign in');
 
   const applicationType: ApplicationType = [...redirectUris, ...postLogoutRedirectUris].some((uri) => PRIVATE_USE_SCHEME.test(URL.parse(uri)?.protocol ?? ''))
     ? 'native'
@@ -106,6 +111,7 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
     jwksUri,
     backchannelLogoutUri,
     requireVerifiedEmail,
+    requireMfa,
   };
 }
 

@@ -139,11 +139,12 @@ export function createProvider(deps: ProviderDeps): Provider {
       authorizationSigningAlgValues: [...SIGNING_ALGS],
     },
     extraClientMetadata: {
-      // require_verified_email: the login step reads it (self-service/email-verification.ts).
-      properties: ['resources', 'resource_scopes', 'require_verified_email'],
+      // require_verified_email: the login step reads it (self-service/email-verification.ts);
+      // require_mfa: the step-up check and the code step (interactions/mfa-wanted.ts).
+      properties: ['resources', 'resource_scopes', 'require_verified_email', 'require_mfa'],
       validator(_ctx, key, value) {
         if (value === undefined) return;
-        if (key === 'require_verified_email') {
+        if (key === 'require_verified_email' || key === 'require_mfa') {
           if (typeof value !== 'boolean') throw new TypeError(`${key} must be a boolean`);
           return;
         }

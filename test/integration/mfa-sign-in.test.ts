@@ -8,6 +8,7 @@
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MFA, ACR_PASSWORD } from '../../src/interactions/acr.ts';
+import { runCli } from '../helpers/cli.ts';
 import { codeAt, enrol } from '../helpers/mfa.ts';
 import { createRelyingParty, expectPage, expectRedirect, heading, UserAgent, type RelyingParty, type Step } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -225,5 +226,42 @@ describe('LATCHKEY_MFA=required', () => {
     const prompt = (await passwordStep(again, email)).page;
     expect(prompt.html).toContain('name="code"');
     expect(isConsent(await again.browser.submit(prompt, { code: codeAt(secret, 1) }))).toBe(true);
+  });
+});
+
+describe('a client that requires a second factor (--require-mfa)', () => {
+  it('asks for the code without acr_values, sends an account without a factor to enrol, and is switched on and off by client update', async () => {
+    const env = { DATABASE_URL: server.database.url };
+    const created = await runCli(['client', 'create', '--name', 'Vault', '--redirect-uri', CALLBACK, '--require-mfa', '--json'], { env });
+    expect(created.code).toBe(0);
+    const vault = JSON.parse(created.stdout) as { client: { clientId: string; requireMfa: boolean }; clientSecret: string };
+    expect(vault.client.requireMfa).toBe(true);
+    const vaultRp = () => createRelyingParty({ issuer: server.issuer, clientId: vault.client.clientId, clientSecret: vault.clientSecret, redirectUri: CALLBACK });
+
+    // Without a factor: the page that says to enrol, not a code.
+    const bare = `vault${++accounts}@example.test`;
+    await server.services.accounts.create({ email: bare, password: PASSWORD });
+    expect((await passwordStep(await vaultRp(), bare)).page.status).toBe(403);
+
+    // With one: the code page, and the ID token says MFA.
+    const ada = await enrolledAccount();
+    const rp = await vaultRp();
+    const { request, page } = await passwordStep(rp, ada.email);
+    expect(page.html).toContain('name="code"');
+    const consent = await rp.browser.submit(page, { code: codeAt(ada.secret, 1) });
+    const tokens = await rp.exchange(expectRedirect(await rp.browser.submit(consent, {}, 'Allow')), request);
+    expect(tokens.claims()).toMatchObject({ acr: ACR_MFA });
+
+    const off = await runCli(['client', 'update', vault.client.clientId, '--require-mfa', 'false', '--json'], { env });
+    expect(off.code).toBe(0);
+    expect((JSON.parse(off.stdout) as { client: { requireMfa: boolean } }).client.requireMfa).toBe(false);
+    expect((await runCli(['client', 'update', vault.client.clientId, '--require-mfa', 'maybe'], { env })).code).toBe(2);
+    expect((await runCli(['client', 'update', vault.client.clientId], { env })).code).toBe(2);
+  });
+
+  it('refuses --require-mfa for a client that signs no one in', async () => {
+    const refused = await runCli(['client', 'create', '--name', 'Batch', '--grant-types', 'client_credentials', '--require-mfa', '--json'], { env: { DATABASE_URL: server.database.url } });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toContain('second factor');
   });
 });

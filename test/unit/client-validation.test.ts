@@ -20,6 +20,7 @@ describe('client registration: what is accepted', () => {
       resources: [],
       jwksUri: undefined,
       requireVerifiedEmail: false,
+      requireMfa: false,
     });
   });
 

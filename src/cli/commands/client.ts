@@ -21,6 +21,7 @@ function describe(client: ClientView, clientSecret?: string): string {
     ...(client.jwksUri ? ([['jwks_uri', client.jwksUri]] as const) : []),
     ...(client.backchannelLogoutUri ? ([['back-channel logout URI', client.backchannelLogoutUri]] as const) : []),
     ...(client.requireVerifiedEmail ? ([['requires verified email', 'yes']] as const) : []),
+    ...(client.requireMfa ? ([['requires a second factor', 'yes']] as const) : []),
     ['created', client.createdAt],
     ...(clientSecret !== undefined ? ([['client_secret', clientSecret]] as const) : []),
   ]);
@@ -32,7 +33,7 @@ function withSecret(client: ClientView, clientSecret: string | undefined): strin
 
 const create = defineCommand<CreateClientInput>({
   usage:
-    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email]',
+    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email] [--require-mfa]',
   summary: 'Register a client; prints its client_id and (confidential clients) its secret, once',
   options: {
     name: { type: 'string' },
@@ -46,6 +47,7 @@ const create = defineCommand<CreateClientInput>({
     'jwks-uri': { type: 'string' },
     'backchannel-logout-uri': { type: 'string' },
     'require-verified-email': { type: 'boolean' },
+    'require-mfa': { type: 'boolean' },
   },
   parse: (args) => ({
     name: requiredString(args, 'name'),
@@ -59,6 +61,7 @@ const create = defineCommand<CreateClientInput>({
     jwksUri: optionalString(args, 'jwks-uri'),
     backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
     requireVerifiedEmail: flag(args, 'require-verified-email'),
+    requireMfa: flag(args, 'require-mfa'),
   }),
   async run({ services, audit }, input) {
     const { client, clientSecret } = await services.clients.create(input);
@@ -68,19 +71,25 @@ const create = defineCommand<CreateClientInput>({
 });
 
 const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
-  usage: 'update CLIENT_ID --require-verified-email true|false',
-  summary: "Change a client's settings: whether its sign-ins need a verified email",
-  options: { 'require-verified-email': { type: 'string' } },
+  usage: 'update CLIENT_ID [--require-verified-email true|false] [--require-mfa true|false]',
+  summary: "Change a client's sign-in requirements: a verified email, a second factor",
+  options: { 'require-verified-email': { type: 'string' }, 'require-mfa': { type: 'string' } },
   arguments: ['CLIENT_ID'],
   parse: (args) => {
-    const raw = optionalString(args, 'require-verified-email');
-    if (raw === undefined) throw new UsageError('nothing to change: give --require-verified-email true|false');
-    if (raw !== 'true' && raw !== 'false') throw new UsageError('--require-verified-email takes true or false');
-    return { clientId: args.positionals[0]!, input: { requireVerifiedEmail: raw === 'true' } };
+    const toggle = (name: string): boolean | undefined => {
+      const raw = optionalString(args, name);
+      if (raw === undefined) return undefined;
+      if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${name} takes true or false`);
+      return raw === 'true';
+    };
+    const requireVerifiedEmail = toggle('require-verified-email');
+    const requireMfa = toggle('require-mfa');
+    if (requireVerifiedEmail === undefined && requireMfa === undefined) throw new UsageError('nothing to change: give --require-verified-email true|false or --require-mfa true|false');
+    return { clientId: args.positionals[0]!, input: { ...(requireVerifiedEmail !== undefined && { requireVerifiedEmail }), ...(requireMfa !== undefined && { requireMfa }) } };
   },
   async run({ services, audit }, { clientId, input }) {
     const client = await services.clients.update(clientId, input);
-    await audit({ type: 'client.updated', subject: client.clientId, clientId: client.clientId, details: { requireVerifiedEmail: client.requireVerifiedEmail } });
+    await audit({ type: 'client.updated', subject: client.clientId, clientId: client.clientId, details: { requireVerifiedEmail: client.requireVerifiedEmail, requireMfa: client.requireMfa } });
     return { json: { client }, human: describe(client) };
   },
 });
