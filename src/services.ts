@@ -13,6 +13,8 @@ import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
 import type { Log } from './log.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
+import { createPasskeyRepository } from './passkeys/passkey-repository.ts';
+import { createPasskeyService } from './passkeys/passkey-service.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
 
@@ -34,7 +36,9 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const audit = createAuditService({ repository: createAuditRepository(db), log });
   // The links mailed to people (verification, reset, invitation).
   const accountTokens = createAccountTokens({ repository: createAccountTokenRepository(db) });
-  return { accounts, clients, resources, audit, accountTokens };
+  // An account's WebAuthn credentials (the ceremonies are passkeys/webauthn-ceremony.ts's).
+  const passkeys = createPasskeyService({ repository: createPasskeyRepository(db) });
+  return { accounts, clients, resources, audit, accountTokens, passkeys };
 }
 
 export type Services = ReturnType<typeof createServices>;

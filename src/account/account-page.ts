@@ -1,7 +1,7 @@
-// Renders /account for the signed-in person: profile, email, password, the
-// apps they allowed (with their scopes) and where they are signed in, plus
-// the delete form. Every form carries the same form token, bound to this
-// browser's session (account-form-token.ts); a notice or an error is a
+// Renders /account for the signed-in person: profile, email, password,
+// passkeys (with the script that adds one), the apps they allowed (with their
+// scopes) and where they are signed in, plus the delete form. Every form
+// carries the same form token, bound to this browser's session (account-form-token.ts); a notice or an error is a
 // message from the catalogs, never text from the request.
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
@@ -11,9 +11,11 @@ import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import type { ArtifactRepository } from '../oidc/artifact-repository.ts';
 import type { AccountFormTokens } from './account-form-token.ts';
 import type { SignedIn } from './account-session.ts';
+import { allowPageScripts } from '../http/security-headers.ts';
+import { MAX_PASSKEY_NAME_LENGTH, type PasskeyService } from '../passkeys/passkey-service.ts';
 
 /** Which form an error belongs to: it is shown above that form. */
-export type AccountSection = 'name' | 'email' | 'password' | 'apps' | 'delete';
+export type AccountSection = 'name' | 'email' | 'password' | 'passkeys' | 'apps' | 'delete';
 
 export interface AccountPageOptions {
   readonly notice?: Message;
@@ -24,11 +26,12 @@ export interface AccountPageOptions {
 export interface AccountPageDeps {
   readonly provider: Pick<Provider, 'Client'>;
   readonly artifacts: Pick<ArtifactRepository, 'listGrants' | 'listSessions'>;
+  readonly passkeys: Pick<PasskeyService, 'list'>;
   readonly views: Views;
   readonly formTokens: AccountFormTokens;
 }
 
-export function createAccountPage({ provider, artifacts, views, formTokens }: AccountPageDeps) {
+export function createAccountPage({ provider, artifacts, passkeys, views, formTokens }: AccountPageDeps) {
   async function clientName(clientId: string): Promise<string> {
     try {
       return (await provider.Client.find(clientId))?.clientName ?? clientId;
@@ -43,7 +46,7 @@ export function createAccountPage({ provider, artifacts, views, formTokens }: Ac
       const locale = views.localeFor(ctx);
       const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
       const time = (at: Date | null) => (at ? `${format.format(at)} UTC` : undefined);
-      const [grants, sessions] = await Promise.all([artifacts.listGrants(who.account.id), artifacts.listSessions(who.account.id)]);
+      const [grants, sessions, keys] = await Promise.all([artifacts.listGrants(who.account.id), artifacts.listSessions(who.account.id), passkeys.list(who.account.id)]);
       const apps = await Promise.all(
         grants
           .filter((grant) => grant.clientId !== ACCOUNT_CLIENT_ID)
@@ -55,6 +58,8 @@ export function createAccountPage({ provider, artifacts, views, formTokens }: Ac
             until: time(grant.expiresAt),
           })),
       );
+      // The passkey section's buttons run views/static/passkey.js.
+      allowPageScripts(ctx);
       ctx.status = options.status ?? 200;
       ctx.set('Cache-Control', 'no-store');
       ctx.type = 'html';
@@ -70,6 +75,8 @@ export function createAccountPage({ provider, artifacts, views, formTokens }: Ac
           error: options.error,
           grants: apps,
           sessions: sessions.map((session) => ({ signedInAt: time(session.signedInAt), expiresAt: time(session.expiresAt), current: session.uid === who.sessionUid })),
+          passkeys: keys.map((key) => ({ id: key.id, name: key.name, createdAt: time(key.createdAt), lastUsedAt: time(key.lastUsedAt) })),
+          passkeyNameMax: MAX_PASSKEY_NAME_LENGTH,
           otherSessions: sessions.some((session) => session.uid !== who.sessionUid),
         },
         locale,

@@ -37,7 +37,9 @@ export type ThrottleScope =
   /** Mails asked for from one client IP, whatever the address. */
   | 'mail_ip'
   /** Mailed links (verify, reset, invite) from one client IP that matched nothing, or nothing any more. */
-  | 'link_ip';
+  | 'link_ip'
+  /** Failed passkey sign-ins (an unknown credential, a bad signature, a stale counter) from one client IP. */
+  | 'passkey_ip';
 
 export interface ThrottlePolicy {
   /** The failure that starts the back-off (earlier ones are free). */
@@ -97,6 +99,11 @@ export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> 
   // quiets a client replaying dead links. Counted on failure only, so a
   // person following their own links never meets it.
   link_ip: { free: 20, baseBlock: MINUTE, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // A passkey cannot be guessed (a signature by a private key that never
+  // leaves the authenticator), so this only quiets a client replaying or
+  // forging assertions, each of which costs a signature check and a row
+  // lookup. Counted on failure only; a cancelled ceremony posts nothing.
+  passkey_ip: { free: 20, baseBlock: MINUTE, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
 });
 
 /** Seconds the key is blocked for after its `failures`-th failure (0: not blocked). */

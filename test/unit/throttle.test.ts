@@ -25,6 +25,7 @@ describe('back-off', () => {
     ['signup_ip', [...new Array<number>(9).fill(0), 600, 1200, 1800, 1800]],
     ['mail_email', [0, 0, 0, 0, 600, 1200, 1800, 1800]],
     ['link_ip', [...new Array<number>(19).fill(0), 60, 120, 240, 480, 900, 900]],
+    ['passkey_ip', [...new Array<number>(19).fill(0), 60, 120, 240, 480, 900, 900]],
   ])('%s blocks for %o seconds', (scope, expected) => {
     expect(expected.map((_, index) => blockSeconds(THROTTLE_POLICIES[scope], index + 1))).toEqual(expected);
   });
