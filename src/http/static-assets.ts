@@ -6,13 +6,14 @@ import path from 'node:path';
 import type { Middleware } from 'koa';
 import { viewsDir } from '../paths.ts';
 
-const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
-  '/static/latchkey.css': { file: 'latchkey.css', type: 'text/css; charset=utf-8' },
-  '/static/passkey.js': { file: 'passkey.js', type: 'text/javascript; charset=utf-8' },
+/** URL path → media type; the file is views/static/<the path's last part>. */
+const ASSETS: Readonly<Record<string, string>> = {
+  '/static/latchkey.css': 'text/css; charset=utf-8',
+  '/static/passkey.js': 'text/javascript; charset=utf-8',
 };
 
 export function staticAssets(): Middleware {
-  const assets = new Map(Object.entries(ASSETS).map(([urlPath, { file, type }]) => [urlPath, { type, body: readFileSync(path.join(viewsDir, 'static', file)) }]));
+  const assets = new Map(Object.entries(ASSETS).map(([urlPath, type]) => [urlPath, { type, body: readFileSync(path.join(viewsDir, 'static', path.basename(urlPath))) }]));
   // Not async: a request for anything else passes on without a promise of its own.
   return (ctx, next) => {
     const asset = ctx.method === 'GET' || ctx.method === 'HEAD' ? assets.get(ctx.path) : undefined;
