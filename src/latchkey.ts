@@ -16,6 +16,9 @@ import { createMetrics } from './http/metrics.ts';
 import { createViews } from './http/views.ts';
 import { createDeviceCookies } from './interactions/device-cookie.ts';
 import { createInteractionAudit } from './interactions/interaction-audit.ts';
+import { createPasskeySignInRoutes } from './interactions/passkey-sign-in.ts';
+import { createInteractionPages } from './interactions/interaction-page.ts';
+import { createFormTokens } from './interactions/form-token.ts';
 import { createInteractionRoutes } from './interactions/interaction-routes.ts';
 import { createKeys } from './keys/create-keys.ts';
 import { startKeySetWatcher } from './keys/key-set-watcher.ts';
@@ -41,6 +44,8 @@ import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
 import { createLoginGuard } from './throttle/login-guard.ts';
 import { createRateLimit } from './throttle/rate-limit.ts';
+import { createChallengeRepository } from './passkeys/challenge-repository.ts';
+import { createWebAuthnCeremony } from './passkeys/webauthn-ceremony.ts';
 import { createThrottleKeys } from './throttle/throttle-keys.ts';
 import { createMfaRepository } from './mfa/mfa-repository.ts';
 import { createMfaService } from './mfa/mfa-service.ts';
@@ -127,6 +132,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const devices = createDeviceCookies({ secure: config.issuer.startsWith('https:') });
   // Second factors: TOTP secrets sealed under their own key from the master secret, failures counted per account.
   const mfa = createMfaService({ repository: createMfaRepository(db), sealer: createTotpSealer(keys.masterSecret), throttle, keys: throttleKeys });
+  // Passkeys: one ceremony (RP ID and origin from the issuer; challenges in the database) for the account page and the login page.
+  const ceremony = createWebAuthnCeremony({ issuer: config.issuer, passkeys: services.passkeys, challenges: createChallengeRepository(db) });
 
   const app = createApp({
     metrics,
@@ -140,6 +147,17 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         limit: createRateLimit({ perMinute: config.authorizationsPerMinute }),
         views,
         onThrottled: () => metrics.throttled.inc({ scope: 'authorization_ip' }),
+      }),
+      // Before the interaction pages, which answer every other /interaction/ path.
+      createPasskeySignInRoutes({
+        pages: createInteractionPages(provider, views),
+        formTokens: createFormTokens(cookieKeys),
+        ceremony,
+        passkeys: services.passkeys,
+        accounts: services.accounts,
+        throttle,
+        keys: throttleKeys,
+        audit: services.audit,
       }),
       createInteractionRoutes({
         provider,
@@ -176,6 +194,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         audit: services.audit,
         mfa,
         mfaRecords: services.mfa,
+        passkeys: services.passkeys,
+        ceremony,
       }),
     ],
     readiness: createReadinessCheck({

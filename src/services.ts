@@ -15,6 +15,8 @@ import type { Log } from './log.ts';
 import { createMfaRecords } from './mfa/mfa-records.ts';
 import { createMfaRepository } from './mfa/mfa-repository.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
+import { createPasskeyRepository } from './passkeys/passkey-repository.ts';
+import { createPasskeyService } from './passkeys/passkey-service.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
 
@@ -38,7 +40,9 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const accountTokens = createAccountTokens({ repository: createAccountTokenRepository(db) });
   // Second factors as far as they can be seen without their secrets (status, reset); codes are checked by mfa-service.ts.
   const mfa = createMfaRecords({ repository: createMfaRepository(db) });
-  return { accounts, clients, resources, audit, accountTokens, mfa };
+  // An account's WebAuthn credentials (the ceremonies are passkeys/webauthn-ceremony.ts's).
+  const passkeys = createPasskeyService({ repository: createPasskeyRepository(db) });
+  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys };
 }
 
 export type Services = ReturnType<typeof createServices>;

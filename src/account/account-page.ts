@@ -1,7 +1,7 @@
-// Renders /account for the signed-in person: profile, email, password, the
-// apps they allowed (with their scopes) and where they are signed in, plus
-// the delete form. Every form carries the same form token, bound to this
-// browser's session (account-form-token.ts); a notice or an error is a
+// Renders /account for the signed-in person: profile, email, password,
+// passkeys (with the script that adds one), the apps they allowed (with their
+// scopes) and where they are signed in, plus the delete form. Every form
+// carries the same form token, bound to this browser's session (account-form-token.ts); a notice or an error is a
 // message from the catalogs, never text from the request.
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
@@ -14,9 +14,11 @@ import type { MfaRecords } from '../mfa/mfa-records.ts';
 import type { MfaService } from '../mfa/mfa-service.ts';
 import type { AccountFormTokens } from './account-form-token.ts';
 import type { SignedIn } from './account-session.ts';
+import { allowPageScripts } from '../http/security-headers.ts';
+import { MAX_PASSKEY_NAME_LENGTH, type PasskeyService } from '../passkeys/passkey-service.ts';
 
 /** Which form an error belongs to: it is shown above that form. */
-export type AccountSection = 'name' | 'email' | 'password' | 'mfa' | 'apps' | 'delete';
+export type AccountSection = 'name' | 'email' | 'password' | 'mfa' | 'passkeys' | 'apps' | 'delete';
 
 export interface AccountPageOptions {
   readonly notice?: Message;
@@ -29,6 +31,7 @@ export interface AccountPageOptions {
 export interface AccountPageDeps {
   readonly provider: Pick<Provider, 'Client'>;
   readonly artifacts: Pick<ArtifactRepository, 'listGrants' | 'listSessions'>;
+  readonly passkeys: Pick<PasskeyService, 'list'>;
   readonly views: Views;
   readonly formTokens: AccountFormTokens;
   readonly mfa: Pick<MfaService, 'pendingTotp'>;
@@ -37,7 +40,7 @@ export interface AccountPageDeps {
   readonly issuerHost: string;
 }
 
-export function createAccountPage({ provider, artifacts, views, formTokens, mfa, mfaRecords, issuerHost }: AccountPageDeps) {
+export function createAccountPage({ provider, artifacts, passkeys, views, formTokens, mfa, mfaRecords, issuerHost }: AccountPageDeps) {
   /**
    * The enrolment QR code as an inline SVG element, drawn here (no CDN, no
    * script): the page CSP (img-src 'self') stays as it is, since inline SVG
@@ -59,9 +62,10 @@ export function createAccountPage({ provider, artifacts, views, formTokens, mfa,
       const locale = views.localeFor(ctx);
       const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
       const time = (at: Date | null) => (at ? `${format.format(at)} UTC` : undefined);
-      const [grants, sessions, factors, pending] = await Promise.all([
+      const [grants, sessions, keys, factors, pending] = await Promise.all([
         artifacts.listGrants(who.account.id),
         artifacts.listSessions(who.account.id),
+        passkeys.list(who.account.id),
         mfaRecords.status(who.account.id),
         mfa.pendingTotp(who.account.id, { issuer: issuerHost, email: who.account.email }),
       ]);
@@ -76,6 +80,8 @@ export function createAccountPage({ provider, artifacts, views, formTokens, mfa,
             until: time(grant.expiresAt),
           })),
       );
+      // The passkey section's buttons run views/static/passkey.js.
+      allowPageScripts(ctx);
       ctx.status = options.status ?? 200;
       ctx.set('Cache-Control', 'no-store');
       ctx.type = 'html';
@@ -98,6 +104,8 @@ export function createAccountPage({ provider, artifacts, views, formTokens, mfa,
             recoveryCodes: options.recoveryCodes,
           },
           sessions: sessions.map((session) => ({ signedInAt: time(session.signedInAt), expiresAt: time(session.expiresAt), current: session.uid === who.sessionUid })),
+          passkeys: keys.map((key) => ({ id: key.id, name: key.name, createdAt: time(key.createdAt), lastUsedAt: time(key.lastUsedAt) })),
+          passkeyNameMax: MAX_PASSKEY_NAME_LENGTH,
           otherSessions: sessions.some((session) => session.uid !== who.sessionUid),
         },
         locale,

@@ -29,6 +29,9 @@ import { createAccountPage, type AccountSection } from './account-page.ts';
 import { createAccountSession, type SignedIn } from './account-session.ts';
 import { createCurrentPasswordCheck } from './current-password.ts';
 import { CONFIRM_EMAIL_PATH, createEmailChange } from './email-change.ts';
+import { addPasskeyRoutes, PASSKEY_NOT_FOUND } from './passkey-routes.ts';
+import type { PasskeyService } from '../passkeys/passkey-service.ts';
+import type { WebAuthnCeremony } from '../passkeys/webauthn-ceremony.ts';
 
 export interface AccountRoutesDeps {
   readonly provider: Provider;
@@ -47,6 +50,9 @@ export interface AccountRoutesDeps {
   /** Authenticator app and recovery codes (section "Two-step sign-in"). */
   readonly mfa: Pick<MfaService, 'startTotp' | 'pendingTotp' | 'confirmTotp' | 'regenerateRecoveryCodes'>;
   readonly mfaRecords: Pick<MfaRecords, 'status' | 'reset'>;
+  /** The account's passkeys (listed, registered, removed on the page) and the WebAuthn ceremony that registers them. */
+  readonly passkeys: Pick<PasskeyService, 'list' | 'hasRoom' | 'add' | 'remove' | 'removeAll'>;
+  readonly ceremony: Pick<WebAuthnCeremony, 'registrationOptions' | 'verifyRegistration'>;
 }
 
 /** The notices a done action leaves (?done=…): only these, never text from the URL. */
@@ -58,6 +64,8 @@ const NOTICES: Readonly<Record<string, Message>> = {
   sessions: message('account.done.sessionsEnded'),
   mfaStarted: message('mfa.account.done.started'),
   mfaRemoved: message('mfa.account.done.removed'),
+  passkey: message('passkey.account.done.registered'),
+  passkeyRemoved: message('passkey.account.done.removed'),
 };
 
 /** Far above any password the policy accepts (256 code points), below the form cap: a field is cut here before use. */
@@ -67,7 +75,7 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
   const { accounts, artifacts, audit } = deps;
   const sessions = createAccountSession({ provider: deps.provider, accounts, issuer: deps.issuer });
   const formTokens = createAccountFormTokens(deps.cookieKeys);
-  const page = createAccountPage({ provider: deps.provider, artifacts, views: deps.views, formTokens, mfa: deps.mfa, mfaRecords: deps.mfaRecords, issuerHost: new URL(deps.issuer).host });
+  const page = createAccountPage({ provider: deps.provider, artifacts, passkeys: deps.passkeys, views: deps.views, formTokens, mfa: deps.mfa, mfaRecords: deps.mfaRecords, issuerHost: new URL(deps.issuer).host });
   const checkCurrentPassword = createCurrentPasswordCheck({ guard: deps.guard, devices: deps.devices });
   const emailChange = createEmailChange({ accounts, accountTokens: deps.accountTokens, limits: deps.limits, mail: deps.mail, audit, issuer: deps.issuer });
   const router = new Router({ prefix: '/account' });
@@ -252,6 +260,17 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
     done(ctx, 'sessions');
   });
 
+  addPasskeyRoutes(router, {
+    sessions,
+    formTokens,
+    passkeys: deps.passkeys,
+    ceremony: deps.ceremony,
+    audit,
+    acceptForm: accept,
+    refuse: (ctx, who, status) => refuse(ctx, who, 'passkeys', { status, message: PASSKEY_NOT_FOUND }),
+    done,
+  });
+
   router.post('/delete', async (ctx) => {
     const accepted = await accept(ctx);
     if (!accepted) return;
@@ -262,6 +281,7 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
     await accounts.delete(who.account.id);
     await deps.accountTokens.deleteForAccount(who.account.id);
     await deps.mfaRecords.reset(who.account.id);
+    await deps.passkeys.removeAll(who.account.id);
     // accounts.delete removed every session of the account; this one's cookie now points at nothing.
     await who.end();
     audit.record({ type: 'account.deleted', actor: who.account.id, subject: who.account.id, ip: ctx.ip });

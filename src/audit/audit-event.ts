@@ -26,6 +26,11 @@ export const AUDIT_EVENT_TYPES = [
   'key.rotated',
   'key.retired',
   'secret.rotated',
+  // Passkeys: registered and removed on the account page, used to sign in (the actor is the account).
+  'passkey.registered',
+  'passkey.removed',
+  'passkey.signed_in',
+  'passkey.failed',
   // Self-service (sign-up, mail links, the account page); the actor is the account, or "cli".
   'account.signup',
   'account.verification_sent',

@@ -1,13 +1,16 @@
 // The middleware that sets the headers every response gets, and a strict
 // Content-Security-Policy for the HTML pages Latchkey renders itself (no
-// scripts at all; one same-origin stylesheet; never framed, which stops
-// clickjacking of login and consent).
+// scripts, except Latchkey's own same-origin script files on the pages that
+// ask for them with allowPageScripts: the passkey buttons; one same-origin
+// stylesheet; never framed, which stops clickjacking of login and consent).
 import type { Context, Middleware } from 'koa';
 import { underPagePaths } from './page-paths.ts';
 
 export interface PagePolicyOptions {
   /** Script sources; unset: no script runs at all. */
   readonly scriptSrc?: readonly string[];
+  /** Where the page's script may fetch from; unset: nowhere. */
+  readonly connectSrc?: readonly string[];
 }
 
 /**
@@ -26,6 +29,7 @@ export function pageCsp(options: PagePolicyOptions = {}): string {
   return [
     "default-src 'none'",
     ...(options.scriptSrc ? [`script-src ${options.scriptSrc.join(' ')}`] : []),
+    ...(options.connectSrc ? [`connect-src ${options.connectSrc.join(' ')}`] : []),
     "style-src 'self'",
     "img-src 'self'",
     "base-uri 'none'",
@@ -34,13 +38,26 @@ export function pageCsp(options: PagePolicyOptions = {}): string {
 }
 
 const PAGE_CSP = pageCsp();
+/**
+ * For the pages that load views/static/passkey.js: same-origin script files
+ * only, never inline. Every other same-origin answer is CSS, HTML or JSON,
+ * sent with nosniff, which a browser refuses to run as a script. The script
+ * fetches its WebAuthn options from, and posts its answers to, this origin only.
+ */
+const PAGE_SCRIPT_CSP = pageCsp({ scriptSrc: ["'self'"], connectSrc: ["'self'"] });
+
+/** Lets this page load Latchkey's own script files (the login and account pages: passkeys). */
+export function allowPageScripts(ctx: Context): void {
+  ctx.state.pageScripts = true;
+}
 
 /**
  * oidc-provider's auto-submitting pages (form_post responses, the logout
  * hand-off when there is no session) carry one inline script, and it adds
  * that script's hash to the page's script-src, but only to a script-src that
  * is already there. Mounted in front of the provider so one is; 'self' serves
- * no script (the only same-origin asset is a stylesheet, sent with nosniff).
+ * no script of the provider's (the same-origin assets are a stylesheet and the
+ * passkey script, all sent with nosniff).
  *
  * Only on the provider's pages (`pagePaths`: authorization and logout, and
  * what lies below them). Its other endpoints answer JSON; an HTML error page
@@ -82,7 +99,7 @@ export function securityHeaders(options: { hsts: boolean }): Middleware {
     if (isHtml(ctx)) {
       // oidc-provider sets its own policy on the pages it renders (form_post
       // needs an inline script); keep that one, add ours everywhere else.
-      if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', PAGE_CSP);
+      if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', ctx.state.pageScripts === true ? PAGE_SCRIPT_CSP : PAGE_CSP);
       ctx.set('X-Frame-Options', 'DENY');
     }
   };

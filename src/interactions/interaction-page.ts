@@ -39,6 +39,12 @@ export interface InteractionPages {
    * the "expired" page has been rendered instead.
    */
   finish(ctx: Context, result: InteractionResults, options: { mergeWithLastSubmission: boolean }): Promise<boolean>;
+  /**
+   * Like finish(), but answers nothing: resolves to the URL that resumes the
+   * interaction, for a page script that navigates itself (a passkey
+   * sign-in); undefined when the interaction is gone meanwhile.
+   */
+  resultUrl(ctx: Context, result: InteractionResults, options: { mergeWithLastSubmission: boolean }): Promise<string | undefined>;
 }
 
 export function createInteractionPages(provider: Provider, views: Views): InteractionPages {
@@ -68,12 +74,18 @@ export function createInteractionPages(provider: Provider, views: Views): Intera
       ctx.body = views.render(view, data, views.localeFor(ctx));
     },
 
-    async finish(ctx, result, options) {
-      let returnTo: string;
+    async resultUrl(ctx, result, options) {
       try {
-        returnTo = await provider.interactionResult(ctx.req, ctx.res, result, options);
+        return await provider.interactionResult(ctx.req, ctx.res, result, options);
       } catch (error) {
         if (!(error instanceof errors.SessionNotFound)) throw error;
+        return undefined;
+      }
+    },
+
+    async finish(ctx, result, options) {
+      const returnTo = await pages.resultUrl(ctx, result, options);
+      if (returnTo === undefined) {
         renderExpired(ctx);
         return false;
       }

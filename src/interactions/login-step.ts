@@ -11,6 +11,7 @@ import type { SelfServiceConfig } from '../config/config.ts';
 import type { Interaction } from 'oidc-provider';
 import type { InteractionAudit } from './interaction-audit.ts';
 import type { Metrics } from '../http/metrics.ts';
+import { allowPageScripts } from '../http/security-headers.ts';
 import type { DeviceCookies } from './device-cookie.ts';
 import type { LoginGuard } from '../throttle/login-guard.ts';
 import { message, type Message } from '../i18n/message.ts';
@@ -49,6 +50,8 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; notice?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
+    // The "Use a passkey" button runs views/static/passkey.js (interactions/passkey-sign-in.ts).
+    allowPageScripts(ctx);
     pages.render(
       ctx,
       interaction,

@@ -68,6 +68,11 @@ export function createThrottleKeys(masterSecret: string) {
       return { scope: 'mfa_account', id: digest('mfa-account', accountId) };
     },
 
+    /** The key of a passkey sign-in from `ip` (failures only: interactions/passkey-sign-in.ts). */
+    passkey(ip: string): ThrottleKey {
+      return { scope: 'passkey_ip', id: digest('passkey-ip', throttledAddress(ip)) };
+    },
+
     /** Keys of a self-service request (account-limits.ts): the client's address, and the address mailed to if any. */
     selfService(ip: string, email?: string): SelfServiceKeys {
       const address = throttledAddress(ip);

@@ -39,7 +39,9 @@ export type ThrottleScope =
   /** Mailed links (verify, reset, invite) from one client IP that matched nothing, or nothing any more. */
   | 'link_ip'
   /** Wrong second-factor codes (TOTP or recovery) for one account, from anywhere. */
-  | 'mfa_account';
+  | 'mfa_account'
+  /** Failed passkey sign-ins (an unknown credential, a bad signature, a stale counter) from one client IP. */
+  | 'passkey_ip';
 
 export interface ThrottlePolicy {
   /** The failure that starts the back-off (earlier ones are free). */
@@ -105,6 +107,11 @@ export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> 
   // that is under a hundred guesses a day. Per account, not per address, so
   // a botnet gains nothing; cleared by the owner's next right code.
   mfa_account: { free: 5, baseBlock: 15, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: true },
+  // A passkey cannot be guessed (a signature by a private key that never
+  // leaves the authenticator), so this only quiets a client replaying or
+  // forging assertions, each of which costs a signature check and a row
+  // lookup. Counted on failure only; a cancelled ceremony posts nothing.
+  passkey_ip: { free: 20, baseBlock: MINUTE, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
 });
 
 /** Seconds the key is blocked for after its `failures`-th failure (0: not blocked). */

@@ -30,13 +30,19 @@ export interface TestServerOptions {
   readonly database?: TestDatabase;
   /** Where log lines go (a test that reads them); stdout otherwise. */
   readonly logTo?: DestinationStream;
+  /**
+   * The issuer's host name (listening on 127.0.0.1 all the same); default
+   * 127.0.0.1. WebAuthn needs a domain: an IP address is no valid RP ID.
+   */
+  readonly issuerHost?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-data-'));
   const port = await freePort();
-  const config = loadConfig(testEnv({ port, databaseUrl: database.url, dataDir }, options.env));
+  const issuer = options.issuerHost ? { ISSUER: `http://${options.issuerHost}:${port}` } : {};
+  const config = loadConfig(testEnv({ port, databaseUrl: database.url, dataDir }, { ...issuer, ...options.env }));
   const checks = createAdapterChecks(config.ttl);
   const latchkey = await startLatchkey({ config, log: createLog(config, options.logTo), drainMs: 1000, wrapAdapter: checks.wrap });
   return {

@@ -70,9 +70,10 @@ describe('authorization code flow with PKCE', () => {
     expect(login.html).toMatch(/<label for="password">Password<\/label>/);
     expect(login.html).toContain('Photo &lt;Album&gt; &amp; &quot;Friends&quot;');
     expect(login.html).not.toContain('<Album>');
-    expect(login.html).not.toMatch(/<script/i);
-    // No script, one stylesheet, never framed; no form-action (see src/http/security-headers.ts).
-    expect(login.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'");
+    // One script, a same-origin file (the passkey button), never inline.
+    expect(login.html.match(/<script[^>]*>/gi)).toEqual(['<script src="/static/passkey.js" defer>']);
+    // Same-origin script files and fetches only, one stylesheet, never framed; no form-action (see src/http/security-headers.ts).
+    expect(login.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'");
     expect(login.headers.get('x-frame-options')).toBe('DENY');
     expect(login.headers.get('cache-control')).toBe('no-store');
 
@@ -84,7 +85,8 @@ describe('authorization code flow with PKCE', () => {
     expect(consent.html).toContain('Your email address, and whether it is verified');
     expect(consent.html).toContain('Signed in as <strong>ada@example.test</strong>');
     expect(parseForms(consent.html)[0]!.buttons.map((b) => b.label)).toEqual(['Allow', 'Deny']);
-    expect(consent.headers.get('content-security-policy')).toBe(login.headers.get('content-security-policy'));
+    // The consent page runs no script at all.
+    expect(consent.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'");
 
     const callback = redirect(await rp.browser.submit(consent, {}, 'Allow'));
     expect(callback.origin + callback.pathname).toBe(WEB_CALLBACK);

@@ -18,6 +18,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 const PASSWORD = 'correct horse battery staple';
 const CALLBACK = 'https://app.example.test/cb';
 const PAGE_CSP = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+/** The login and account pages load views/static/passkey.js, which fetches from this origin only. */
+const SCRIPT_PAGE_CSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 let database: TestDatabase;
 const servers: TestServer[] = [];
@@ -157,11 +159,11 @@ describe.each([
   ['an http issuer', () => plain, { hsts: false, secure: false }],
   ['an https issuer behind a trusted proxy', () => behindProxy, { hsts: true, secure: true }],
 ])('with %s', (_name, deployment, expected) => {
-  it('gives the login and consent pages the strict CSP, frame-ancestors none, nosniff, no-referrer, no-store, and HSTS only for https', async () => {
+  it('gives the login and consent pages the strict CSP (same-origin script files only on the login page), frame-ancestors none, nosniff, no-referrer, no-store, and HSTS only for https', async () => {
     const { login, consent } = await signInThrough(deployment());
-    for (const page of [login, consent]) {
+    for (const [page, csp] of [[login, SCRIPT_PAGE_CSP], [consent, PAGE_CSP]] as const) {
       expect(page.status).toBe(200);
-      expect(page.headers.get('content-security-policy')).toBe(PAGE_CSP);
+      expect(page.headers.get('content-security-policy')).toBe(csp);
       expect(page.headers.get('x-frame-options')).toBe('DENY');
       expect(page.headers.get('x-content-type-options')).toBe('nosniff');
       expect(page.headers.get('referrer-policy')).toBe('no-referrer');

@@ -27,6 +27,7 @@ describe('back-off', () => {
     ['link_ip', [...new Array<number>(19).fill(0), 60, 120, 240, 480, 900, 900]],
     // Second-factor codes per account: five tries, then the back-off to 15 minutes.
     ['mfa_account', [0, 0, 0, 0, 15, 30, 60, 120, 240, 480, 900, 900]],
+    ['passkey_ip', [...new Array<number>(19).fill(0), 60, 120, 240, 480, 900, 900]],
   ])('%s blocks for %o seconds', (scope, expected) => {
     expect(expected.map((_, index) => blockSeconds(THROTTLE_POLICIES[scope], index + 1))).toEqual(expected);
   });

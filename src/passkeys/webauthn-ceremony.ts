@@ -1,0 +1,161 @@
+// The WebAuthn ceremonies, through @simplewebauthn/server: the options a
+// browser passes to navigator.credentials.create/get, and the checks of what
+// comes back. The relying party is the issuer: its hostname is the RP ID, its
+// origin the only origin accepted (exactly), and user verification is
+// required both to register and to sign in (a passkey then stands for two
+// factors: the device, and the PIN or biometric that unlocked it).
+//
+// Each challenge is 32 random bytes kept server-side (PasskeyChallenge), bound
+// to what asked for it (the account page's session, or the sign-in page's
+// interaction), and taken (deleted) when an answer names it: single use,
+// across instances, whatever the answer's fate. A row rather than a signed
+// cookie because a cookie can be sent again: only the database can say "this
+// one was already answered".
+import { randomBytes } from 'node:crypto';
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import { isDatabaseText } from '../db/database-text.ts';
+import type { ChallengeRepository } from './challenge-repository.ts';
+import type { PasskeyService, VerifiedCredential } from './passkey-service.ts';
+import type { PasskeyRow } from './passkey-repository.ts';
+
+/** How long a browser has to answer: the options ask the authenticator for the same. */
+export const CHALLENGE_TTL_MS = 5 * 60 * 1000;
+
+export type CeremonyFailure = 'malformed' | 'challenge' | 'unknown_credential' | 'invalid_response';
+
+export interface CeremonyDeps {
+  readonly issuer: string;
+  readonly passkeys: Pick<PasskeyService, 'credentialsOf' | 'findForSignIn'>;
+  readonly challenges: ChallengeRepository;
+  readonly now?: () => Date;
+}
+
+type Purpose = 'register' | 'sign_in';
+
+export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () => new Date() }: CeremonyDeps) {
+  const url = new URL(issuer);
+  const rpID = url.hostname;
+  const origin = url.origin;
+
+  async function issueChallenge(purpose: Purpose, boundTo: string, accountId: string | null): Promise<Uint8Array<ArrayBuffer>> {
+    const bytes = new Uint8Array(randomBytes(32));
+    const at = now();
+    await challenges.purgeExpired(at);
+    await challenges.insert({ id: Buffer.from(bytes).toString('base64url'), purpose, boundTo, accountId, expiresAt: new Date(at.getTime() + CHALLENGE_TTL_MS) });
+    return bytes;
+  }
+
+  /** simplewebauthn's expectedChallenge as a function: it is handed the answer's challenge, and this takes it (once). */
+  const taker = (purpose: Purpose, boundTo: string, accountId: string | null) => {
+    const state = { taken: false };
+    const take = async (challenge: string) => {
+      state.taken = isDatabaseText(challenge, 100) && (await challenges.take({ id: challenge, purpose, boundTo, accountId }, now()));
+      return state.taken;
+    };
+    return { take, state };
+  };
+
+  return {
+    rpID,
+    origin,
+
+    async registrationOptions(account: { id: string; email: string; name: string | null }, boundTo: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+      return generateRegistrationOptions({
+        rpName: 'Latchkey',
+        rpID,
+        // A stable handle that names the account to the authenticator and says nothing about the person.
+        userID: new Uint8Array(Buffer.from(account.id, 'utf8')),
+        userName: account.email,
+        userDisplayName: account.name ?? account.email,
+        challenge: await issueChallenge('register', boundTo, account.id),
+        timeout: CHALLENGE_TTL_MS,
+        attestationType: 'none',
+        excludeCredentials: await passkeys.credentialsOf(account.id),
+        authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
+      });
+    },
+
+    /** Checks a new credential against the challenge handed to this session for this account. */
+    async verifyRegistration(accountId: string, boundTo: string, response: unknown): Promise<{ ok: true; credential: VerifiedCredential } | { ok: false; reason: CeremonyFailure }> {
+      if (!isCredentialJson(response)) return { ok: false, reason: 'malformed' };
+      const { take, state } = taker('register', boundTo, accountId);
+      try {
+        const verified = await verifyRegistrationResponse({
+          response: response as unknown as RegistrationResponseJSON,
+          expectedChallenge: take,
+          expectedOrigin: origin,
+          expectedRPID: rpID,
+          requireUserVerification: true,
+        });
+        if (!verified.verified) return { ok: false, reason: 'invalid_response' };
+        const { credential } = verified.registrationInfo;
+        return {
+          ok: true,
+          credential: { id: credential.id, publicKey: Buffer.from(credential.publicKey).toString('base64url'), counter: credential.counter, transports: (credential.transports ?? []).filter((t) => typeof t === 'string' && t.length <= 32).slice(0, 8) },
+        };
+      } catch {
+        // simplewebauthn throws for every malformed or mismatched answer; which check failed is not the page's business.
+        return { ok: false, reason: state.taken ? 'invalid_response' : 'challenge' };
+      }
+    },
+
+    /** Options for a discoverable-credential sign-in: no allowCredentials, the authenticator offers the account's passkey. */
+    async signInOptions(boundTo: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      return generateAuthenticationOptions({ rpID, userVerification: 'required', timeout: CHALLENGE_TTL_MS, challenge: await issueChallenge('sign_in', boundTo, null) });
+    },
+
+    /** Checks an assertion against the stored passkey it names and the challenge handed to this interaction. */
+    async verifySignIn(boundTo: string, response: unknown): Promise<{ ok: true; passkey: PasskeyRow; counter: number } | { ok: false; reason: CeremonyFailure; passkey?: PasskeyRow }> {
+      if (!isCredentialJson(response)) return { ok: false, reason: 'malformed' };
+      const passkey = await passkeys.findForSignIn(response.id);
+      const { take, state } = taker('sign_in', boundTo, null);
+      if (!passkey) {
+        // The challenge is spent all the same: an answer is one try, whatever it names.
+        const challenge = challengeOf(response);
+        if (challenge !== undefined) await take(challenge);
+        return { ok: false, reason: 'unknown_credential' };
+      }
+      try {
+        const verified = await verifyAuthenticationResponse({
+          response: response as unknown as AuthenticationResponseJSON,
+          expectedChallenge: take,
+          expectedOrigin: origin,
+          expectedRPID: rpID,
+          requireUserVerification: true,
+          credential: { id: passkey.id, publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')), counter: passkey.counter },
+        });
+        if (!verified.verified) return { ok: false, reason: 'invalid_response', passkey };
+        return { ok: true, passkey, counter: verified.authenticationInfo.newCounter };
+      } catch {
+        return { ok: false, reason: state.taken ? 'invalid_response' : 'challenge', passkey };
+      }
+    },
+  };
+}
+
+export type WebAuthnCeremony = ReturnType<typeof createWebAuthnCeremony>;
+
+/** The shape every WebAuthn answer has (id, rawId, type, response object); the library checks the rest. */
+function isCredentialJson(value: unknown): value is { id: string; rawId: string; type: string; response: Record<string, unknown> } {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.id === 'string' && typeof v.rawId === 'string' && v.type === 'public-key' && typeof v.response === 'object' && v.response !== null && typeof (v.response as Record<string, unknown>).clientDataJSON === 'string';
+}
+
+function challengeOf(response: { response: Record<string, unknown> }): string | undefined {
+  try {
+    const data = JSON.parse(Buffer.from(String(response.response.clientDataJSON), 'base64url').toString('utf8')) as { challenge?: unknown };
+    return typeof data.challenge === 'string' ? data.challenge : undefined;
+  } catch {
+    return undefined;
+  }
+}
