@@ -13,6 +13,7 @@ import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
+import { addAuthenticationContext } from './authentication-context.ts';
 import { loadExistingGrant } from './existing-grant.ts';
 import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
@@ -165,8 +166,17 @@ export function createProvider(deps: ProviderDeps): Provider {
     responseTypes: ['code', 'none'],
     loadExistingGrant,
     rotateRefreshToken: deps.rotatesRefreshToken,
-    // JWT access tokens name their grant, so introspection can tell when it is revoked.
-    formats: { customizers: { jwt: addGrantReference } },
+    // JWT access tokens name their grant, so introspection can tell when it is
+    // revoked, and say how the person signed in (acr, amr, auth_time), so a
+    // resource server can demand a second factor.
+    formats: {
+      customizers: {
+        jwt(ctx, token, jwt) {
+          addGrantReference(ctx, token, jwt);
+          addAuthenticationContext(ctx, token, jwt);
+        },
+      },
+    },
     features: providerFeatures(deps),
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,

@@ -1,6 +1,7 @@
 // The verifier and its Koa middleware against a real Latchkey over HTTP:
-// tokens come from the client-credentials grant, keys from the published JWKS,
-// and a small Koa API stands in for a resource server.
+// tokens come from the client-credentials grant and from people signing in
+// (with a password alone, or with an authenticator app too), keys from the
+// published JWKS, and a small Koa API stands in for a resource server.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,9 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { base64url, decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { createVerifier, requireToken, type TokenState, type Verifier, type VerifyError, type VerifyErrorCode } from '../../packages/verify/src/index.ts';
-import { createRelyingParty } from '../helpers/rp.ts';
+import { ACR_MFA } from '../../src/interactions/acr.ts';
+import { codeAt, enrol } from '../helpers/mfa.ts';
+import { createRelyingParty, expectPage, expectRedirect, heading, UserAgent } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const ORDERS = 'https://orders.example.test/api';
@@ -75,6 +78,10 @@ async function startApi(routeVerifier: Verifier): Promise<typeof api> {
   router.post('/orders', requireToken({ verifier: routeVerifier, scopes: ['orders:write'], realm: 'orders' }), (ctx) => {
     ctx.status = 201;
     ctx.body = { created: true };
+  });
+  // Holds what is worth a second factor: RFC 9470 step-up for a password-only token.
+  router.get('/orders/vault', requireToken({ verifier: routeVerifier, scopes: ['orders:read'], requireAcr: [ACR_MFA] }), (ctx) => {
+    ctx.body = { acr: ctx.state.token.claims.acr, amr: ctx.state.token.claims.amr };
   });
   router.get('/orders/audit', requireToken({ verifier: routeVerifier, scopes: ['orders:read'], introspect: true }), (ctx) => {
     ctx.body = { audited: ctx.state.token.claims.jti };
@@ -241,6 +248,43 @@ describe('tokens a person gets by signing in', () => {
       const error = await rejection(createVerifier({ issuer: server.issuer, audience }).verify(tokens.id_token!));
       expect({ code: error.code, status: error.status }).toEqual({ code: 'wrong_token_type', status: 401 });
     }
+  });
+});
+
+describe('requireAcr: a resource that demands a second factor (RFC 9470)', () => {
+  /** A person's access token for the orders API: the password, then the code from `secret` if given. */
+  async function personToken(email: string, secret?: string) {
+    const rp = await createRelyingParty({ issuer: server.issuer, clientId: webApp.id, clientSecret: webApp.secret, redirectUri: WEB_CALLBACK });
+    const request = await rp.authorizationRequest({ scope: 'openid orders:read', resource: ORDERS });
+    let page = expectPage(await rp.browser.submit(await rp.browser.open(request.url), { email, password: PASSWORD }));
+    if (secret) {
+      expect(heading(page)).toBe('Enter your code');
+      page = expectPage(await rp.browser.submit(page, { code: codeAt(secret) }));
+    }
+    const tokens = await rp.exchange(expectRedirect(await rp.browser.submit(page, {}, 'Allow')), request);
+    return tokens.access_token;
+  }
+
+  it('accepts the token of a sign-in with a second factor, and answers a password-only one with the step-up challenge', async () => {
+    const grace = await server.services.accounts.create({ email: 'grace@example.test', name: 'Grace', password: PASSWORD });
+    const { secret } = await enrol(new UserAgent(new URL(server.issuer).origin), grace.email, PASSWORD, -1);
+    const strong = await personToken(grace.email, secret);
+    const weak = await personToken(person.email);
+
+    await expect(verifier.verify(strong, { requireAcr: [ACR_MFA] })).resolves.toMatchObject({ claims: { sub: grace.id, acr: ACR_MFA, amr: ['pwd', 'otp', 'mfa'] } });
+    const error = await rejection(verifier.verify(weak, { requireAcr: [ACR_MFA] }));
+    expect({ code: error.code, status: error.status, bearerError: error.bearerError }).toEqual({ code: 'insufficient_acr', status: 401, bearerError: 'insufficient_user_authentication' });
+
+    const allowed = await fetch(`${api.url}/orders/vault`, { headers: { authorization: `Bearer ${strong}` } });
+    expect({ status: allowed.status, body: await allowed.json() }).toEqual({ status: 200, body: { acr: ACR_MFA, amr: ['pwd', 'otp', 'mfa'] } });
+    const refused = await fetch(`${api.url}/orders/vault`, { headers: { authorization: `Bearer ${weak}` } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe(
+      `Bearer error="insufficient_user_authentication", error_description="the access token comes from a sign-in weaker than this resource requires", acr_values="${ACR_MFA}"`,
+    );
+    expect(((await refused.json()) as { error: string }).error).toBe('insufficient_user_authentication');
+    // A client-credentials token has no sign-in at all: the same answer.
+    expect((await fetch(`${api.url}/orders/vault`, { headers: { authorization: `Bearer ${await accessToken(reader)}` } })).status).toBe(401);
   });
 });
 

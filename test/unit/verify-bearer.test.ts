@@ -7,6 +7,7 @@ import {
   errorResponse,
   extractBearerToken,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidAuthorizationHeaderError,
   InvalidTokenError,
   TokenMissingError,
@@ -73,12 +74,14 @@ describe('authenticate', () => {
     },
   };
 
-  it('passes the bearer token with the route scopes and online-check flag to the verifier', async () => {
+  it('passes the bearer token with the route scopes, online-check flag and sign-in levels to the verifier', async () => {
     await authenticate(`Bearer ${TOKEN}`, { verifier: recorder, scopes: ['orders:read'], introspect: true });
     await authenticate(`Bearer ${TOKEN}`, { verifier: recorder });
+    await authenticate(`Bearer ${TOKEN}`, { verifier: recorder, requireAcr: ['urn:latchkey:acr:mfa'] });
     expect(calls).toEqual([
       { token: TOKEN, options: { requiredScopes: ['orders:read'], introspect: true } },
       { token: TOKEN, options: {} },
+      { token: TOKEN, options: { requireAcr: ['urn:latchkey:acr:mfa'] } },
     ]);
   });
 
@@ -114,6 +117,20 @@ describe('errorResponse (RFC 6750 §3)', () => {
       403,
       'Bearer error="insufficient_scope", error_description="the access token does not carry every scope this resource requires", scope="orders:read orders:write"',
       'insufficient_scope',
+    ],
+    [
+      new InsufficientUserAuthenticationError(['urn:latchkey:acr:mfa']),
+      { realm: 'orders' },
+      401,
+      'Bearer realm="orders", error="insufficient_user_authentication", error_description="the access token comes from a sign-in weaker than this resource requires", acr_values="urn:latchkey:acr:mfa"',
+      'insufficient_user_authentication',
+    ],
+    [
+      new InsufficientUserAuthenticationError(['urn:example:silver', 'urn:example:gold']),
+      {},
+      401,
+      'Bearer error="insufficient_user_authentication", error_description="the access token comes from a sign-in weaker than this resource requires", acr_values="urn:example:silver urn:example:gold"',
+      'insufficient_user_authentication',
     ],
     [new VerifierUnavailableError('keys_unavailable', 'the issuer keys could not be fetched'), {}, 503, undefined, 'temporarily_unavailable'],
   ] as const)('%s → %i', (error, options, status, challenge, bodyError) => {

@@ -7,9 +7,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { createVerifier, InvalidTokenError, VerifyError, type VerifierOptions, type VerifyErrorCode } from '../../packages/verify/src/index.ts';
+import { createVerifier, InsufficientUserAuthenticationError, InvalidTokenError, VerifyError, type VerifierOptions, type VerifyErrorCode, type VerifyOptions } from '../../packages/verify/src/index.ts';
 
 const AUDIENCE = 'https://orders.example.test/api';
+// Latchkey's two sign-in levels (src/interactions/acr.ts); the verifier knows none of them.
+const PASSWORD = 'urn:latchkey:acr:password';
+const MFA = 'urn:latchkey:acr:mfa';
 
 interface SigningKey {
   readonly kid: string;
@@ -200,6 +203,9 @@ describe('refused tokens', () => {
     ['no client_id', () => sign(es256, claims({ client_id: undefined })), 'claim_invalid'],
     ['no exp', () => sign(es256, claims({ exp: undefined })), 'claim_invalid'],
     ['a non-string scope', () => sign(es256, claims({ scope: ['orders:read'] as unknown as string })), 'claim_invalid'],
+    ['a non-string acr', () => sign(es256, claims({ acr: [MFA] })), 'claim_invalid'],
+    ['an amr that is not a list', () => sign(es256, claims({ amr: 'pwd' })), 'claim_invalid'],
+    ['an amr with a non-string method', () => sign(es256, claims({ amr: ['pwd', 2] })), 'claim_invalid'],
     ['not a JWT at all', async () => 'not-a-jwt', 'malformed_token'],
     ['two segments', async () => 'eyJhbGciOiJFUzI1NiJ9.e30', 'malformed_token'],
     ['a header that is not JSON', async () => 'bm90IGpzb24.e30.c2ln', 'malformed_token'],
@@ -228,6 +234,56 @@ describe('refused tokens', () => {
       expect(error.message).not.toContain(marker);
       expect(error.message).not.toContain(token.slice(0, 20));
     }
+  });
+});
+
+describe('requireAcr (RFC 9470 step-up)', () => {
+  const person = (acr?: string) => claims({ sub: 'ada', client_id: 'lk_web', ...(acr === undefined ? {} : { acr, amr: acr === MFA ? ['pwd', 'otp', 'mfa'] : ['pwd'] }) });
+  const cases: [string, string | undefined, Partial<VerifierOptions>, VerifyOptions, 'ok' | VerifyErrorCode][] = [
+    ['the MFA level where MFA is required', MFA, {}, { requireAcr: [MFA] }, 'ok'],
+    ['the MFA level, required as a single string', MFA, {}, { requireAcr: MFA }, 'ok'],
+    ['the password level where either level will do', PASSWORD, {}, { requireAcr: [PASSWORD, MFA] }, 'ok'],
+    ['the password level where MFA is required', PASSWORD, {}, { requireAcr: [MFA] }, 'insufficient_acr'],
+    ['no acr (a client-credentials token) where MFA is required', undefined, {}, { requireAcr: [MFA] }, 'insufficient_acr'],
+    ['an acr differing only in case', MFA.toUpperCase(), {}, { requireAcr: [MFA] }, 'insufficient_acr'],
+    ['an acr that merely starts with the required one', `${MFA}:weak`, {}, { requireAcr: [MFA] }, 'insufficient_acr'],
+    ['the password level against the verifier default', PASSWORD, { requireAcr: [MFA] }, {}, 'insufficient_acr'],
+    ['the MFA level against the verifier default', MFA, { requireAcr: MFA }, {}, 'ok'],
+    ['the password level on a route that lowers the verifier default', PASSWORD, { requireAcr: [MFA] }, { requireAcr: [PASSWORD] }, 'ok'],
+    ['no acr where nothing is required', undefined, {}, {}, 'ok'],
+  ];
+
+  it.each(cases)('%s', async (_name, acr, verifierOptions, verifyOptions, expected) => {
+    const outcome = verifierFor(verifierOptions).verify(await sign(es256, person(acr)), verifyOptions);
+    if (expected === 'ok') {
+      await expect(outcome).resolves.toMatchObject({ claims: { sub: 'ada', ...(acr === undefined ? {} : { acr }) } });
+      return;
+    }
+    const error = await rejection(outcome);
+    expect(error).toBeInstanceOf(InsufficientUserAuthenticationError);
+    expect({ code: error.code, status: error.status, bearerError: error.bearerError }).toEqual({ code: expected, status: 401, bearerError: 'insufficient_user_authentication' });
+    expect((error as unknown as InsufficientUserAuthenticationError).requiredAcr).toEqual([MFA]);
+  });
+
+  it('is checked before the online check: a weak token costs the issuer no request', async () => {
+    const credentials = { clientId: 'lk_orders', clientSecret: 'secret' };
+    issuer.state.introspectionAnswer = { status: 200, body: { active: true } };
+    const before = issuer.introspections.length;
+    const error = await rejection(verifierFor({ introspect: credentials }).verify(await sign(es256, person(PASSWORD)), { introspect: true, requireAcr: [MFA] }));
+    expect(error.code).toBe('insufficient_acr');
+    expect(issuer.introspections.length).toBe(before);
+  });
+
+  it.each([
+    ['an empty list', []],
+    ['an empty value', ['']],
+    ['a value with a space', ['urn:a urn:b']],
+    ['a value with a quote', ['urn:"a']],
+    ['a value with a backslash', ['urn:\\a']],
+    ['a non-string value', [42]],
+  ])('refuses %s, at construction and per call', async (_name, requireAcr) => {
+    expect(() => verifierFor({ requireAcr: requireAcr as string[] })).toThrow(TypeError);
+    await expect(verifierFor().verify(await sign(es256, person(MFA)), { requireAcr: requireAcr as string[] })).rejects.toThrow(TypeError);
   });
 });
 

@@ -10,6 +10,8 @@ export interface AuthenticateOptions {
   readonly scopes?: readonly string[];
   /** Also require the issuer to confirm the token is active (RFC 7662), for high-value routes. */
   readonly introspect?: boolean;
+  /** Sign-in levels the route accepts (the token's `acr`), e.g. `['urn:latchkey:acr:mfa']`; replaces the verifier's. */
+  readonly requireAcr?: string | readonly string[];
 }
 
 /**
@@ -21,5 +23,6 @@ export async function authenticate(authorization: string | readonly string[] | u
   return options.verifier.verify(token, {
     ...(options.scopes ? { requiredScopes: options.scopes } : {}),
     ...(options.introspect ? { introspect: true } : {}),
+    ...(options.requireAcr !== undefined ? { requireAcr: options.requireAcr } : {}),
   });
 }

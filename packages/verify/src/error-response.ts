@@ -1,6 +1,7 @@
-// Turns a VerifyError into the RFC 6750 §3 response: status, WWW-Authenticate
-// challenge and a JSON body. Framework-free, so any HTTP stack can send it.
-import type { VerifyError } from './errors.ts';
+// Turns a VerifyError into the RFC 6750 §3 response (with RFC 9470's
+// acr_values for a step-up): status, WWW-Authenticate challenge and a JSON
+// body. Framework-free, so any HTTP stack can send it.
+import { InsufficientScopeError, InsufficientUserAuthenticationError, type VerifyError } from './errors.ts';
 
 export interface ChallengeOptions {
   /** Optional `realm` for the challenge (RFC 6750 §3). */
@@ -21,8 +22,12 @@ export function bearerChallenge(error: VerifyError, options: ChallengeOptions = 
   if (error.bearerError) {
     params.push(`error=${quote(error.bearerError)}`, `error_description=${quote(error.message)}`);
   }
-  if (error.code === 'insufficient_scope') {
-    params.push(`scope=${quote((error as VerifyError & { requiredScopes: readonly string[] }).requiredScopes.join(' '))}`);
+  if (error instanceof InsufficientScopeError) {
+    params.push(`scope=${quote(error.requiredScopes.join(' '))}`);
+  }
+  // RFC 9470 §3: the acr values to ask the authorization server for, space-separated.
+  if (error instanceof InsufficientUserAuthenticationError) {
+    params.push(`acr_values=${quote(error.requiredAcr.join(' '))}`);
   }
   return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
 }

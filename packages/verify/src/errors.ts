@@ -22,12 +22,16 @@ export type VerifyErrorCode =
   | 'sender_constrained'
   | 'token_inactive'
   | 'insufficient_scope'
+  | 'insufficient_acr'
   | 'keys_unavailable'
   | 'introspection_unavailable'
   | 'insecure_url';
 
-/** The RFC 6750 §3.1 error code, or undefined when the request carried no bearer token at all. */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined;
+/**
+ * The RFC 6750 §3.1 error code (or RFC 9470's insufficient_user_authentication),
+ * or undefined when the request carried no bearer token at all.
+ */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication' | undefined;
 
 export abstract class VerifyError extends Error {
   abstract readonly code: VerifyErrorCode;
@@ -93,6 +97,23 @@ export class InsufficientScopeError extends VerifyError {
   readonly bearerError = 'insufficient_scope';
   constructor(readonly requiredScopes: readonly string[]) {
     super('the access token does not carry every scope this resource requires');
+  }
+}
+
+/**
+ * A valid token from a sign-in weaker than the route requires: its `acr` is
+ * none of the required values (or it has none, as a client-credentials token).
+ * RFC 9470 (OAuth 2.0 Step-Up Authentication Challenge): 401
+ * insufficient_user_authentication with the `acr_values` the client should
+ * ask the authorization server for, so it can send the person through a
+ * stronger sign-in and come back with a new token.
+ */
+export class InsufficientUserAuthenticationError extends VerifyError {
+  readonly code = 'insufficient_acr';
+  readonly status = 401;
+  readonly bearerError = 'insufficient_user_authentication';
+  constructor(readonly requiredAcr: readonly string[]) {
+    super('the access token comes from a sign-in weaker than this resource requires');
   }
 }
 

@@ -13,6 +13,7 @@ export type { IntrospectionCredentials } from './introspection.ts';
 export {
   InsecureUrlError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidAuthorizationHeaderError,
   InvalidTokenError,
   TokenMissingError,

@@ -1,5 +1,6 @@
 // requireToken: Koa middleware that lets a request through only with a valid
-// access token carrying the route's scopes, and sets ctx.state.token. A
+// access token carrying the route's scopes (and, with requireAcr, from a
+// strong enough sign-in), and sets ctx.state.token. A
 // refusal is answered here, in RFC 6750 form, so it does not depend on the
 // host application's error handling. Only Koa's types are imported: the
 // verifier adds no runtime dependency on Koa.

@@ -3,7 +3,7 @@
 // (shape, algorithm, typ) run first, so garbage never costs a key lookup,
 // let alone a JWKS refetch.
 import { decodeProtectedHeader, jwtVerify, type JWSHeaderParameters, type JWTPayload, type JWTVerifyResult } from 'jose';
-import { InsufficientScopeError, InvalidTokenError, VerifyError, type InvalidTokenCode } from './errors.ts';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, InvalidTokenError, VerifyError, type InvalidTokenCode } from './errors.ts';
 import { requireActive, type IntrospectionCredentials } from './introspection.ts';
 import type { Fetch } from './issuer-metadata.ts';
 import { createKeyCache, type ResolvedKey } from './key-cache.ts';
@@ -37,6 +37,12 @@ export interface VerifierOptions {
    * fetched over plain http can be swapped by anyone on the path.
    */
   readonly allowInsecure?: boolean;
+  /**
+   * The sign-in levels (`acr`) every token must come from, unless a call
+   * says otherwise (`verify(token, { requireAcr })`): one of these values,
+   * compared exactly. Default: none required.
+   */
+  readonly requireAcr?: string | readonly string[];
   /** Milliseconds since the epoch; for tests. */
   readonly now?: () => number;
 }
@@ -46,6 +52,12 @@ export interface VerifyOptions {
   readonly requiredScopes?: readonly string[];
   /** Also ask the issuer (RFC 7662) whether the token is still active. Needs `introspect` credentials. */
   readonly introspect?: boolean;
+  /**
+   * The token's `acr` must be one of these (e.g. Latchkey's
+   * `urn:latchkey:acr:mfa`); replaces the verifier's `requireAcr` for this call.
+   * Otherwise: InsufficientUserAuthenticationError, 401 insufficient_user_authentication (RFC 9470).
+   */
+  readonly requireAcr?: string | readonly string[];
 }
 
 export interface AccessTokenClaims extends JWTPayload {
@@ -57,6 +69,10 @@ export interface AccessTokenClaims extends JWTPayload {
   readonly client_id: string;
   readonly jti?: string;
   readonly scope?: string;
+  /** How the person signed in (RFC 9068 §2.2.1); absent from client-credentials tokens. */
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+  readonly auth_time?: number;
 }
 
 export interface VerifiedAccessToken {
@@ -100,6 +116,7 @@ export function createVerifier(options: VerifierOptions) {
   if (introspection && (!introspection.clientId || !introspection.clientSecret)) {
     throw new TypeError('introspect needs a clientId and a clientSecret');
   }
+  const defaultAcr = options.requireAcr === undefined ? undefined : checkAcrValues(options.requireAcr);
   const now = options.now;
   const jwtOptions = {
     issuer,
@@ -154,7 +171,13 @@ export function createVerifier(options: VerifierOptions) {
         throw toVerifyError(error);
       }
       const claims = result.payload as AccessTokenClaims;
-      if (typeof claims.sub !== 'string' || typeof claims.client_id !== 'string' || (claims.scope !== undefined && typeof claims.scope !== 'string')) {
+      if (
+        typeof claims.sub !== 'string' ||
+        typeof claims.client_id !== 'string' ||
+        (claims.scope !== undefined && typeof claims.scope !== 'string') ||
+        (claims.acr !== undefined && typeof claims.acr !== 'string') ||
+        (claims.amr !== undefined && !(Array.isArray(claims.amr) && claims.amr.every((method) => typeof method === 'string')))
+      ) {
         throw new InvalidTokenError('claim_invalid', 'the access token claims are not well-formed');
       }
       // A `cnf` claim (RFC 7800) binds the token to a key or certificate: it is
@@ -170,6 +193,11 @@ export function createVerifier(options: VerifierOptions) {
       const required = verifyOptions.requiredScopes ?? [];
       if (required.some((scope) => !scopes.includes(scope))) {
         throw new InsufficientScopeError(required);
+      }
+
+      const requiredAcr = verifyOptions.requireAcr === undefined ? defaultAcr : checkAcrValues(verifyOptions.requireAcr);
+      if (requiredAcr && !(claims.acr !== undefined && requiredAcr.includes(claims.acr))) {
+        throw new InsufficientUserAuthenticationError(requiredAcr);
       }
 
       if (verifyOptions.introspect) {
@@ -242,6 +270,18 @@ function toList(value: string | readonly string[], name: string): readonly strin
   const list = typeof value === 'string' ? [value] : [...(value ?? [])];
   if (!list.length || !list.every((item) => typeof item === 'string' && item.length > 0)) {
     throw new TypeError(`${name} must be a non-empty string or list of strings`);
+  }
+  return list;
+}
+
+// acr values travel space-separated in a quoted-string (RFC 9470 §3 acr_values):
+// visible ASCII without space, quote or backslash, so none is lost or split on the way.
+const ACR_VALUE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function checkAcrValues(value: string | readonly string[]): readonly string[] {
+  const list = toList(value, 'requireAcr');
+  if (!list.every((acr) => ACR_VALUE.test(acr))) {
+    throw new TypeError('requireAcr values must be visible ASCII without spaces, quotes or backslashes');
   }
   return list;
 }
