@@ -96,10 +96,10 @@ it('registers a passkey on the account page, then signs in with it alone from a 
     const request = await rp.authorizationRequest({ scope: 'openid', claims: JSON.stringify({ id_token: { amr: null, acr: null } }) });
     await page.goto(request.url.href);
     expect(await page.locator('h1').innerText()).toBe('Sign in');
-    expect(await page.getByRole('button', { name: 'Use a passkey' }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Sign in with a passkey' }).isVisible()).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'passkey-login.png'), fullPage: true });
 
-    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.waitForURL(/\/interaction\//);
     await expect.poll(() => page.locator('h1').innerText()).toBe('Photo Album wants to access your account');
     await page.getByRole('button', { name: 'Allow' }).click();
