@@ -17,6 +17,7 @@ import { createViews } from './http/views.ts';
 import { createDeviceCookies } from './interactions/device-cookie.ts';
 import { createInteractionAudit } from './interactions/interaction-audit.ts';
 import { createPasskeySignInRoutes } from './interactions/passkey-sign-in.ts';
+import { createPasskeySecondFactorRoutes } from './interactions/passkey-second-factor.ts';
 import { createInteractionPages } from './interactions/interaction-page.ts';
 import { createFormTokens } from './interactions/form-token.ts';
 import { createInteractionRoutes } from './interactions/interaction-routes.ts';
@@ -134,6 +135,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const mfa = createMfaService({ repository: createMfaRepository(db), sealer: createTotpSealer(keys.masterSecret), throttle, keys: throttleKeys });
   // Passkeys: one ceremony (RP ID and origin from the issuer; challenges in the database) for the account page and the login page.
   const ceremony = createWebAuthnCeremony({ issuer: config.issuer, passkeys: services.passkeys, challenges: createChallengeRepository(db) });
+  const interactionAudit = createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret });
 
   const app = createApp({
     metrics,
@@ -158,13 +160,26 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         throttle,
         keys: throttleKeys,
         audit: services.audit,
+        loginAudit: interactionAudit,
+        devices,
+      }),
+      createPasskeySecondFactorRoutes({
+        pages: createInteractionPages(provider, views),
+        formTokens: createFormTokens(cookieKeys),
+        ceremony,
+        passkeys: services.passkeys,
+        accounts: services.accounts,
+        throttle,
+        keys: throttleKeys,
+        audit: services.audit,
+        loginAudit: interactionAudit,
       }),
       createInteractionRoutes({
         provider,
         accounts: services.accounts,
         views,
         cookieKeys,
-        audit: createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret }),
+        audit: interactionAudit,
         guard,
         devices,
         metrics,

@@ -39,9 +39,10 @@ export function createServices({ config, db, log }: ServicesDeps) {
   // The links mailed to people (verification, reset, invitation).
   const accountTokens = createAccountTokens({ repository: createAccountTokenRepository(db) });
   // Second factors as far as they can be seen without their secrets (status, reset); codes are checked by mfa-service.ts.
-  const mfa = createMfaRecords({ repository: createMfaRepository(db) });
+  const passkeyRepository = createPasskeyRepository(db);
+  const mfa = createMfaRecords({ repository: createMfaRepository(db), passkeys: passkeyRepository });
   // An account's WebAuthn credentials (the ceremonies are passkeys/webauthn-ceremony.ts's).
-  const passkeys = createPasskeyService({ repository: createPasskeyRepository(db) });
+  const passkeys = createPasskeyService({ repository: passkeyRepository });
   return { accounts, clients, resources, audit, accountTokens, mfa, passkeys };
 }
 

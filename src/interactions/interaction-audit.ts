@@ -34,8 +34,9 @@ export function createInteractionAudit({ audit, accounts, masterSecret }: Intera
   });
 
   return {
-    loginSucceeded(ctx: Context, interaction: Interaction, accountId: string): void {
-      audit.record({ type: 'login.success', ...fromRequest(ctx, interaction), actor: accountId, subject: accountId, details: { method: 'pwd' } });
+    /** `method` is how the person first proved who they are: a password (whatever second factor followed), or a passkey alone. */
+    loginSucceeded(ctx: Context, interaction: Interaction, accountId: string, method: 'pwd' | 'passkey' = 'pwd'): void {
+      audit.record({ type: 'login.success', ...fromRequest(ctx, interaction), actor: accountId, subject: accountId, details: { method } });
     },
 
     /**

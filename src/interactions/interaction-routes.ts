@@ -52,7 +52,7 @@ export interface InteractionRoutesDeps {
   readonly reset: Omit<PasswordResetDeps, 'formTokens' | 'pages'> & { readonly forgot: Pick<ForgotPassword, 'request'> };
   /** Second factors: the code asked for after the password, and in a step-up. */
   readonly mfa: Pick<MfaService, 'verify'>;
-  readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor'>;
+  readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor' | 'secondFactors'>;
   readonly events: Pick<AuditService, 'record'>;
   readonly mfaRequired: boolean;
 }

@@ -50,7 +50,7 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; notice?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
-    // The "Use a passkey" button runs views/static/passkey.js (interactions/passkey-sign-in.ts).
+    // The "Sign in with a passkey" button runs views/static/passkey.js (interactions/passkey-sign-in.ts).
     allowPageScripts(ctx);
     pages.render(
       ctx,

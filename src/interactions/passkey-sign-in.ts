@@ -7,7 +7,9 @@
 // names, its signature, origin, RP ID and user verification, the sign
 // counter (passkey-service.ts), the account still enabled; then finishes the
 // login step like a password would, with amr hwk+user+mfa, and answers the
-// URL that resumes the interaction for the script to follow.
+// URL that resumes the interaction for the script to follow. Like a
+// password sign-in, it records login.success (interaction-audit.ts) and
+// remembers this browser for the account (device-cookie.ts).
 //
 // Both carry the login page's form token (bound to the interaction) in the
 // JSON body, and both need this browser to be in that interaction (its
@@ -25,7 +27,9 @@ import type { WebAuthnCeremony } from '../passkeys/webauthn-ceremony.ts';
 import type { ThrottleKeys } from '../throttle/throttle-keys.ts';
 import type { ThrottleService } from '../throttle/throttle-service.ts';
 import { acrFor } from './acr.ts';
+import type { DeviceCookies } from './device-cookie.ts';
 import type { FormTokens } from './form-token.ts';
+import type { InteractionAudit } from './interaction-audit.ts';
 import type { InteractionPages } from './interaction-page.ts';
 
 export interface PasskeySignInDeps {
@@ -35,8 +39,10 @@ export interface PasskeySignInDeps {
   readonly passkeys: Pick<PasskeyService, 'recordUse'>;
   readonly accounts: Pick<AccountService, 'findById'>;
   readonly throttle: Pick<ThrottleService, 'check' | 'fail'>;
-  readonly keys: Pick<ThrottleKeys, 'passkey'>;
+  readonly keys: Pick<ThrottleKeys, 'passkey' | 'accountDigest'>;
   readonly audit: Pick<AuditService, 'record'>;
+  readonly loginAudit: Pick<InteractionAudit, 'loginSucceeded'>;
+  readonly devices: Pick<DeviceCookies, 'remember'>;
 }
 
 /** What a passkey sign-in proves (RFC 8176): a hardware-bound key, unlocked by the person (user verification), so two factors. */
@@ -103,6 +109,8 @@ export function createPasskeySignInRoutes(deps: PasskeySignInDeps): Middleware {
     if (returnTo === undefined) return fail(ctx, 400, 'expired');
     ctx.state.log?.info({ interaction: interaction.uid, accountId: account.id }, 'signed in with a passkey');
     audit.record({ type: 'passkey.signed_in', actor: account.id, subject: account.id, clientId: String(interaction.params.client_id ?? '') || null, ip: ctx.ip, details: { passkey: passkey.id.slice(0, 16) } });
+    deps.loginAudit.loginSucceeded(ctx, interaction, account.id, 'passkey');
+    deps.devices.remember(ctx, keys.accountDigest(account.email));
     answer(ctx, 200, { redirect: returnTo });
   });
 

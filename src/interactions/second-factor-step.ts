@@ -12,6 +12,10 @@
 // sign-in. A step-up (a session that has only a password, asked for the MFA
 // level: interaction-policy.ts) needs no such state: the account is the
 // session's, and only the code is asked for.
+//
+// The page offers what the account has: the code form for an authenticator
+// app (and its recovery codes), "Use a passkey instead" for passkeys
+// (passkey-second-factor.ts), or both.
 import type { Context } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
 import { message, type Message } from '../i18n/message.ts';
@@ -25,6 +29,7 @@ import type { InteractionAudit } from './interaction-audit.ts';
 import type { InteractionPages } from './interaction-page.ts';
 import { MFA_REQUIRED_REASON } from './interaction-policy.ts';
 import { tooManyAttemptsMessage } from './login-messages.ts';
+import { allowPageScripts } from '../http/security-headers.ts';
 
 /** The key of the pending state in the interaction's result. */
 const PENDING = 'latchkeyMfa';
@@ -32,7 +37,7 @@ const PENDING = 'latchkeyMfa';
 export interface SecondFactorStepDeps {
   readonly provider: Pick<Provider, 'interactionResult' | 'Client'>;
   readonly mfa: Pick<MfaService, 'verify'>;
-  readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor'>;
+  readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor' | 'secondFactors'>;
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
   readonly audit: Pick<InteractionAudit, 'loginSucceeded'>;
@@ -60,28 +65,21 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
     pages.renderProblem(ctx, interaction, 403, { title: 'mfa.enrol.title', message: message('mfa.enrol.lead'), code: 'mfa_enrolment_required' });
   }
 
-  /** The account waiting for its second factor in this interaction, and the methods it has used so far. */
-  function pending(interaction: Interaction): { accountId: string; amr: readonly string[] } | undefined {
-    const held = (interaction.result as Record<string, unknown> | undefined)?.[PENDING] as { accountId?: unknown } | undefined;
-    if (typeof held?.accountId === 'string') return { accountId: held.accountId, amr: ['pwd'] };
-    if (interaction.prompt.reasons.includes(MFA_REQUIRED_REASON) && interaction.session?.accountId) {
-      return { accountId: interaction.session.accountId, amr: ['pwd'] };
-    }
-    return undefined;
-  }
-
-  async function render(ctx: Context, interaction: Interaction, options: { error?: Message; status?: number } = {}) {
+  async function render(ctx: Context, interaction: Interaction, accountId: string, options: { error?: Message; status?: number } = {}) {
+    const factors = await mfaRecords.secondFactors(accountId);
+    // The "Use a passkey instead" button runs views/static/passkey.js.
+    if (factors.passkey) allowPageScripts(ctx);
     pages.render(
       ctx,
       interaction,
       'mfa-prompt',
-      { title: 'mfa.prompt.title', clientName: await pages.clientName(interaction), uid: interaction.uid, token: formTokens.issue(interaction.uid), error: options.error },
+      { title: 'mfa.prompt.title', clientName: await pages.clientName(interaction), uid: interaction.uid, token: formTokens.issue(interaction.uid), error: options.error, code: factors.totp, passkey: factors.passkey },
       options.status,
     );
   }
 
   return {
-    pending,
+    pending: pendingSecondFactor,
 
     /**
      * After the right password: holds the sign-in for a second factor when
@@ -100,13 +98,13 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
     },
 
     async render(ctx: Context, interaction: Interaction) {
-      const waiting = pending(interaction);
-      if (waiting && !(await mfaRecords.hasSecondFactor(waiting.accountId))) return renderEnrolNeeded(ctx, interaction);
-      return render(ctx, interaction);
+      const waiting = pendingSecondFactor(interaction);
+      if (!waiting || !(await mfaRecords.hasSecondFactor(waiting.accountId))) return renderEnrolNeeded(ctx, interaction);
+      return render(ctx, interaction, waiting.accountId);
     },
 
     async submit(ctx: Context, interaction: Interaction, form: URLSearchParams): Promise<void> {
-      const waiting = pending(interaction);
+      const waiting = pendingSecondFactor(interaction);
       if (!waiting) {
         ctx.status = 303;
         ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
@@ -119,9 +117,9 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
         events.record({ type: 'mfa.failed', subject: accountId, clientId, ip: ctx.ip, details: { reason: checked.reason } });
         if (checked.reason === 'throttled') {
           ctx.set('Retry-After', String(checked.retryAfter));
-          return render(ctx, interaction, { error: tooManyAttemptsMessage(checked.retryAfter), status: 429 });
+          return render(ctx, interaction, accountId, { error: tooManyAttemptsMessage(checked.retryAfter), status: 429 });
         }
-        return render(ctx, interaction, { error: message('mfa.prompt.wrong'), status: 400 });
+        return render(ctx, interaction, accountId, { error: message('mfa.prompt.wrong'), status: 400 });
       }
       // RFC 8176: a recovery code is not a one-time password from a device; both make the sign-in multi-factor.
       const amr = checked.method === 'otp' ? [...waiting.amr, 'otp', 'mfa'] : [...waiting.amr, 'mfa'];
@@ -131,6 +129,21 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
       audit.loginSucceeded(ctx, interaction, accountId);
     },
   };
+}
+
+/**
+ * The account waiting for its second factor in this interaction, and the
+ * methods it has used so far: the one held after its password (hold), or a
+ * step-up's session. Read from the interaction alone, so the passkey
+ * endpoints (passkey-second-factor.ts) see the same account as the code form.
+ */
+export function pendingSecondFactor(interaction: Interaction): { accountId: string; amr: readonly string[] } | undefined {
+  const held = (interaction.result as Record<string, unknown> | undefined)?.[PENDING] as { accountId?: unknown } | undefined;
+  if (typeof held?.accountId === 'string') return { accountId: held.accountId, amr: ['pwd'] };
+  if (interaction.prompt.reasons.includes(MFA_REQUIRED_REASON) && interaction.session?.accountId) {
+    return { accountId: interaction.session.accountId, amr: ['pwd'] };
+  }
+  return undefined;
 }
 
 export type SecondFactorStep = ReturnType<typeof createSecondFactorStep>;

@@ -5,6 +5,12 @@
 // required both to register and to sign in (a passkey then stands for two
 // factors: the device, and the PIN or biometric that unlocked it).
 //
+// A passkey can also be the second factor after a password: then the options
+// name the account's own credentials (allowCredentials), the challenge is
+// bound to that account too, and a credential of another account is refused.
+// User verification is then preferred, not required: the password is the
+// other factor.
+//
 // Each challenge is 32 random bytes kept server-side (PasskeyChallenge), bound
 // to what asked for it (the account page's session, or the sign-in page's
 // interaction), and taken (deleted) when an answer names it: single use,
@@ -39,7 +45,9 @@ export interface CeremonyDeps {
   readonly now?: () => Date;
 }
 
-type Purpose = 'register' | 'sign_in';
+export type AssertionOutcome = { ok: true; passkey: PasskeyRow; counter: number } | { ok: false; reason: CeremonyFailure; passkey?: PasskeyRow };
+
+type Purpose = 'register' | 'sign_in' | 'second_factor';
 
 export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () => new Date() }: CeremonyDeps) {
   const url = new URL(issuer);
@@ -63,6 +71,37 @@ export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () 
     };
     return { take, state };
   };
+
+  /** One assertion check for both uses: the challenge (taken once), the passkey it names (of `accountId` when given), signature, origin, RP ID. */
+  async function verifyAssertion(
+    expected: { purpose: Purpose; boundTo: string; accountId: string | null; requireUserVerification: boolean },
+    response: unknown,
+  ): Promise<AssertionOutcome> {
+    if (!isCredentialJson(response)) return { ok: false, reason: 'malformed' };
+    const found = await passkeys.findForSignIn(response.id);
+    const passkey = found && (expected.accountId === null || found.accountId === expected.accountId) ? found : undefined;
+    const { take, state } = taker(expected.purpose, expected.boundTo, expected.accountId);
+    if (!passkey) {
+      // The challenge is spent all the same: an answer is one try, whatever it names.
+      const challenge = challengeOf(response);
+      if (challenge !== undefined) await take(challenge);
+      return { ok: false, reason: 'unknown_credential' };
+    }
+    try {
+      const verified = await verifyAuthenticationResponse({
+        response: response as unknown as AuthenticationResponseJSON,
+        expectedChallenge: take,
+        expectedOrigin: origin,
+        expectedRPID: rpID,
+        requireUserVerification: expected.requireUserVerification,
+        credential: { id: passkey.id, publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')), counter: passkey.counter },
+      });
+      if (!verified.verified) return { ok: false, reason: 'invalid_response', passkey };
+      return { ok: true, passkey, counter: verified.authenticationInfo.newCounter };
+    } catch {
+      return { ok: false, reason: state.taken ? 'invalid_response' : 'challenge', passkey };
+    }
+  }
 
   return {
     rpID,
@@ -114,30 +153,24 @@ export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () 
     },
 
     /** Checks an assertion against the stored passkey it names and the challenge handed to this interaction. */
-    async verifySignIn(boundTo: string, response: unknown): Promise<{ ok: true; passkey: PasskeyRow; counter: number } | { ok: false; reason: CeremonyFailure; passkey?: PasskeyRow }> {
-      if (!isCredentialJson(response)) return { ok: false, reason: 'malformed' };
-      const passkey = await passkeys.findForSignIn(response.id);
-      const { take, state } = taker('sign_in', boundTo, null);
-      if (!passkey) {
-        // The challenge is spent all the same: an answer is one try, whatever it names.
-        const challenge = challengeOf(response);
-        if (challenge !== undefined) await take(challenge);
-        return { ok: false, reason: 'unknown_credential' };
-      }
-      try {
-        const verified = await verifyAuthenticationResponse({
-          response: response as unknown as AuthenticationResponseJSON,
-          expectedChallenge: take,
-          expectedOrigin: origin,
-          expectedRPID: rpID,
-          requireUserVerification: true,
-          credential: { id: passkey.id, publicKey: new Uint8Array(Buffer.from(passkey.publicKey, 'base64url')), counter: passkey.counter },
-        });
-        if (!verified.verified) return { ok: false, reason: 'invalid_response', passkey };
-        return { ok: true, passkey, counter: verified.authenticationInfo.newCounter };
-      } catch {
-        return { ok: false, reason: state.taken ? 'invalid_response' : 'challenge', passkey };
-      }
+    verifySignIn(boundTo: string, response: unknown): Promise<AssertionOutcome> {
+      return verifyAssertion({ purpose: 'sign_in', boundTo, accountId: null, requireUserVerification: true }, response);
+    },
+
+    /** Options for a passkey as the second factor of `accountId` (its password already checked): its own credentials only. */
+    async secondFactorOptions(boundTo: string, accountId: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+      return generateAuthenticationOptions({
+        rpID,
+        userVerification: 'preferred',
+        timeout: CHALLENGE_TTL_MS,
+        allowCredentials: await passkeys.credentialsOf(accountId),
+        challenge: await issueChallenge('second_factor', boundTo, accountId),
+      });
+    },
+
+    /** Checks a second-factor assertion: the challenge handed to this interaction for this account, and a passkey of this account. */
+    verifySecondFactor(boundTo: string, accountId: string, response: unknown): Promise<AssertionOutcome> {
+      return verifyAssertion({ purpose: 'second_factor', boundTo, accountId, requireUserVerification: false }, response);
     },
   };
 }

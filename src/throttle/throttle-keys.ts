@@ -36,17 +36,22 @@ export function createThrottleKeys(masterSecret: string) {
   // NUL separates the parts: no email, client_id or address contains one that matters.
   const digest = (...parts: string[]) => createHmac('sha256', secret).update(parts.join('\0'), 'utf8').digest('base64url');
 
+  const accountDigest = (email: string) => digest('account', normaliseLoginEmail(email));
+
   return {
+    /** Names the account with `email` to a device cookie (interactions/device-cookie.ts), as a password sign-in does. */
+    accountDigest,
+
     /** Keys of a sign-in attempt with `email` (normalised like stored emails) from `ip`, posted on interaction `interactionUid`. */
     login(email: string, ip: string, interactionUid: string): LoginKeys {
-      const accountDigest = digest('account', normaliseLoginEmail(email));
+      const account = accountDigest(email);
       const address = throttledAddress(ip);
       return {
-        accountIp: { scope: 'login_account_ip', id: digest('account-ip', accountDigest, address) },
+        accountIp: { scope: 'login_account_ip', id: digest('account-ip', account, address) },
         ip: { scope: 'login_ip', id: digest('ip', address) },
-        account: { scope: 'login_account', id: accountDigest },
+        account: { scope: 'login_account', id: account },
         interaction: { scope: 'login_interaction', id: digest('interaction', interactionUid) },
-        accountDigest,
+        accountDigest: account,
       };
     },
 

@@ -101,7 +101,7 @@ it('logs in through Latchkey, shows the ID token claims and the API answer', asy
   await expect.poll(() => page.locator('h1').textContent()).toBe('Sign in');
   await page.fill('input[name="email"]', login.email);
   await page.fill('input[name="password"]', login.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
   await expect.poll(() => page.locator('h1').textContent()).toBe('Latchkey demo app wants to access your account');
   expect(await page.locator('ul.scopes').textContent()).toContain('demo:read');

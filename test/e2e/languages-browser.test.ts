@@ -60,7 +60,7 @@ describe('a German browser', () => {
       expect(await page.getByText('um mit Fotoalbum fortzufahren').isVisible()).toBe(true);
       expect(await page.getByLabel('E-Mail').isVisible()).toBe(true);
       expect(await page.getByLabel('Passwort').isVisible()).toBe(true);
-      expect(await page.getByRole('button').allInnerTexts()).toEqual(['Anmelden', 'Abbrechen']);
+      expect(await page.getByRole('button').allInnerTexts()).toEqual(['Anmelden', 'Abbrechen', 'Mit einem Passkey anmelden']);
       await shot(page, name);
       await page.context().close();
     }
@@ -70,13 +70,13 @@ describe('a German browser', () => {
     const page = await loginPageIn('de-DE');
     await page.getByLabel('E-Mail').fill(ada.email);
     await page.getByLabel('Passwort').fill('falsch');
-    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').innerText()).toBe('E-Mail oder Passwort ist falsch');
     await shot(page, 'login-de-error');
 
     await page.getByLabel('Passwort').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
     await page.getByRole('button', { name: 'Erlauben' }).waitFor();
     expect(await h1(page)).toBe('Fotoalbum möchte auf Ihr Konto zugreifen');
     expect(await page.getByRole('listitem').allInnerTexts()).toEqual([
@@ -94,7 +94,7 @@ describe('an English browser', () => {
     const page = await loginPageIn('en-US');
     expect(await htmlLang(page)).toBe('en');
     expect(await h1(page)).toBe('Sign in');
-    expect(await page.getByRole('button').allInnerTexts()).toEqual(['Sign in', 'Cancel']);
+    expect(await page.getByRole('button').allInnerTexts()).toEqual(['Sign in', 'Cancel', 'Sign in with a passkey']);
     await shot(page, 'login-en');
     await page.context().close();
   });

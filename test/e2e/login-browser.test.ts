@@ -100,7 +100,7 @@ const focusedControl = (page: Page) => page.evaluate<string>("document.activeEle
 async function signIn(page: Page, email = ada.email, password = PASSWORD) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 describe.each(['phone', 'desktop'] as const)('on a %s', (device) => {
@@ -180,7 +180,7 @@ describe('the login page', () => {
 
     // The same page then signs the person in.
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/\/interaction\//);
     expect(await h1(page)).toMatch(/wants to access your account$/);
     expect(problems.filter((p) => !/status of 400/.test(p))).toEqual([]);

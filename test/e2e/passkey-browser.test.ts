@@ -96,10 +96,10 @@ it('registers a passkey on the account page, then signs in with it alone from a 
     const request = await rp.authorizationRequest({ scope: 'openid', claims: JSON.stringify({ id_token: { amr: null, acr: null } }) });
     await page.goto(request.url.href);
     expect(await page.locator('h1').innerText()).toBe('Sign in');
-    expect(await page.getByRole('button', { name: 'Use a passkey' }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Sign in with a passkey' }).isVisible()).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'passkey-login.png'), fullPage: true });
 
-    await page.getByRole('button', { name: 'Use a passkey' }).click();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await page.waitForURL(/\/interaction\//);
     await expect.poll(() => page.locator('h1').innerText()).toBe('Photo Album wants to access your account');
     await page.getByRole('button', { name: 'Allow' }).click();
@@ -107,9 +107,9 @@ it('registers a passkey on the account page, then signs in with it alone from a 
     const tokens = await rp.exchange(new URL(page.url()), request);
     const idToken = decodeJwt(tokens.id_token!);
     expect(idToken.sub).toBe(ada.id);
-    // oidc-provider sends amr in the ID token only once amr is a configured claim (Engineer A's acr/amr work);
-    // until then the passkey sign-in is seen in the audit trail.
-    if (idToken.amr !== undefined) expect(idToken.amr).toEqual(['hwk', 'user', 'mfa']);
+    // A passkey with user verification is two factors on its own (RFC 8176: hwk + user): the MFA level, no code asked.
+    expect(idToken.amr).toEqual(['hwk', 'user', 'mfa']);
+    expect(idToken.acr).toBe('urn:latchkey:acr:mfa');
     await expect.poll(async () => (await server.services.audit.list({ types: ['passkey.signed_in'] })).map((event) => event.subject)).toEqual([ada.id]);
     expect(problems).toEqual([]);
 

@@ -96,7 +96,7 @@ it('forgot password → mail → new password → sign in → code at the redire
 
     await page.getByLabel('Email').fill(ada.email);
     await page.getByLabel('Password').fill(NEW_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(/\/interaction\//);
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(`${appOrigin}/cb?**`);

@@ -119,7 +119,7 @@ async function submitLogin(page: Page, email: string, password: string): Promise
   await page.getByLabel('Password').fill(password);
   const [response] = await Promise.all([
     page.waitForResponse((candidate) => candidate.request().method() === 'POST' && candidate.url().endsWith('/login')),
-    page.getByRole('button', { name: 'Sign in' }).click(),
+    page.getByRole('button', { name: 'Sign in', exact: true }).click(),
   ]);
   await page.waitForLoadState();
   return response.status();

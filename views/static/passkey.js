@@ -1,5 +1,6 @@
 // Latchkey's passkey buttons (the login page's "Sign in with a passkey", the
-// account page's "Add a passkey"). Served as a same-origin file: the pages'
+// second-factor page's "Use a passkey instead", the account page's "Add a
+// passkey"). Served as a same-origin file: the pages'
 // CSP allows no inline script. It fetches the WebAuthn options from the
 // server (JSON, with the page's form token), runs the browser's ceremony,
 // posts the answer back, and follows the `redirect` the server answers; an
@@ -11,6 +12,13 @@
   if (!window.PublicKeyCredential || !navigator.credentials) {
     var unsupported = document.getElementById('passkey-error-unsupported');
     if (unsupported && document.getElementById('passkey-register')) unsupported.hidden = false;
+    // The second-factor page may offer nothing else: say why the button cannot work.
+    var mfaUnsupported = document.getElementById('passkey-mfa-error-unsupported');
+    if (mfaUnsupported) {
+      document.getElementById('passkey-mfa').hidden = false;
+      mfaUnsupported.hidden = false;
+      document.getElementById('passkey-second-factor').disabled = true;
+    }
     return;
   }
 
@@ -117,14 +125,14 @@
     });
   }
 
-  var signIn = document.getElementById('passkey-sign-in');
-  if (signIn) {
-    var uid = signIn.getAttribute('data-uid');
-    var formToken = signIn.getAttribute('data-token');
-    var base = '/interaction/' + encodeURIComponent(uid) + '/passkey/';
-    document.getElementById('passkey-login').hidden = false;
-    signIn.addEventListener('click', function () {
-      signIn.disabled = true;
+  /** A button that answers a challenge for an interaction: `path` is the endpoints' folder, `prefix` its error messages'. */
+  function assertionButton(button, container, path, prefix) {
+    if (!button) return;
+    var formToken = button.getAttribute('data-token');
+    var base = '/interaction/' + encodeURIComponent(button.getAttribute('data-uid')) + '/' + path + '/';
+    container.hidden = false;
+    button.addEventListener('click', function () {
+      button.disabled = true;
       post(base + 'options', { token: formToken })
         .then(function (answer) {
           if (answer.error) throw { code: answer.error };
@@ -145,9 +153,12 @@
           follow(answer.redirect);
         })
         .catch(function (error) {
-          showError('passkey-login-error-', (error && error.code) || 'failed');
-          signIn.disabled = false;
+          showError(prefix, (error && error.code) || 'failed');
+          button.disabled = false;
         });
     });
   }
+
+  assertionButton(document.getElementById('passkey-sign-in'), document.getElementById('passkey-login'), 'passkey', 'passkey-login-error-');
+  assertionButton(document.getElementById('passkey-second-factor'), document.getElementById('passkey-mfa'), 'passkey-mfa', 'passkey-mfa-error-');
 })();
