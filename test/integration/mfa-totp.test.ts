@@ -123,15 +123,18 @@ describe('enrolling an authenticator app on the account page', () => {
 describe('latchkey user reset-mfa', () => {
   const cli = (args: string[]) => runCli(args, { env: { DATABASE_URL: server.database.url, ISSUER: server.issuer } });
 
-  it('removes the app and the recovery codes, audited with actor cli; the next sign-in needs only the password', async () => {
+  it('removes the app, the recovery codes and the passkeys, audited with actor cli; the next sign-in needs only the password', async () => {
     const ada = await newAccount();
     await enrol(new UserAgent(new URL(server.issuer).origin), ada.email);
+    // A passkey as the account page would have stored it (its ceremony is Chromium's: passkey-browser.test.ts).
+    await server.database.db.prisma.passkey.create({ data: { id: `cred-${ada.id}`, accountId: ada.id, name: 'Phone', publicKey: 'AQID', counter: 0 } });
     const result = await cli(['user', 'reset-mfa', ada.email, '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ hadApp: true });
+    expect(JSON.parse(result.stdout)).toMatchObject({ hadApp: true, passkeysRemoved: 1 });
     expect(await server.services.mfa.status(ada.id)).toEqual({ totp: 'none', recoveryCodesLeft: 0 });
+    expect(await server.database.db.prisma.passkey.count({ where: { accountId: ada.id } })).toBe(0);
     const [event] = await eventually(async () => { const found = await auditOf('mfa.reset', ada.id); return found.length ? found : undefined; });
-    expect(event).toMatchObject({ actor: 'cli', details: { hadApp: true } });
+    expect(event).toMatchObject({ actor: 'cli', details: { hadApp: true, passkeysRemoved: 1 } });
     await signInToAccount(new UserAgent(new URL(server.issuer).origin), ada.email);
   });
 

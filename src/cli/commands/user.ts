@@ -127,16 +127,20 @@ const setPassword = defineCommand<{ email: string; password: string }>({
 
 const resetMfa = defineCommand<string>({
   usage: 'reset-mfa EMAIL',
-  summary: "Remove a user's authenticator app and recovery codes (they lost them); their next sign-in needs only the password, and they can enrol again",
+  summary: "Remove every second factor of a user (authenticator app, recovery codes, passkeys: they lost them); their next sign-in needs only the password, and they can enrol again",
   options: {},
   arguments: ['EMAIL'],
   parse: (args) => args.positionals[0]!,
   async run({ services, audit }, email) {
     const user = await services.accounts.findByEmail(email);
     if (!user) throw new NotFoundError(`no account with email ${email}`);
+    // A person who lost the phone with their authenticator app has usually lost the passkeys on it too:
+    // leaving those would still ask for a second factor they cannot give.
     const hadApp = await services.mfa.reset(user.id);
-    await audit({ type: 'mfa.reset', subject: user.id, details: { hadApp } });
-    return { json: { user, hadApp }, human: hadApp ? `Removed the authenticator app and recovery codes of ${user.email}.` : `${user.email} had no authenticator app; any recovery codes are gone.` };
+    const passkeysRemoved = await services.passkeys.removeAll(user.id);
+    await audit({ type: 'mfa.reset', subject: user.id, details: { hadApp, passkeysRemoved } });
+    const removed = [hadApp && 'the authenticator app', 'any recovery codes', passkeysRemoved > 0 && `${passkeysRemoved} passkey${passkeysRemoved === 1 ? '' : 's'}`].filter(Boolean).join(', ');
+    return { json: { user, hadApp, passkeysRemoved }, human: `Removed ${removed} of ${user.email}.` };
   },
 });
 
