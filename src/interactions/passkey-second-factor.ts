@@ -110,5 +110,8 @@ export function createPasskeySecondFactorRoutes(deps: PasskeySecondFactorDeps): 
     answer(ctx, 200, { redirect: returnTo });
   });
 
-  return router.routes() as Middleware;
+  const routes = router.routes() as Middleware;
+  // Every other request passes on at once, without the router's matching or a promise of its own.
+  const mounted = /^\/interaction\/[^/]+\/passkey-mfa\//;
+  return (ctx, next) => (mounted.test(ctx.path) ? routes(ctx, next) : next());
 }
