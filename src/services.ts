@@ -13,6 +13,7 @@ import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
 import type { Log } from './log.ts';
 import { createMfaRecords } from './mfa/mfa-records.ts';
+import { createSecondFactorQuery } from './mfa/second-factor-query.ts';
 import { createMfaRepository } from './mfa/mfa-repository.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { createPasskeyRepository } from './passkeys/passkey-repository.ts';
@@ -40,7 +41,7 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const accountTokens = createAccountTokens({ repository: createAccountTokenRepository(db) });
   // Second factors as far as they can be seen without their secrets (status, reset); codes are checked by mfa-service.ts.
   const passkeyRepository = createPasskeyRepository(db);
-  const mfa = createMfaRecords({ repository: createMfaRepository(db), passkeys: passkeyRepository });
+  const mfa = createMfaRecords({ repository: createMfaRepository(db), secondFactors: createSecondFactorQuery(db) });
   // An account's WebAuthn credentials (the ceremonies are passkeys/webauthn-ceremony.ts's).
   const passkeys = createPasskeyService({ repository: passkeyRepository });
   return { accounts, clients, resources, audit, accountTokens, mfa, passkeys };

@@ -4,8 +4,10 @@
 // and removing the app and codes (an operator's `latchkey user reset-mfa`, a
 // deleted account). Needs no master secret, so the CLI's services have it
 // too (services.ts); codes are checked by mfa-service.ts.
-import type { PasskeyRepository } from '../passkeys/passkey-repository.ts';
 import type { MfaRepository } from './mfa-repository.ts';
+import type { SecondFactorQuery, SecondFactors } from './second-factor-query.ts';
+
+export type { SecondFactors } from './second-factor-query.ts';
 
 export type TotpState = 'none' | 'pending' | 'confirmed';
 
@@ -14,24 +16,14 @@ export interface MfaStatus {
   readonly recoveryCodesLeft: number;
 }
 
-/** Which second factors an account can be asked for after its password. */
-export interface SecondFactors {
-  /** A confirmed authenticator app (and so its recovery codes): the code form. */
-  readonly totp: boolean;
-  /** At least one passkey: "Use a passkey instead". */
-  readonly passkey: boolean;
-}
-
 export interface MfaRecordsDeps {
   readonly repository: MfaRepository;
-  readonly passkeys: Pick<PasskeyRepository, 'countForAccount'>;
+  readonly secondFactors: SecondFactorQuery;
 }
 
-export function createMfaRecords({ repository, passkeys }: MfaRecordsDeps) {
-  async function secondFactors(accountId: string): Promise<SecondFactors> {
-    const [factor, passkeyCount] = await Promise.all([repository.findTotp(accountId), passkeys.countForAccount(accountId)]);
-    return { totp: Boolean(factor?.confirmedAt), passkey: passkeyCount > 0 };
-  }
+export function createMfaRecords({ repository, secondFactors: query }: MfaRecordsDeps) {
+  /** Which second factors the account can be asked for after its password. */
+  const secondFactors = (accountId: string): Promise<SecondFactors> => query.of(accountId);
 
   return {
     secondFactors,
@@ -43,7 +35,7 @@ export function createMfaRecords({ repository, passkeys }: MfaRecordsDeps) {
 
     /** Whether the account is asked for a second factor after its password: a confirmed TOTP, or a passkey. */
     async hasSecondFactor(accountId: string): Promise<boolean> {
-      const factors = await secondFactors(accountId);
+      const factors = await query.of(accountId);
       return factors.totp || factors.passkey;
     },
 

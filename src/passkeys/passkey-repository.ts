@@ -38,10 +38,6 @@ export function createPasskeyRepository({ prisma }: Pick<Database, 'prisma'>) {
       return prisma.passkey.findMany({ where: { accountId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
 
-    async countForAccount(accountId: string): Promise<number> {
-      return prisma.passkey.count({ where: { accountId } });
-    },
-
     /** Deletes the passkey if it is the account's; true when it was. */
     async deleteForAccount(accountId: string, id: string): Promise<boolean> {
       const { count } = await prisma.passkey.deleteMany({ where: { id, accountId } });
