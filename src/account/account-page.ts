@@ -5,13 +5,13 @@
 // message from the catalogs, never text from the request.
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
-import QRCode from 'qrcode';
 import type { Views } from '../http/views.ts';
 import type { Message } from '../i18n/message.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
 import type { ArtifactRepository } from '../oidc/artifact-repository.ts';
 import type { MfaRecords } from '../mfa/mfa-records.ts';
 import type { MfaService } from '../mfa/mfa-service.ts';
+import { enrolmentView } from '../mfa/totp-qr.ts';
 import type { AccountFormTokens } from './account-form-token.ts';
 import type { SignedIn } from './account-session.ts';
 import { allowPageScripts } from '../http/security-headers.ts';
@@ -41,13 +41,6 @@ export interface AccountPageDeps {
 }
 
 export function createAccountPage({ provider, artifacts, passkeys, views, formTokens, mfa, mfaRecords, issuerHost }: AccountPageDeps) {
-  /**
-   * The enrolment QR code as an inline SVG element, drawn here (no CDN, no
-   * script): the page CSP (img-src 'self') stays as it is, since inline SVG
-   * markup is not an image load, and the SVG holds nothing but paths.
-   */
-  const qrSvg = (uri: string) => QRCode.toString(uri, { type: 'svg', margin: 1, width: 200, errorCorrectionLevel: 'M' });
-
   async function clientName(clientId: string): Promise<string> {
     try {
       return (await provider.Client.find(clientId))?.clientName ?? clientId;
@@ -99,8 +92,7 @@ export function createAccountPage({ provider, artifacts, passkeys, views, formTo
           mfa: {
             totp: factors.totp,
             recoveryCodesLeft: factors.recoveryCodesLeft,
-            // The secret in groups of four, as apps accept it typed.
-            pending: pending && { secret: pending.secret.match(/.{1,4}/g)!.join(' '), qrSvg: await qrSvg(pending.uri) },
+            pending: pending && (await enrolmentView(pending)),
             recoveryCodes: options.recoveryCodes,
           },
           sessions: sessions.map((session) => ({ signedInAt: time(session.signedInAt), expiresAt: time(session.expiresAt), current: session.uid === who.sessionUid })),

@@ -50,8 +50,8 @@ export interface InteractionRoutesDeps {
   readonly accountSelfService: SelfServiceDeps;
   /** Forgot password and the reset link (self-service/), mounted when LATCHKEY_PASSWORD_RESET is on. */
   readonly reset: Omit<PasswordResetDeps, 'formTokens' | 'pages'> & { readonly forgot: Pick<ForgotPassword, 'request'> };
-  /** Second factors: the code asked for after the password, and in a step-up. */
-  readonly mfa: Pick<MfaService, 'verify'>;
+  /** Second factors: the code asked for after the password, and in a step-up; an app set up where one is needed. */
+  readonly mfa: Pick<MfaService, 'verify' | 'startTotp' | 'pendingTotp' | 'confirmTotp'>;
   readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor' | 'secondFactors'>;
   readonly events: Pick<AuditService, 'record'>;
   readonly mfaRequired: boolean;
@@ -64,7 +64,12 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
   const formTokens = createFormTokens(deps.cookieKeys);
   const verification = createEmailVerification({ ...deps.accountSelfService, provider: deps.provider, pages, formTokens });
   const signup = createSignupStep({ ...deps.accountSelfService, pages, formTokens, verification });
-  const secondFactor = createSecondFactorStep({ provider: deps.provider, mfa: deps.mfa, mfaRecords: deps.mfaRecords, pages, formTokens, audit: deps.audit, events: deps.events, mfaRequired: deps.mfaRequired });
+  const secondFactor = createSecondFactorStep({
+    provider: deps.provider,
+    mfa: deps.mfa,
+    accounts: deps.accounts,
+    issuerHost: new URL(deps.accountSelfService.issuer).host,
+    mfaRecords: deps.mfaRecords, pages, formTokens, audit: deps.audit, events: deps.events, mfaRequired: deps.mfaRequired });
   const login = createLoginStep({
     guard: deps.guard,
     devices: deps.devices,

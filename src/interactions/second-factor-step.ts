@@ -1,9 +1,13 @@
 // The second-factor step: after the right password, an account with an
-// authenticator app is not signed in yet; it is asked for a code (a TOTP
-// code or a recovery code) on a page of the same interaction.
+// authenticator app or a passkey is not signed in yet; it is asked for a
+// code (a TOTP code or a recovery code) or a passkey on a page of the same
+// interaction. An account with neither, where the sign-in needs one
+// (LATCHKEY_MFA=required, a client's --require-mfa, acr_values), sets up an
+// authenticator app right there: the QR code, its first code, the recovery
+// codes shown once, then on to the app – never a dead end.
 //
-// Where "password checked for account X" lives between the two POSTs: in
-// the interaction itself, server-side, through oidc-provider's documented
+// Where "password checked for account X" lives between the POSTs: in the
+// interaction itself, server-side, through oidc-provider's documented
 // provider.interactionResult (a result holding only `latchkeyMfa`, no
 // `login`). It is bound to this interaction (and so to this browser's
 // interaction cookie), expires with it, and nothing a browser sends can
@@ -11,16 +15,22 @@
 // result has no `login` signs no one in, and oidc-provider starts a new
 // sign-in. A step-up (a session that has only a password, asked for the MFA
 // level: interaction-policy.ts) needs no such state: the account is the
-// session's, and only the code is asked for.
+// session's, and only the second factor is asked for (or set up).
 //
-// The page offers what the account has: the code form for an authenticator
-// app (and its recovery codes), "Use a passkey instead" for passkeys
-// (passkey-second-factor.ts), or both.
+// The prompt offers what the account has: the code form for an
+// authenticator app (and its recovery codes), "Use a passkey instead" for
+// passkeys (passkey-second-factor.ts), or both.
+//
+// Setting up inside the sign-in trusts whoever knows the password at that
+// moment, as every "enrol at next sign-in" policy does; the account's owner
+// sees the new app on the account page, and the audit log has the event.
 import type { Context } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
 import { message, type Message } from '../i18n/message.ts';
 import type { MfaRecords } from '../mfa/mfa-records.ts';
 import type { MfaService } from '../mfa/mfa-service.ts';
+import { enrolmentView } from '../mfa/totp-qr.ts';
+import type { AccountService } from '../accounts/account-service.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { mfaWanted } from './mfa-wanted.ts';
 import { acrFor } from './acr.ts';
@@ -36,7 +46,10 @@ const PENDING = 'latchkeyMfa';
 
 export interface SecondFactorStepDeps {
   readonly provider: Pick<Provider, 'interactionResult' | 'Client'>;
-  readonly mfa: Pick<MfaService, 'verify'>;
+  readonly mfa: Pick<MfaService, 'verify' | 'startTotp' | 'pendingTotp' | 'confirmTotp'>;
+  readonly accounts: Pick<AccountService, 'findById'>;
+  /** The issuer's host: the name an authenticator app shows beside the account's email. */
+  readonly issuerHost: string;
   readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor' | 'secondFactors'>;
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
@@ -46,7 +59,7 @@ export interface SecondFactorStepDeps {
   readonly mfaRequired: boolean;
 }
 
-export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formTokens, audit, events, mfaRequired }: SecondFactorStepDeps) {
+export function createSecondFactorStep({ provider, mfa, accounts, issuerHost, mfaRecords, pages, formTokens, audit, events, mfaRequired }: SecondFactorStepDeps) {
   /** Whether this sign-in must reach the MFA level (the same rule as interaction-policy.ts's step-up check). */
   async function wanted(interaction: Interaction): Promise<boolean> {
     const clientId = String(interaction.params.client_id);
@@ -56,13 +69,29 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
   }
 
   /**
-   * An account without a second factor, where one is needed: it cannot be
-   * signed in at this level, and signing it in at a lower one would only
-   * bring it back here. The page says what to do; enrolling happens on the
-   * account page (a sign-in that the account client does not ask MFA of).
+   * An account without a second factor, where one is needed: the page that
+   * sets up an authenticator app (a pending secret, kept until its first
+   * code confirms it, like the account page's).
    */
-  function renderEnrolNeeded(ctx: Context, interaction: Interaction) {
-    pages.renderProblem(ctx, interaction, 403, { title: 'mfa.enrol.title', message: message('mfa.enrol.lead'), code: 'mfa_enrolment_required' });
+  async function renderEnrol(ctx: Context, interaction: Interaction, accountId: string, options: { error?: Message; status?: number } = {}) {
+    const account = await accounts.findById(accountId);
+    const label = { issuer: issuerHost, email: account?.email ?? accountId };
+    let pending = await mfa.pendingTotp(accountId, label);
+    if (!pending && (await mfa.startTotp(accountId))) pending = await mfa.pendingTotp(accountId, label);
+    // Confirmed in between (another tab): the ordinary prompt then.
+    if (!pending) return render(ctx, interaction, accountId, options);
+    pages.render(
+      ctx,
+      interaction,
+      'mfa-enrol',
+      { title: 'mfa.enrol.title', clientName: await pages.clientName(interaction), uid: interaction.uid, token: formTokens.issue(interaction.uid), error: options.error, enrolment: await enrolmentView(pending) },
+      options.status,
+    );
+  }
+
+  /** After the first code: the recovery codes, shown this once, and on to the app. */
+  async function renderEnrolled(ctx: Context, interaction: Interaction, recoveryCodes?: readonly string[]) {
+    pages.render(ctx, interaction, 'mfa-enrol', { title: 'mfa.enrol.title', clientName: await pages.clientName(interaction), uid: interaction.uid, token: formTokens.issue(interaction.uid), enrolled: true, recoveryCodes });
   }
 
   async function render(ctx: Context, interaction: Interaction, accountId: string, options: { error?: Message; status?: number } = {}) {
@@ -86,11 +115,7 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
      * the account has one (true: the browser was sent to the code page).
      */
     async hold(ctx: Context, interaction: Interaction, accountId: string): Promise<boolean> {
-      if (!(await mfaRecords.hasSecondFactor(accountId))) {
-        if (!(await wanted(interaction))) return false;
-        renderEnrolNeeded(ctx, interaction);
-        return true;
-      }
+      if (!(await mfaRecords.hasSecondFactor(accountId)) && !(await wanted(interaction))) return false;
       await provider.interactionResult(ctx.req, ctx.res, { [PENDING]: { accountId } }, { mergeWithLastSubmission: false });
       ctx.status = 303;
       ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
@@ -99,7 +124,9 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
 
     async render(ctx: Context, interaction: Interaction) {
       const waiting = pendingSecondFactor(interaction);
-      if (!waiting || !(await mfaRecords.hasSecondFactor(waiting.accountId))) return renderEnrolNeeded(ctx, interaction);
+      if (!waiting) return;
+      if (waiting.enrolled) return renderEnrolled(ctx, interaction);
+      if (!(await mfaRecords.hasSecondFactor(waiting.accountId))) return renderEnrol(ctx, interaction, waiting.accountId);
       return render(ctx, interaction, waiting.accountId);
     },
 
@@ -112,6 +139,9 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
       }
       const { accountId } = waiting;
       const clientId = String(interaction.params.client_id);
+      // "Continue" after the recovery codes: the app's first code was checked in this interaction.
+      if (waiting.enrolled) return signIn(ctx, interaction, accountId, [...waiting.amr, 'otp', 'mfa']);
+      if (!(await mfaRecords.hasSecondFactor(accountId))) return enrol(ctx, interaction, waiting, form);
       const checked = await mfa.verify(accountId, (form.get('code') ?? '').slice(0, 100));
       if (!checked.ok) {
         events.record({ type: 'mfa.failed', subject: accountId, clientId, ip: ctx.ip, details: { reason: checked.reason } });
@@ -125,10 +155,41 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
       const amr = checked.method === 'otp' ? [...waiting.amr, 'otp', 'mfa'] : [...waiting.amr, 'mfa'];
       if (checked.method === 'recovery_code') events.record({ type: 'mfa.recovery_code_used', actor: accountId, subject: accountId, clientId, ip: ctx.ip });
       events.record({ type: 'mfa.verified', actor: accountId, subject: accountId, clientId, ip: ctx.ip, details: { method: checked.method } });
-      if (!(await pages.finish(ctx, { login: { accountId, amr, acr: acrFor(amr), remember: true } }, { mergeWithLastSubmission: false }))) return;
-      audit.loginSucceeded(ctx, interaction, accountId);
+      return signIn(ctx, interaction, accountId, amr);
     },
   };
+
+  async function signIn(ctx: Context, interaction: Interaction, accountId: string, amr: string[]) {
+    if (!(await pages.finish(ctx, { login: { accountId, amr, acr: acrFor(amr), remember: true } }, { mergeWithLastSubmission: false }))) return;
+    audit.loginSucceeded(ctx, interaction, accountId);
+  }
+
+  /** The first code of the app being set up: confirms it, then shows the recovery codes. */
+  async function enrol(ctx: Context, interaction: Interaction, waiting: PendingSecondFactor, form: URLSearchParams) {
+    const { accountId } = waiting;
+    const clientId = String(interaction.params.client_id);
+    const confirmed = await mfa.confirmTotp(accountId, (form.get('code') ?? '').slice(0, 100));
+    if (!confirmed.ok) {
+      events.record({ type: 'mfa.failed', subject: accountId, clientId, ip: ctx.ip, details: { reason: confirmed.reason } });
+      if (confirmed.reason === 'throttled') {
+        ctx.set('Retry-After', String(confirmed.retryAfter));
+        return renderEnrol(ctx, interaction, accountId, { error: tooManyAttemptsMessage(confirmed.retryAfter), status: 429 });
+      }
+      return renderEnrol(ctx, interaction, accountId, { error: message('mfa.error.wrongCode'), status: 400 });
+    }
+    events.record({ type: 'mfa.totp_enrolled', actor: accountId, subject: accountId, clientId, ip: ctx.ip });
+    events.record({ type: 'mfa.recovery_codes_generated', actor: accountId, subject: accountId, clientId, ip: ctx.ip, details: { count: confirmed.recoveryCodes.length } });
+    await provider.interactionResult(ctx.req, ctx.res, { [PENDING]: { accountId, enrolled: true } }, { mergeWithLastSubmission: false });
+    return renderEnrolled(ctx, interaction, confirmed.recoveryCodes);
+  }
+}
+
+interface PendingSecondFactor {
+  readonly accountId: string;
+  /** The methods used so far. */
+  readonly amr: readonly string[];
+  /** An authenticator app was set up and its first code checked in this interaction. */
+  readonly enrolled: boolean;
 }
 
 /**
@@ -137,11 +198,11 @@ export function createSecondFactorStep({ provider, mfa, mfaRecords, pages, formT
  * step-up's session. Read from the interaction alone, so the passkey
  * endpoints (passkey-second-factor.ts) see the same account as the code form.
  */
-export function pendingSecondFactor(interaction: Interaction): { accountId: string; amr: readonly string[] } | undefined {
-  const held = (interaction.result as Record<string, unknown> | undefined)?.[PENDING] as { accountId?: unknown } | undefined;
-  if (typeof held?.accountId === 'string') return { accountId: held.accountId, amr: ['pwd'] };
+export function pendingSecondFactor(interaction: Interaction): PendingSecondFactor | undefined {
+  const held = (interaction.result as Record<string, unknown> | undefined)?.[PENDING] as { accountId?: unknown; enrolled?: unknown } | undefined;
+  if (typeof held?.accountId === 'string') return { accountId: held.accountId, amr: ['pwd'], enrolled: held.enrolled === true };
   if (interaction.prompt.reasons.includes(MFA_REQUIRED_REASON) && interaction.session?.accountId) {
-    return { accountId: interaction.session.accountId, amr: ['pwd'] };
+    return { accountId: interaction.session.accountId, amr: ['pwd'], enrolled: false };
   }
   return undefined;
 }

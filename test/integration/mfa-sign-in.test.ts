@@ -9,7 +9,7 @@ import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACR_MFA, ACR_PASSWORD } from '../../src/interactions/acr.ts';
 import { runCli } from '../helpers/cli.ts';
-import { codeAt, enrol } from '../helpers/mfa.ts';
+import { codeAt, enrol, recoveryCodesOn, secretOn } from '../helpers/mfa.ts';
 import { createRelyingParty, expectPage, expectRedirect, heading, UserAgent, type RelyingParty, type Step } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -190,15 +190,64 @@ describe('acr and amr', () => {
     expect(jose.decodeProtectedHeader(tokens.id_token!).alg).toBeDefined();
   });
 
-  it('refuses to sign in an account without a second factor at the MFA level, with a page that says what to do', async () => {
+  it('sets up an authenticator app inside the sign-in for an account without a second factor at the MFA level', async () => {
     const email = `nofactor${++accounts}@example.test`;
+    const account = await server.services.accounts.create({ email, password: PASSWORD });
+    const rp = await relyingParty();
+    const { request, page } = await passwordStep(rp, email, { acr_values: ACR_MFA });
+    const { consent, recoveryCodes } = await enrolInSignIn(rp, page);
+    const tokens = await rp.exchange(expectRedirect(await rp.browser.submit(consent, {}, 'Allow')), request);
+    expect(tokens.claims()).toMatchObject({ sub: account.id, amr: ['pwd', 'otp', 'mfa'], acr: ACR_MFA });
+    expect(recoveryCodes).toHaveLength(10);
+    // Audit events are written in batches, off the response path.
+    const types = async () => (await server.services.audit.list({ types: ['mfa.failed', 'mfa.totp_enrolled', 'mfa.recovery_codes_generated'], limit: 100 })).filter((event) => event.subject === account.id).map((event) => event.type);
+    for (let waited = 0; (await types()).length < 3 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await types()).sort()).toEqual(['mfa.failed', 'mfa.recovery_codes_generated', 'mfa.totp_enrolled']);
+  });
+
+  it('sets up an app for a password-only session asked to step up, without the password again', async () => {
+    const email = `stepupenrol${++accounts}@example.test`;
+    await server.services.accounts.create({ email, password: PASSWORD });
+    const rp = await relyingParty();
+    const first = await passwordStep(rp, email);
+    await rp.exchange(expectRedirect(await rp.browser.submit(first.page, {}, 'Allow')), first.request);
+    const request = await rp.authorizationRequest({ acr_values: ACR_MFA });
+    const page = expectPage(await rp.browser.open(request.url));
+    expect(page.html).not.toContain('name="password"');
+    const { consent } = await enrolInSignIn(rp, page);
+    // The grant already covers the scopes: no consent page, straight back to the app.
+    const tokens = await rp.exchange(consent.kind === 'redirect' ? expectRedirect(consent) : expectRedirect(await rp.browser.submit(consent, {}, 'Allow')), request);
+    expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp', 'mfa'], acr: ACR_MFA });
+  });
+
+  it('cannot be skipped: the enrolment page resumed without its code signs no one in', async () => {
+    const email = `skip${++accounts}@example.test`;
     await server.services.accounts.create({ email, password: PASSWORD });
     const rp = await relyingParty();
     const { page } = await passwordStep(rp, email, { acr_values: ACR_MFA });
-    expect(page.status).toBe(403);
-    expect(page.html).toContain('mfa_enrolment_required');
+    expect(heading(page)).toBe('Set up two-step sign-in');
+    // A forged "Continue" (the form of the page after the first code) is refused like a wrong code.
+    const forged = expectPage(await rp.browser.submit(page, { code: '' }));
+    expect(forged.status).toBe(400);
+    expect(heading(forged)).toBe('Set up two-step sign-in');
   });
 });
+
+/** On the set-up page inside a sign-in: a wrong code first, then the app's code, the recovery codes, and Continue. */
+async function enrolInSignIn(rp: RelyingParty, page: Extract<Step, { kind: 'page' }>) {
+  expect(page.status).toBe(200);
+  expect(heading(page)).toBe('Set up two-step sign-in');
+  expect(page.html).toMatch(/<figure class="qr"[^>]*><svg /);
+  const secret = secretOn(page);
+  const wrong = expectPage(await rp.browser.submit(page, { code: '000000' === codeAt(secret) ? '111111' : '000000' }));
+  expect(wrong.status).toBe(400);
+  expect(secretOn(wrong)).toBe(secret);
+  const codes = expectPage(await rp.browser.submit(wrong, { code: codeAt(secret) }));
+  expect(codes.status).toBe(200);
+  const recoveryCodes = recoveryCodesOn(codes);
+  const consent = await rp.browser.submit(codes, {});
+  return { secret, recoveryCodes, consent: consent.kind === 'page' ? expectPage(consent) : consent };
+}
 
 describe('LATCHKEY_MFA=required', () => {
   let strict: TestServer;
@@ -212,20 +261,26 @@ describe('LATCHKEY_MFA=required', () => {
     await strict?.stop();
   });
 
-  it('sends an account without a second factor to enrol: an app refuses it, the account page lets it in to enrol, and then the app takes the code', async () => {
+  it('has an account without a second factor set one up at its next sign-in, then takes its code', async () => {
     const email = 'strict@example.test';
     await strict.services.accounts.create({ email, password: PASSWORD });
     const rp = await createRelyingParty({ issuer: strict.issuer, clientId: strictApp.id, clientSecret: strictApp.secret, redirectUri: CALLBACK });
     const { page } = await passwordStep(rp, email);
-    expect(page.status).toBe(403);
-    expect(page.html).toContain('mfa_enrolment_required');
+    const { consent, secret } = await enrolInSignIn(rp, page);
+    expect(isConsent(consent)).toBe(true);
 
-    // The account page is where a second factor is set up: the server-wide rule does not lock it.
-    const { secret } = await enrol(new UserAgent(new URL(strict.issuer).origin), email, PASSWORD);
     const again = await createRelyingParty({ issuer: strict.issuer, clientId: strictApp.id, clientSecret: strictApp.secret, redirectUri: CALLBACK });
     const prompt = (await passwordStep(again, email)).page;
     expect(prompt.html).toContain('name="code"');
+    expect(heading(prompt)).toBe('Enter your code');
     expect(isConsent(await again.browser.submit(prompt, { code: codeAt(secret, 1) }))).toBe(true);
+  });
+
+  it('still lets the account page in with the password alone (where factors are managed)', async () => {
+    const email = 'strict-account@example.test';
+    await strict.services.accounts.create({ email, password: PASSWORD });
+    const { secret } = await enrol(new UserAgent(new URL(strict.issuer).origin), email, PASSWORD);
+    expect(secret).toMatch(/^[A-Z2-7]+$/);
   });
 });
 
@@ -238,10 +293,10 @@ describe('a client that requires a second factor (--require-mfa)', () => {
     expect(vault.client.requireMfa).toBe(true);
     const vaultRp = () => createRelyingParty({ issuer: server.issuer, clientId: vault.client.clientId, clientSecret: vault.clientSecret, redirectUri: CALLBACK });
 
-    // Without a factor: the page that says to enrol, not a code.
+    // Without a factor: the page that sets one up, not a code.
     const bare = `vault${++accounts}@example.test`;
     await server.services.accounts.create({ email: bare, password: PASSWORD });
-    expect((await passwordStep(await vaultRp(), bare)).page.status).toBe(403);
+    expect(heading((await passwordStep(await vaultRp(), bare)).page)).toBe('Set up two-step sign-in');
 
     // With one: the code page, and the ID token says MFA.
     const ada = await enrolledAccount();
