@@ -6,7 +6,7 @@
 // list is the ~49,000 most common passwords zxcvbn-ts ships
 // (@zxcvbn-ts/language-common), read from the installed package: offline, and
 // kept current by a maintained project rather than by us.
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
 import { PasswordRuleError } from '../errors.ts';
 
 export const PASSWORD_MIN_LENGTH = 8;
@@ -19,9 +19,17 @@ export const PASSWORD_MAX_LENGTH = 256;
 export const SIGN_IN_PASSWORD_MAX_LENGTH = 1024;
 
 let common: ReadonlySet<string> | undefined;
-/** Built on first use: ~10 ms, not paid by processes that never check a new password. */
+/**
+ * Loaded and built on first use (~10 ms): the package holds every zxcvbn
+ * dictionary, ~10 MB in memory once loaded, which a process that never
+ * checks a new password (most sign-ins, every token request) should not carry.
+ */
 function commonPasswords(): ReadonlySet<string> {
-  return (common ??= new Set(dictionary['passwords-common'] as string[]));
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
+    common = new Set(dictionary['passwords-common'] as string[]);
+  }
+  return common;
 }
 
 /** The form a password is hashed and compared in. */

@@ -18,15 +18,11 @@
 // cookie because a cookie can be sent again: only the database can say "this
 // one was already answered".
 import { randomBytes } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { isDatabaseText } from '../db/database-text.ts';
 import type { ChallengeRepository } from './challenge-repository.ts';
@@ -48,6 +44,13 @@ export interface CeremonyDeps {
 export type AssertionOutcome = { ok: true; passkey: PasskeyRow; counter: number } | { ok: false; reason: CeremonyFailure; passkey?: PasskeyRow };
 
 type Purpose = 'register' | 'sign_in' | 'second_factor';
+
+/**
+ * The library, loaded at the first ceremony: with its CBOR, ASN.1 and
+ * attestation code it is ~15 MB of a process's memory, which a server whose
+ * people never use a passkey should not carry.
+ */
+const webauthn = () => import('@simplewebauthn/server');
 
 export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () => new Date() }: CeremonyDeps) {
   const url = new URL(issuer);
@@ -88,7 +91,7 @@ export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () 
       return { ok: false, reason: 'unknown_credential' };
     }
     try {
-      const verified = await verifyAuthenticationResponse({
+      const verified = await (await webauthn()).verifyAuthenticationResponse({
         response: response as unknown as AuthenticationResponseJSON,
         expectedChallenge: take,
         expectedOrigin: origin,
@@ -108,7 +111,7 @@ export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () 
     origin,
 
     async registrationOptions(account: { id: string; email: string; name: string | null }, boundTo: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
-      return generateRegistrationOptions({
+      return (await webauthn()).generateRegistrationOptions({
         rpName: 'Latchkey',
         rpID,
         // A stable handle that names the account to the authenticator and says nothing about the person.
@@ -128,7 +131,7 @@ export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () 
       if (!isCredentialJson(response)) return { ok: false, reason: 'malformed' };
       const { take, state } = taker('register', boundTo, accountId);
       try {
-        const verified = await verifyRegistrationResponse({
+        const verified = await (await webauthn()).verifyRegistrationResponse({
           response: response as unknown as RegistrationResponseJSON,
           expectedChallenge: take,
           expectedOrigin: origin,
@@ -149,7 +152,7 @@ export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () 
 
     /** Options for a discoverable-credential sign-in: no allowCredentials, the authenticator offers the account's passkey. */
     async signInOptions(boundTo: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
-      return generateAuthenticationOptions({ rpID, userVerification: 'required', timeout: CHALLENGE_TTL_MS, challenge: await issueChallenge('sign_in', boundTo, null) });
+      return (await webauthn()).generateAuthenticationOptions({ rpID, userVerification: 'required', timeout: CHALLENGE_TTL_MS, challenge: await issueChallenge('sign_in', boundTo, null) });
     },
 
     /** Checks an assertion against the stored passkey it names and the challenge handed to this interaction. */
@@ -159,7 +162,7 @@ export function createWebAuthnCeremony({ issuer, passkeys, challenges, now = () 
 
     /** Options for a passkey as the second factor of `accountId` (its password already checked): its own credentials only. */
     async secondFactorOptions(boundTo: string, accountId: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
-      return generateAuthenticationOptions({
+      return (await webauthn()).generateAuthenticationOptions({
         rpID,
         userVerification: 'preferred',
         timeout: CHALLENGE_TTL_MS,
