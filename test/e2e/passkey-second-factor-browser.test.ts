@@ -5,8 +5,10 @@
 // MFA level. Then the same passkey alone from the login page ("Sign in with a
 // passkey"): login.success is audited and the browser is remembered (device
 // cookie), as after a password. And an account with an authenticator app:
-// its enrolment (the QR code) and its code prompt. Screenshots of the pages
-// go to test-results/ (18-*.png).
+// its enrolment (the QR code) and its code prompt; with a passkey too, the
+// prompt offers both and the passkey answers. And an account with no second
+// factor, asked for the MFA level: it sets up an app inside the sign-in.
+// Screenshots of the pages go to test-results/ (18-*.png).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,8 @@ let rp: RelyingParty;
 let appOrigin: string;
 let bob: { id: string; email: string };
 let carol: { id: string; email: string };
+/** Carol's authenticator app, set up in a test below. */
+let carolSecret = '';
 let context: BrowserContext;
 let page: Page;
 const problems: string[] = [];
@@ -154,6 +158,7 @@ it('shows an authenticator app’s QR code at enrolment, and its code prompt at 
   await page.waitForSelector('#totp-secret');
   await page.screenshot({ path: path.join(SHOTS, '18-totp-enrol.png'), fullPage: true });
   const secret = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
+  carolSecret = secret;
   await page.fill('#totp-code', codeAt(secret));
   await page.getByRole('button', { name: 'Turn on' }).click();
   await expect.poll(() => server.services.mfa.hasSecondFactor(carol.id)).toBe(true);
@@ -169,5 +174,62 @@ it('shows an authenticator app’s QR code at enrolment, and its code prompt at 
   // No passkey: no passkey button.
   expect(await page.locator('#passkey-second-factor').count()).toBe(0);
   await page.screenshot({ path: path.join(SHOTS, '18-mfa-prompt.png'), fullPage: true });
+  expect(problems).toEqual([]);
+});
+
+it('offers both at the prompt of an account with an app and a passkey, and the passkey answers for the code', async () => {
+  await context.clearCookies();
+  // The account page asks for Carol's app code after her password (the next step's code: the last one was used).
+  await page.goto(`${server.issuer}/account`);
+  await page.fill('#email', carol.email);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Enter your code');
+  await page.fill('#code', codeAt(carolSecret, 1));
+  await Promise.all([page.waitForURL(`${server.issuer}/account`), page.getByRole('button', { name: 'Continue' }).click()]);
+  await page.fill('#passkey-name', 'Laptop');
+  await Promise.all([page.waitForURL(`${server.issuer}/account?done=passkey`), page.getByRole('button', { name: 'Add a passkey' }).click()]);
+
+  await context.clearCookies();
+  const request = await rp.authorizationRequest({ scope: 'openid', claims: ID_TOKEN_CLAIMS });
+  await page.goto(request.url.href);
+  await page.fill('#email', carol.email);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Enter your code');
+  expect(await page.locator('#code').isVisible()).toBe(true);
+  const instead = page.getByRole('button', { name: 'Use a passkey instead' });
+  await expect.poll(() => instead.isVisible()).toBe(true);
+  await page.screenshot({ path: path.join(SHOTS, '18-mfa-prompt-both.png'), fullPage: true });
+  await instead.click();
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Photo Album wants to access your account');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(new RegExp(`^${appOrigin}/cb\\?`));
+  const idToken = decodeJwt((await rp.exchange(new URL(page.url()), request)).id_token!);
+  expect(idToken.amr).toEqual(['pwd', 'hwk', 'mfa']);
+  expect(problems).toEqual([]);
+});
+
+it('sets up an authenticator app inside a sign-in that asks the MFA level of an account with no second factor', async () => {
+  const dave = await server.services.accounts.create({ email: 'dave@example.test', name: 'Dave Dijkstra', password: PASSWORD });
+  await context.clearCookies();
+  const request = await rp.authorizationRequest({ scope: 'openid', acr_values: 'urn:latchkey:acr:mfa', claims: ID_TOKEN_CLAIMS });
+  await page.goto(request.url.href);
+  await page.fill('#email', dave.email);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Set up two-step sign-in');
+  expect(await page.locator('figure.qr svg').isVisible()).toBe(true);
+  await page.screenshot({ path: path.join(SHOTS, '18-enrol-in-sign-in.png'), fullPage: true });
+  const secret = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
+  await page.fill('#code', codeAt(secret));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await expect.poll(() => page.locator('ul.recovery-codes li').count()).toBe(10);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await expect.poll(() => page.locator('h1').innerText()).toBe('Photo Album wants to access your account');
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.waitForURL(new RegExp(`^${appOrigin}/cb\\?`));
+  const idToken = decodeJwt((await rp.exchange(new URL(page.url()), request)).id_token!);
+  expect(idToken).toMatchObject({ sub: dave.id, amr: ['pwd', 'otp', 'mfa'], acr: 'urn:latchkey:acr:mfa' });
   expect(problems).toEqual([]);
 });
