@@ -19,12 +19,12 @@ export interface NewAccountRow {
   readonly passwordHash: string;
 }
 
-export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified'>>;
+export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified' | 'role'>>;
 
 /** Account ids are UUIDs. */
 const ID_LENGTH = 36;
 
-const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "createdAt", "updatedAt"';
+const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "role", "createdAt", "updatedAt"';
 const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
 const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
 

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { AlreadyExistsError, NotFoundError } from '../errors.ts';
 import type { AccountRepository, AccountRow } from './account-repository.ts';
+import { parseAdminRole, toAdminRole, type AdminRole } from './admin-role.ts';
 import { normaliseEmail, parseDisplayName } from './account-validation.ts';
 import { checkNewPassword, normalisePassword, SIGN_IN_PASSWORD_MAX_LENGTH } from './password-policy.ts';
 import { createDecoyHash } from './decoy-hash.ts';
@@ -22,6 +23,8 @@ export interface AccountView {
   readonly emailVerified: boolean;
   readonly name: string | null;
   readonly disabled: boolean;
+  /** What the person may do in the admin console (accounts/admin-role.ts). */
+  readonly role: AdminRole;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -111,6 +114,15 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
 
     enable(emailOrId: string): Promise<AccountView> {
       return update(emailOrId, { disabled: false });
+    },
+
+    /**
+     * Sets the person's admin-console role (admin, viewer or none). It
+     * bounds the admin scopes of their next token (oidc/role-scopes.ts),
+     * refreshes included; tokens already issued keep theirs until they expire.
+     */
+    setRole(emailOrId: string, role: string): Promise<AccountView> {
+      return update(emailOrId, { role: parseAdminRole(role) });
     },
 
     /**
@@ -221,6 +233,7 @@ function toView(row: AccountRow): AccountView {
     emailVerified: row.emailVerified,
     name: row.name,
     disabled: row.disabled,
+    role: toAdminRole(row.role),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -21,6 +21,8 @@ export const AUDIT_EVENT_TYPES = [
   'user.disabled',
   'user.enabled',
   'user.password_set',
+  // The admin-console role (admin, viewer, none); details: { role, previous }.
+  'user.role_changed',
   'resource.created',
   'resource.deleted',
   'key.rotated',
