@@ -6,6 +6,11 @@
 import type Koa from 'koa';
 import type { AdapterFactory } from 'oidc-provider';
 import { createAccountRoutes } from './account/account-routes.ts';
+import { createAdminApi } from './console/admin-api.ts';
+import { createConsoleFormTokens } from './console/console-form-token.ts';
+import { createConsoleRoutes } from './console/console-routes.ts';
+import { createConsoleSession } from './console/console-session.ts';
+import { createSealedCookies } from './console/sealed-cookies.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
@@ -212,6 +217,20 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         mfaRecords: services.mfa,
         passkeys: services.passkeys,
         ceremony,
+      }),
+      // The admin console: signs in through latchkey-admin and calls /admin/v1 over HTTP with the person's token.
+      createConsoleRoutes({
+        issuer: config.issuer,
+        views,
+        session: createConsoleSession({
+          issuer: config.issuer,
+          authorizationPath: provider.pathFor('authorization'),
+          tokenPath: provider.pathFor('token'),
+          cookies: createSealedCookies({ masterSecret: keys.masterSecret, secure: config.issuer.startsWith('https:') }),
+        }),
+        api: createAdminApi({ baseUrl: config.issuer }),
+        formTokens: createConsoleFormTokens(cookieKeys),
+        endSessionPath: provider.pathFor('end_session'),
       }),
     ],
     readiness: createReadinessCheck({
