@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.password_set',
   'resource.created',
   'resource.deleted',
+  'resource.updated',
   'key.rotated',
   'key.retired',
   'secret.rotated',
