@@ -6,7 +6,8 @@
 import type Koa from 'koa';
 import type { AdapterFactory } from 'oidc-provider';
 import { createAccountRoutes } from './account/account-routes.ts';
-import { createAdminApi } from './console/admin-api.ts';
+import { createAdminApi } from './admin/admin-api.ts';
+import { createAdminApiClient } from './console/admin-api-client.ts';
 import { createConsoleFormTokens } from './console/console-form-token.ts';
 import { createConsoleRoutes } from './console/console-routes.ts';
 import { createConsoleSession } from './console/console-session.ts';
@@ -46,6 +47,7 @@ import { createVerificationRoutes } from './self-service/verification-routes.ts'
 import type { SelfServiceDeps } from './self-service/self-service-deps.ts';
 import { createForgotPassword } from './self-service/forgot-password.ts';
 import { createResetRoutes } from './self-service/reset-routes.ts';
+import { ADMIN_SCOPES, adminResourceIdentifier } from './resources/admin-resource.ts';
 import { createServices } from './services.ts';
 import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
@@ -87,6 +89,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const cookieKeys = await keys.service.cookieKeys();
 
   const services = createServices({ config, db, log });
+  // The Admin API's own resource (<issuer>/admin and its scopes): created at the first start, idempotent after.
+  await services.resources.ensure({ identifier: adminResourceIdentifier(config.issuer), scopes: ADMIN_SCOPES });
   const artifacts = createArtifactRepository(db);
   const views = createViews();
   const metrics = createMetrics();
@@ -218,6 +222,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         passkeys: services.passkeys,
         ceremony,
       }),
+      // /admin/v1: a prefix check for every other request; built at its first request.
+      createAdminApi({ config, log, services, keys, mail: mail.service }),
       // The admin console: signs in through latchkey-admin and calls /admin/v1 over HTTP with the person's token.
       createConsoleRoutes({
         issuer: config.issuer,
@@ -228,7 +234,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
           tokenPath: provider.pathFor('token'),
           cookies: createSealedCookies({ masterSecret: keys.masterSecret, secure: config.issuer.startsWith('https:') }),
         }),
-        api: createAdminApi({ baseUrl: config.issuer }),
+        api: createAdminApiClient({ baseUrl: config.issuer }),
         formTokens: createConsoleFormTokens(cookieKeys),
         endSessionPath: provider.pathFor('end_session'),
       }),

@@ -11,7 +11,7 @@ import type { Context, Middleware } from 'koa';
 import { InsecureTransportError } from '../errors.ts';
 import type { Views } from '../http/views.ts';
 import { readForm } from '../interactions/form-body.ts';
-import type { AdminApi, ApiProblem, ApiResult } from './admin-api.ts';
+import type { AdminApiClient, ApiProblem, ApiResult } from './admin-api-client.ts';
 import { auditChart, type SummaryHour } from './audit-chart.ts';
 import type { ConsoleFormTokens } from './console-form-token.ts';
 import { safeReturnTo, type ConsoleSession, type ConsoleUser } from './console-session.ts';
@@ -20,7 +20,7 @@ export interface ConsoleRoutesDeps {
   readonly issuer: string;
   readonly views: Views;
   readonly session: ConsoleSession;
-  readonly api: AdminApi;
+  readonly api: AdminApiClient;
   readonly formTokens: ConsoleFormTokens;
   /** oidc-provider's end_session path: "Sign out" ends the Latchkey session too. */
   readonly endSessionPath: string;

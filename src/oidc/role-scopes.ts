@@ -9,24 +9,9 @@
 // was registered for.
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { toAdminRole, type AdminRole } from '../accounts/admin-role.ts';
+import { adminResourceIdentifier } from '../resources/admin-resource.ts';
 
-/** The admin resource's scopes, one per area and access. */
-export const ADMIN_SCOPES = [
-  'clients:read',
-  'clients:write',
-  'resources:read',
-  'resources:write',
-  'users:read',
-  'users:write',
-  'keys:read',
-  'keys:write',
-  'audit:read',
-] as const;
-
-/** The admin resource's identifier: the issuer (no trailing slash) and /admin. */
-export function adminResourceIdentifier(issuer: string): string {
-  return `${issuer}/admin`;
-}
+export { ADMIN_SCOPES, adminResourceIdentifier } from '../resources/admin-resource.ts';
 
 /** The part of `scopes` a role may have. */
 export function scopesForRole(role: AdminRole, scopes: readonly string[]): string[] {

@@ -6,7 +6,7 @@
 // role is set with `latchkey user set-role` (audited) or the service.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_SCOPES } from '../../src/oidc/role-scopes.ts';
-import { adminClientTokens, adminScopesOf, createPerson, ensureAdminResource } from '../helpers/admin.ts';
+import { adminClientTokens, adminScopesOf, createPerson, ensureAdminResource } from '../helpers/admin-console.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

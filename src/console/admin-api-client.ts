@@ -20,7 +20,7 @@ export interface ApiRequest {
   readonly ifMatch?: string;
 }
 
-export interface AdminApiDeps {
+export interface AdminApiClientDeps {
   /** Where /admin/v1 is reached: the issuer. */
   readonly baseUrl: string;
   /** Test seam; the global fetch otherwise. */
@@ -44,7 +44,7 @@ function toProblem(status: number, body: unknown): ApiProblem {
   };
 }
 
-export function createAdminApi({ baseUrl, fetch: fetchImpl = fetch }: AdminApiDeps) {
+export function createAdminApiClient({ baseUrl, fetch: fetchImpl = fetch }: AdminApiClientDeps) {
   const root = `${baseUrl}/admin/v1`;
 
   async function call<T>(accessToken: string, method: string, path: string, request: ApiRequest = {}): Promise<ApiResult<T>> {
@@ -80,4 +80,4 @@ export function createAdminApi({ baseUrl, fetch: fetchImpl = fetch }: AdminApiDe
   };
 }
 
-export type AdminApi = ReturnType<typeof createAdminApi>;
+export type AdminApiClient = ReturnType<typeof createAdminApiClient>;
