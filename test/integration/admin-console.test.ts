@@ -1,0 +1,156 @@
+// The admin console over HTTP, as a browser without JavaScript uses it: /admin
+// sends a stranger through Latchkey's own sign-in (code + PKCE as
+// latchkey-admin, no consent page), the pages render from the Admin API
+// with the person's token, a viewer is offered no write, a write forged by
+// a viewer comes back as the API's 403 as a readable page, and a form
+// without the session's form token is refused before it reaches the API.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_CLIENT_ID } from '../../src/oidc/admin-client.ts';
+import { consoleSignIn, createPerson, ensureAdminResource, formTokenOf, submitForm } from '../helpers/admin-console.ts';
+import { expectPage, heading, parseForms, UserAgent } from '../helpers/rp.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await ensureAdminResource(server);
+  await createPerson(server, 'admin@example.test', 'admin');
+  await createPerson(server, 'viewer@example.test', 'viewer');
+  await createPerson(server, 'nobody@example.test', 'none');
+  await server.services.clients.create({ name: 'Existing app', redirectUris: ['https://app.example.test/cb'] });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const writeForms = (html: string) => parseForms(html).filter((form) => form.method === 'post' && form.action !== '/admin/logout');
+
+describe('signing in to the console', () => {
+  it('sends a browser without a session to sign in with code + PKCE as latchkey-admin, keeping its request in a sealed cookie', async () => {
+    const first = await fetch(`${server.issuer}/admin/clients`, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/admin/login?return=%2Fadmin%2Fclients');
+
+    const start = await fetch(`${server.issuer}/admin/login?return=%2Fadmin%2Fclients`, { redirect: 'manual' });
+    expect(start.status).toBe(303);
+    const authorization = new URL(start.headers.get('location')!);
+    expect(authorization.origin + authorization.pathname).toBe(`${server.issuer}/auth`);
+    expect(Object.fromEntries(authorization.searchParams)).toMatchObject({
+      client_id: ADMIN_CLIENT_ID,
+      response_type: 'code',
+      code_challenge_method: 'S256',
+      redirect_uri: `${server.issuer}/admin/callback`,
+      resource: `${server.issuer}/admin`,
+    });
+    for (const name of ['state', 'nonce', 'code_challenge']) expect(authorization.searchParams.get(name)).toMatch(/^[\w-]{43}$/);
+    const [cookie] = start.headers.getSetCookie();
+    expect(cookie).toMatch(/^latchkey\.console_signin=v1\./);
+    expect(cookie).toMatch(/path=\/admin/);
+    expect(cookie).toMatch(/httponly/i);
+    expect(cookie).toMatch(/samesite=lax/i);
+    // Sealed: nothing of the request is readable in it.
+    expect(cookie).not.toContain(authorization.searchParams.get('state')!);
+  });
+
+  it('brings an admin back to the page asked for, signed in', async () => {
+    const { page } = await consoleSignIn(server, 'admin@example.test', '/admin/clients');
+    expect(page.url.pathname).toBe('/admin/clients');
+    expect(page.status).toBe(200);
+    expect(heading(page)).toBe('Clients');
+    expect(page.html).toContain('Existing app');
+    expect(page.html).toContain('href="/admin/clients/new"');
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+  });
+
+  it('refuses a callback this browser did not start', async () => {
+    const response = await fetch(`${server.issuer}/admin/callback?code=x&state=y`);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('Sign-in did not complete');
+  });
+
+  it('tells a person without a role that they have no access, and starts no session', async () => {
+    const agent = new UserAgent(new URL(server.issuer).origin);
+    const login = await agent.open('/admin');
+    const page = expectPage(await agent.submit(login, { email: 'nobody@example.test', password: 'correct horse battery staple' }));
+    expect(page.status).toBe(403);
+    expect(page.html).toContain('No access to the admin console');
+    expect(agent.jar.names()).not.toContain('latchkey.console');
+  });
+});
+
+describe('what a role sees and may do', () => {
+  it('an admin creates a client (the secret shown once) and rotates its secret', async () => {
+    const { agent, page } = await consoleSignIn(server, 'admin@example.test', '/admin/clients/new');
+    expect(heading(page)).toBe('New client');
+    const created = expectPage(await submitForm(agent, page, '/admin/clients', { client_name: 'Console app', redirect_uris: 'https://console-app.example.test/cb', grant_types: 'authorization_code' }));
+    expect(created.status, created.html.slice(0, 2000)).toBe(201);
+    const clientId = /<code>(lk_[\w-]+)<\/code>/.exec(created.html)![1]!;
+    const secret = /id="client-secret">([^<]+)</.exec(created.html)![1]!;
+    expect(secret.length).toBeGreaterThan(20);
+
+    const edit = expectPage(await agent.open(`/admin/clients/${clientId}`));
+    expect(edit.status).toBe(200);
+    expect(edit.html).not.toContain(secret);
+    const rotated = expectPage(await submitForm(agent, edit, '/secret'));
+    expect(rotated.status).toBe(200);
+    const newSecret = /id="client-secret">([^<]+)</.exec(rotated.html)![1]!;
+    expect(newSecret).not.toBe(secret);
+  });
+
+  it('a viewer sees the lists with no write buttons', async () => {
+    const { agent, page } = await consoleSignIn(server, 'viewer@example.test', '/admin/clients');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('Existing app');
+    expect(page.html).not.toContain('/admin/clients/new');
+    expect(writeForms(page.html)).toEqual([]);
+
+    const clientId = /href="\/admin\/clients\/(lk_[\w-]+)"/.exec(page.html)![1]!;
+    const edit = expectPage(await agent.open(`/admin/clients/${clientId}`));
+    expect(edit.status).toBe(200);
+    expect(writeForms(edit.html)).toEqual([]);
+    expect(edit.html).not.toContain('<button type="submit">Save');
+    expect(edit.html).not.toContain('/delete');
+  });
+
+  it('a write forged by a viewer is refused by the API, as a readable 403 page', async () => {
+    const { agent, page } = await consoleSignIn(server, 'viewer@example.test', '/admin/clients');
+    const forged = expectPage(await agent.post('/admin/clients', new URLSearchParams({ token: formTokenOf(page.html), client_name: 'Forged', redirect_uris: 'https://forged.example.test/cb', grant_types: 'authorization_code' })));
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(forged.html).toContain('insufficient_scope');
+    expect(forged.html).toContain('Your role does not allow this');
+    expect((await server.services.clients.list()).map((client) => client.name)).not.toContain('Forged');
+  });
+
+  it.each([
+    { label: 'no form token', token: undefined },
+    { label: 'a made-up form token', token: 'A'.repeat(43) },
+  ])('refuses a form with $label before it reaches the API', async ({ token }) => {
+    const { agent } = await consoleSignIn(server, 'admin@example.test');
+    const body = new URLSearchParams({ client_name: 'No token', redirect_uris: 'https://no-token.example.test/cb', grant_types: 'authorization_code' });
+    if (token) body.set('token', token);
+    const refused = expectPage(await agent.post('/admin/clients', body));
+    expect(refused.status).toBe(403);
+    expect(refused.html).toContain('invalid_form_token');
+    expect((await server.services.clients.list()).map((client) => client.name)).not.toContain('No token');
+  });
+
+  it('a form token from another console session is refused', async () => {
+    const other = await consoleSignIn(server, 'admin@example.test');
+    const { agent } = await consoleSignIn(server, 'admin@example.test');
+    const refused = expectPage(await agent.post('/admin/keys/rotate', new URLSearchParams({ token: formTokenOf(other.page.html) })));
+    expect(refused.status).toBe(403);
+    expect(refused.html).toContain('invalid_form_token');
+  });
+
+  it('an API problem for a page becomes a readable page with its status, never a 500', async () => {
+    const { agent } = await consoleSignIn(server, 'admin@example.test');
+    const missing = expectPage(await agent.open('/admin/clients/lk_doesnotexist'));
+    expect(missing.status).toBe(404);
+    expect(missing.html).toContain('not_found');
+  });
+});
