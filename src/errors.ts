@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'config_invalid'
   | 'invalid_input'
   | 'already_exists'
+  | 'conflict'
+  | 'precondition_failed'
   | 'not_found'
   | 'migration_failed'
   | 'database_unavailable'
@@ -40,6 +42,12 @@ export class ConfigError extends LatchkeyError {
 export class InvalidInputError extends LatchkeyError {
   readonly code = 'invalid_input';
   readonly status = 400;
+  /** The input field at fault, by its wire name (`redirect_uris`, `scopes`), when one is: the Admin API names it. */
+  readonly field: string | undefined;
+  constructor(message: string, options?: ErrorOptions & { readonly field?: string }) {
+    super(message, options);
+    this.field = options?.field;
+  }
 }
 
 /** Why a new password was refused: the page names the rule in the reader's language. */
@@ -48,7 +56,7 @@ export type PasswordRule = 'too_short' | 'too_long' | 'common';
 /** A new password that breaks a rule of password-policy.ts; never carries the password. */
 export class PasswordRuleError extends InvalidInputError {
   constructor(readonly rule: PasswordRule, message: string) {
-    super(message);
+    super(message, { field: 'password' });
   }
 }
 
@@ -56,6 +64,18 @@ export class PasswordRuleError extends InvalidInputError {
 export class AlreadyExistsError extends LatchkeyError {
   readonly code = 'already_exists';
   readonly status = 409;
+}
+
+/** A change refused because of the state things are in (deleting the admin resource). */
+export class ConflictError extends LatchkeyError {
+  readonly code = 'conflict';
+  readonly status = 409;
+}
+
+/** An update or delete made on a version that is no longer the current one (a stale If-Match): nothing was written. */
+export class PreconditionFailedError extends LatchkeyError {
+  readonly code = 'precondition_failed';
+  readonly status = 412;
 }
 
 export class NotFoundError extends LatchkeyError {

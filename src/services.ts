@@ -4,6 +4,7 @@ import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
 import { createAccountTokenRepository } from './accounts/account-token-repository.ts';
 import { createAccountTokens } from './accounts/account-tokens.ts';
+import { createInvitations } from './accounts/invitation.ts';
 import { createPasswordHasher } from './accounts/password-hasher.ts';
 import { createAuditRepository } from './audit/audit-repository.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -15,6 +16,7 @@ import type { Log } from './log.ts';
 import { createMfaRecords } from './mfa/mfa-records.ts';
 import { createSecondFactorQuery } from './mfa/second-factor-query.ts';
 import { createMfaRepository } from './mfa/mfa-repository.ts';
+import { createSecondFactorReset } from './mfa/second-factor-reset.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { createPasskeyRepository } from './passkeys/passkey-repository.ts';
 import { createPasskeyService } from './passkeys/passkey-service.ts';
@@ -44,7 +46,10 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const mfa = createMfaRecords({ repository: createMfaRepository(db), secondFactors: createSecondFactorQuery(db) });
   // An account's WebAuthn credentials (the ceremonies are passkeys/webauthn-ceremony.ts's).
   const passkeys = createPasskeyService({ repository: passkeyRepository });
-  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys };
+  // What an operator does to an account beyond its row (CLI and Admin API alike).
+  const invitations = createInvitations({ accounts, accountTokens, issuer: config.issuer });
+  const secondFactorReset = createSecondFactorReset({ mfa, passkeys });
+  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset };
 }
 
 export type Services = ReturnType<typeof createServices>;
