@@ -28,6 +28,7 @@ import type { Log } from './log.ts';
 import { createMail } from './mail/create-mail.ts';
 import { createAdapterFactory } from './oidc/adapter.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './oidc/account-client.ts';
+import { ADMIN_CLIENT_ID, adminClientMetadata } from './oidc/admin-client.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { providerClientSource } from './oidc/client-metadata.ts';
 import { createProviderHolder } from './oidc/provider-holder.ts';
@@ -88,7 +89,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const throttle = createThrottleService({ repository: createThrottleRepository(db) });
   const throttleKeys = createThrottleKeys(keys.masterSecret);
   const registry = await createRegistryCache({
-    clients: { findProviderMetadata: providerClientSource(services.clients, { [ACCOUNT_CLIENT_ID]: accountClientMetadata(config.issuer) }).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
+    clients: { findProviderMetadata: providerClientSource(services.clients, { [ACCOUNT_CLIENT_ID]: accountClientMetadata(config.issuer), [ADMIN_CLIENT_ID]: adminClientMetadata(config.issuer) }).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
     resources: services.resources,
   });
   const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });

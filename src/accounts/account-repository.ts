@@ -19,10 +19,10 @@ export interface NewAccountRow {
   readonly passwordHash: string;
 }
 
-export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified'>>;
+export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified' | 'role'>>;
 
 /** What an operator may change on an account's row (the Admin API's PATCH). */
-export type AccountEdit = Partial<Pick<AccountRow, 'name' | 'email' | 'emailVerified' | 'disabled'>>;
+export type AccountEdit = Partial<Pick<AccountRow, 'name' | 'email' | 'emailVerified' | 'disabled' | 'role'>>;
 
 export interface AccountPageQuery {
   /** Already normalised (lower-case); matched literally, % and _ included. */
@@ -41,7 +41,7 @@ export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) =
 /** Account ids are UUIDs. */
 const ID_LENGTH = 36;
 
-const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "createdAt", "updatedAt"';
+const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "role", "createdAt", "updatedAt"';
 const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
 const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
 /**

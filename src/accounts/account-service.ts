@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { isDatabaseText } from '../db/database-text.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.ts';
 import type { AccountEdit, AccountRepository, AccountRow } from './account-repository.ts';
+import { parseAdminRole, toAdminRole, type AdminRole } from './admin-role.ts';
 import { normaliseEmail, parseDisplayName } from './account-validation.ts';
 import { checkNewPassword, normalisePassword, SIGN_IN_PASSWORD_MAX_LENGTH } from './password-policy.ts';
 import { createDecoyHash } from './decoy-hash.ts';
@@ -23,6 +24,8 @@ export interface AccountView {
   readonly emailVerified: boolean;
   readonly name: string | null;
   readonly disabled: boolean;
+  /** What the person may do in the admin console (accounts/admin-role.ts). */
+  readonly role: AdminRole;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -40,6 +43,8 @@ export interface AccountEditInput {
   readonly name?: string | null;
   readonly email?: string;
   readonly disabled?: boolean;
+  /** admin, viewer or none (accounts/admin-role.ts). */
+  readonly role?: string;
 }
 
 export interface AccountPageInput {
@@ -140,6 +145,7 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       const changes: { -readonly [K in keyof AccountEdit]: AccountEdit[K] } = {};
       if (input.name !== undefined) changes.name = input.name === null ? null : naming('name', () => parseDisplayName(input.name!));
       if (input.disabled !== undefined) changes.disabled = input.disabled;
+      if (input.role !== undefined) changes.role = naming('role', () => parseAdminRole(input.role));
       const row = isDatabaseText(id, 64) ? await repository.findById(id) : undefined;
       if (!row) throw new NotFoundError(`account ${id} does not exist`);
       if (input.email !== undefined) {
@@ -175,6 +181,15 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
 
     enable(emailOrId: string): Promise<AccountView> {
       return update(emailOrId, { disabled: false });
+    },
+
+    /**
+     * Sets the person's admin-console role (admin, viewer or none). It
+     * bounds the admin scopes of their next token (oidc/role-scopes.ts),
+     * refreshes included; tokens already issued keep theirs until they expire.
+     */
+    setRole(emailOrId: string, role: string): Promise<AccountView> {
+      return update(emailOrId, { role: parseAdminRole(role) });
     },
 
     /**
@@ -285,6 +300,7 @@ function toView(row: AccountRow): AccountView {
     emailVerified: row.emailVerified,
     name: row.name,
     disabled: row.disabled,
+    role: toAdminRole(row.role),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

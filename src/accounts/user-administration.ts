@@ -102,13 +102,15 @@ export function createUserAdministration({ accounts, artifacts, secondFactors, s
       return { user: await one(account), invited: true };
     },
 
-    /** Name, email, disabled; with `ifVersion`, only from that version (PreconditionFailedError otherwise). */
+    /** Name, email, disabled, role; with `ifVersion`, only from that version (PreconditionFailedError otherwise). */
     async edit(id: string, input: AccountEditInput, options: { readonly ifVersion?: Date } & Actor): Promise<UserRecord> {
       const before = await existing(id);
       const after = await accounts.edit(id, input, options.ifVersion ? { ifVersion: options.ifVersion } : {});
       const changed = (['name', 'email'] as const).filter((field) => before[field] !== after[field]);
       if (changed.length) audit.record({ type: 'user.updated', actor: options.actor, subject: id, details: { fields: changed } });
       if (before.disabled !== after.disabled) audit.record({ type: after.disabled ? 'user.disabled' : 'user.enabled', actor: options.actor, subject: id });
+      // As `latchkey user set-role` records it.
+      if (before.role !== after.role) audit.record({ type: 'user.role_changed', actor: options.actor, subject: id, details: { role: after.role, previous: before.role } });
       return one(after);
     },
 

@@ -9,6 +9,8 @@ export interface AccountRecord {
   readonly emailVerified: boolean;
   readonly name: string | null;
   readonly disabled: boolean;
+  /** The admin-console role (accounts/admin-role.ts); absent reads as none. */
+  readonly role?: string;
   readonly updatedAt: Date;
 }
 

@@ -14,8 +14,9 @@ import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
 import { addAuthenticationContext } from './authentication-context.ts';
-import { loadExistingGrant } from './existing-grant.ts';
-import { createResourceIndicators, type ResourceLookup } from './resource-indicators.ts';
+import { createLoadExistingGrant } from './existing-grant.ts';
+import { createResourceIndicators, type PersonScopes, type ResourceLookup } from './resource-indicators.ts';
+import { createRoleScopes } from './role-scopes.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
@@ -66,7 +67,7 @@ export function finishProviderResponse(ctx: Context): void {
  * default). test/unit/provider-features.test.ts fails when an upgrade brings
  * a feature this list does not name.
  */
-export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>): NonNullable<Configuration['features']> {
+export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'> & { readonly personScopes?: PersonScopes }): NonNullable<Configuration['features']> {
   return {
     // What Latchkey serves.
     clientCredentials: { enabled: true },
@@ -75,7 +76,7 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     userinfo: { enabled: true },
     rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
     backchannelLogout: { enabled: true },
-    resourceIndicators: createResourceIndicators(deps.resources),
+    resourceIndicators: createResourceIndicators(deps.resources, deps.personScopes),
     // PAR (RFC 9126): on by the library's default and advertised; optional for clients.
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
     // Off. DPoP would issue `token_type: DPoP` tokens with cnf.jkt, but no
@@ -109,6 +110,8 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
 export function createProvider(deps: ProviderDeps): Provider {
   const { config } = deps;
   const secureCookies = config.issuer.startsWith('https:');
+  // What a person may get for the admin resource: what their role allows.
+  const roleScopes = createRoleScopes({ issuer: config.issuer, accounts: deps.accounts });
 
   const configuration: Configuration = {
     adapter: deps.adapter,
@@ -164,7 +167,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // (client-validation.ts), and oidc-provider refuses a response type a
     // client does not list.
     responseTypes: ['code', 'none'],
-    loadExistingGrant,
+    loadExistingGrant: createLoadExistingGrant(roleScopes),
     rotateRefreshToken: deps.rotatesRefreshToken,
     // JWT access tokens name their grant, so introspection can tell when it is
     // revoked, and say how the person signed in (acr, amr, auth_time), so a
@@ -177,7 +180,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         },
       },
     },
-    features: providerFeatures(deps),
+    features: providerFeatures({ ...deps, personScopes: roleScopes }),
     ttl: {
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,

@@ -32,7 +32,12 @@ function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
   return ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
 }
 
-export function createResourceIndicators(resources: ResourceLookup) {
+/** Narrows what a person may get for a resource (role-scopes.ts); absent, a person gets what the client may have. */
+export interface PersonScopes {
+  forPerson(ctx: KoaContextWithOIDC, resource: string, allowed: readonly string[]): Promise<string[]>;
+}
+
+export function createResourceIndicators(resources: ResourceLookup, personScopes?: PersonScopes) {
   return {
     enabled: true,
 
@@ -61,7 +66,9 @@ export function createResourceIndicators(resources: ResourceLookup) {
 
       // The client's registered scope bounds everything it may ever be granted.
       const clientScopes = registeredResourceScopes(client);
-      const allowed = resource.scopes.filter((scope) => clientScopes.has(scope));
+      const clientAllowed = resource.scopes.filter((scope) => clientScopes.has(scope));
+      // A person's token is bounded by the person too (the admin resource: their role).
+      const allowed = isClientCredentials(ctx) || !personScopes ? clientAllowed : await personScopes.forPerson(ctx, resource.identifier, clientAllowed);
 
       if (isClientCredentials(ctx)) {
         const params = ctx.oidc.params as { scope?: string };

@@ -107,7 +107,11 @@ export function parseForms(html: string): Form[] {
 /** A user agent for one origin (the issuer): follows its redirects, keeps its cookies, stops at any other origin. */
 export class UserAgent {
   readonly jar = new CookieJar();
-  constructor(readonly origin: string) {}
+  /** `stopAt`: a same-origin URL to stop at as if it were another origin (a client's callback on the issuer's origin). */
+  constructor(
+    readonly origin: string,
+    readonly stopAt: (url: URL) => boolean = () => false,
+  ) {}
 
   /** GET `url` and follow redirects within the issuer; `init.headers` go with every hop (an X-Forwarded-For, say). */
   open(url: string | URL, init: { headers?: Record<string, string> } = {}): Promise<Step> {
@@ -151,7 +155,7 @@ export class UserAgent {
       if (response.status >= 300 && response.status < 400 && location) {
         const next = new URL(location, url);
         await response.body?.cancel();
-        if (next.origin !== this.origin) return { kind: 'redirect', url: next, status: response.status };
+        if (next.origin !== this.origin || this.stopAt(next)) return { kind: 'redirect', url: next, status: response.status };
         url = next;
         request = { method: 'GET' };
         continue;
@@ -190,7 +194,8 @@ export async function createRelyingParty(options: RelyingPartyOptions) {
 
   return {
     config,
-    browser: new UserAgent(new URL(options.issuer).origin),
+    // A redirect URI on the issuer's own origin (a built-in client's) ends the navigation like any other.
+    browser: new UserAgent(new URL(options.issuer).origin, (url) => url.href.split('?')[0] === options.redirectUri),
 
     /** A code + PKCE S256 request with fresh state and nonce; `params` adds or overrides. */
     async authorizationRequest(params: Record<string, string> = {}): Promise<AuthorizationRequest> {

@@ -104,13 +104,15 @@ describe('users', () => {
     expect(user).toMatchObject({ email: 'edit@example.test', name: 'Edit Me', disabled: false, mfa: { totp: false, passkeys: 0, recoveryCodesLeft: 0 } });
     expect(JSON.stringify(user)).not.toMatch(/password/i);
 
-    const edited = await users.edit(user.id, { name: 'Edited', email: 'Moved@Example.test', disabled: true }, { ifVersion: user.updatedAt, actor: ACTOR });
-    expect(edited).toMatchObject({ name: 'Edited', email: 'moved@example.test', emailVerified: false, disabled: true });
+    const edited = await users.edit(user.id, { name: 'Edited', email: 'Moved@Example.test', disabled: true, role: 'viewer' }, { ifVersion: user.updatedAt, actor: ACTOR });
+    expect(edited).toMatchObject({ name: 'Edited', email: 'moved@example.test', emailVerified: false, disabled: true, role: 'viewer' });
     expect(edited.updatedAt.getTime()).toBeGreaterThan(user.updatedAt.getTime());
 
     expect(await errorOf(users.edit(user.id, { name: 'Late' }, { ifVersion: user.updatedAt, actor: ACTOR }))).toMatchObject({ code: 'precondition_failed' });
     expect(await errorOf(users.edit(user.id, { email: 'taken@example.test' }, { actor: ACTOR }))).toMatchObject({ code: 'already_exists' });
     expect(await errorOf(users.edit(user.id, { name: 'bad\u0000name' }, { actor: ACTOR }))).toMatchObject({ code: 'invalid_input', field: 'name' });
+    expect(await errorOf(users.edit(user.id, { role: 'owner' }, { actor: ACTOR }))).toMatchObject({ code: 'invalid_input', field: 'role' });
+    expect(await errorOf(users.edit(user.id, { email: 'not an email' }, { actor: ACTOR }))).toMatchObject({ code: 'invalid_input', field: 'email' });
     expect(await errorOf(users.edit('00000000-0000-4000-8000-000000000000', { name: 'x' }, { actor: ACTOR }))).toMatchObject({ code: 'not_found' });
     const cleared = await users.edit(user.id, { name: null, disabled: false }, { actor: ACTOR });
     expect(cleared).toMatchObject({ name: null, disabled: false });
@@ -121,6 +123,7 @@ describe('users', () => {
         ['user.updated', ACTOR],
         ['user.disabled', ACTOR],
         ['user.enabled', ACTOR],
+        ['user.role_changed', ACTOR],
       ]),
     );
   });

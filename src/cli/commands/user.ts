@@ -9,6 +9,7 @@ import type { AccountView, CreateAccountInput } from '../../accounts/account-ser
 import { readSecretFromStdin } from '../stdin.ts';
 import { UsageError } from '../usage-error.ts';
 import { NotFoundError } from '../../errors.ts';
+import { ADMIN_ROLES, isAdminRole, type AdminRole } from '../../accounts/admin-role.ts';
 
 function describe(user: AccountView): string {
   return fields([
@@ -16,6 +17,7 @@ function describe(user: AccountView): string {
     ['email', user.email],
     ['name', user.name],
     ['status', user.disabled ? 'disabled' : 'enabled'],
+    ['role', user.role],
     ['created', user.createdAt],
   ]);
 }
@@ -121,6 +123,27 @@ const setPassword = defineCommand<{ email: string; password: string }>({
   },
 });
 
+const setRole = defineCommand<{ email: string; role: AdminRole }>({
+  usage: `set-role EMAIL ${ADMIN_ROLES.join('|')}`,
+  summary:
+    "Set a user's role in the admin console (/admin): admin may change everything, viewer may only look, none (the default) gets no admin access. " +
+    'It bounds the admin scopes of their next token; tokens already issued keep theirs until they expire',
+  options: {},
+  arguments: ['EMAIL', 'ROLE'],
+  parse(args) {
+    const role = args.positionals[1]!;
+    if (!isAdminRole(role)) throw new UsageError(`ROLE must be one of ${ADMIN_ROLES.join(', ')}`);
+    return { email: args.positionals[0]!, role };
+  },
+  async run({ services, audit }, { email, role }) {
+    const before = await services.accounts.findByEmail(email);
+    if (!before) throw new NotFoundError(`no account with email ${email}`);
+    const user = await services.accounts.setRole(before.id, role);
+    await audit({ type: 'user.role_changed', subject: user.id, details: { role, previous: before.role } });
+    return { json: { user }, human: `Admin console role of ${user.email}: ${role}.` };
+  },
+});
+
 const resetMfa = defineCommand<string>({
   usage: 'reset-mfa EMAIL',
   summary: "Remove every second factor of a user (authenticator app, recovery codes, passkeys: they lost them); their next sign-in needs only the password, and they can enrol again",
@@ -141,5 +164,5 @@ const resetMfa = defineCommand<string>({
 export const userCommands: CommandGroup = {
   name: 'user',
   summary: 'End-user accounts',
-  commands: { create, invite, list, disable, enable, 'set-password': setPassword, 'reset-mfa': resetMfa },
+  commands: { create, invite, list, disable, enable, 'set-password': setPassword, 'set-role': setRole, 'reset-mfa': resetMfa },
 };

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Account" ADD COLUMN "role" TEXT NOT NULL DEFAULT 'none';

@@ -1,0 +1,91 @@
+// Roles bound the admin scopes a person can get: through the console's own
+// client (latchkey-admin, authorization code + PKCE, no consent page) an
+// admin gets all nine scopes of <issuer>/admin, a viewer the `:read` ones,
+// anyone else none; the sign-in after a role change follows the new role; a
+// service's client-credentials token is bounded by its client only. The
+// role is set with `latchkey user set-role` (audited) or the service.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_SCOPES } from '../../src/oidc/role-scopes.ts';
+import { adminClientTokens, adminScopesOf, createPerson, ensureAdminResource } from '../helpers/admin.ts';
+import { runCli } from '../helpers/cli.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const READ_SCOPES = ADMIN_SCOPES.filter((scope) => scope.endsWith(':read'));
+
+let server: TestServer;
+let adminResource: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  adminResource = await ensureAdminResource(server);
+  await createPerson(server, 'admin@example.test', 'admin');
+  await createPerson(server, 'viewer@example.test', 'viewer');
+  await createPerson(server, 'nobody@example.test', 'none');
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('the admin scopes a person gets, by role', () => {
+  it.each([
+    { role: 'admin', email: 'admin@example.test', scopes: [...ADMIN_SCOPES] },
+    { role: 'viewer', email: 'viewer@example.test', scopes: READ_SCOPES },
+    { role: 'none', email: 'nobody@example.test', scopes: [] },
+  ])('$role: $scopes', async ({ email, scopes }) => {
+    const { tokens } = await adminClientTokens(server, email);
+    expect(adminScopesOf(tokens.access_token, server.issuer).sort()).toEqual([...scopes].sort());
+    expect(tokens.id_token, 'an ID token: the console knows who signed in').toEqual(expect.any(String));
+  });
+
+  it('the next sign-in follows the role as it is now: an admin made viewer gets only the read scopes', async () => {
+    const person = await createPerson(server, 'demoted@example.test', 'admin');
+    const { tokens } = await adminClientTokens(server, person.email);
+    expect(adminScopesOf(tokens.access_token, server.issuer)).toHaveLength(ADMIN_SCOPES.length);
+    expect(tokens.refresh_token, 'the console client gets no refresh token').toBeUndefined();
+    await server.services.accounts.setRole(person.id, 'viewer');
+    const again = await adminClientTokens(server, person.email);
+    expect(adminScopesOf(again.tokens.access_token, server.issuer).sort()).toEqual([...READ_SCOPES].sort());
+  });
+
+  it('a client-credentials token is bounded by its client, not by any role', async () => {
+    const { client, clientSecret } = await server.services.clients.create({ name: 'ops', grantTypes: ['client_credentials'], resources: [adminResource], scope: 'clients:read clients:write' });
+    const response = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: adminResource }),
+    });
+    expect(response.status).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect(adminScopesOf(access_token, server.issuer).sort()).toEqual(['clients:read', 'clients:write']);
+  });
+});
+
+describe('latchkey user set-role', () => {
+  const cli = (args: string[]) => runCli(args, { env: { DATABASE_URL: server.database.url } });
+
+  it('sets the role, records it in the audit log, and the next sign-in gets its scopes', async () => {
+    await createPerson(server, 'promoted@example.test', 'none');
+    const result = await cli(['user', 'set-role', 'promoted@example.test', 'viewer', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const { user } = JSON.parse(result.stdout) as { user: { id: string; role: string } };
+    expect(user.role).toBe('viewer');
+
+    const events = await server.services.audit.list({ types: ['user.role_changed'], limit: 10 });
+    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'user.role_changed', actor: 'cli', subject: user.id, details: { role: 'viewer', previous: 'none' } })]));
+
+    const { tokens } = await adminClientTokens(server, 'promoted@example.test');
+    expect(adminScopesOf(tokens.access_token, server.issuer).sort()).toEqual([...READ_SCOPES].sort());
+  });
+
+  it.each([
+    { label: 'an unknown role', args: ['user', 'set-role', 'admin@example.test', 'root', '--json'], exit: 2, code: 'usage_error' },
+    { label: 'a missing role', args: ['user', 'set-role', 'admin@example.test', '--json'], exit: 2, code: 'usage_error' },
+    { label: 'an unknown person', args: ['user', 'set-role', 'ghost@example.test', 'admin', '--json'], exit: 1, code: 'not_found' },
+  ])('refuses $label', async ({ args, exit, code }) => {
+    const result = await cli(args);
+    expect(result.code).toBe(exit);
+    expect(JSON.parse(result.stdout || result.stderr)).toMatchObject({ error: { code } });
+  });
+});
+
