@@ -6,6 +6,7 @@
 import type Koa from 'koa';
 import type { AdapterFactory } from 'oidc-provider';
 import { createAccountRoutes } from './account/account-routes.ts';
+import { createAdminApi } from './admin/admin-api.ts';
 import { createApp } from './app.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
@@ -41,6 +42,7 @@ import { createVerificationRoutes } from './self-service/verification-routes.ts'
 import type { SelfServiceDeps } from './self-service/self-service-deps.ts';
 import { createForgotPassword } from './self-service/forgot-password.ts';
 import { createResetRoutes } from './self-service/reset-routes.ts';
+import { ADMIN_SCOPES, adminResourceIdentifier } from './resources/admin-resource.ts';
 import { createServices } from './services.ts';
 import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
@@ -82,6 +84,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const cookieKeys = await keys.service.cookieKeys();
 
   const services = createServices({ config, db, log });
+  // The Admin API's own resource (<issuer>/admin and its scopes): created at the first start, idempotent after.
+  await services.resources.ensure({ identifier: adminResourceIdentifier(config.issuer), scopes: ADMIN_SCOPES });
   const artifacts = createArtifactRepository(db);
   const views = createViews();
   const metrics = createMetrics();
@@ -213,6 +217,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         passkeys: services.passkeys,
         ceremony,
       }),
+      // /admin/v1: a prefix check for every other request; built at its first request.
+      createAdminApi({ config, log, services, keys, mail: mail.service }),
     ],
     readiness: createReadinessCheck({
       probes: {

@@ -28,6 +28,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.role_changed',
   'resource.created',
   'resource.deleted',
+  'resource.updated',
   'key.rotated',
   'key.retired',
   'secret.rotated',

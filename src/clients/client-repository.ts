@@ -14,6 +14,13 @@ export interface NewClientRow {
   readonly metadata: string;
 }
 
+/** What an update may change. */
+export interface ClientChanges {
+  readonly name?: string;
+  readonly secretHash?: string | null;
+  readonly metadata?: string;
+}
+
 /** Client ids are 'lk_' and 22 base64url characters (client-service.ts): nothing longer is stored. */
 const MAX_ID_LENGTH = 64;
 
@@ -26,6 +33,32 @@ export function createClientRepository(prisma: PrismaClient) {
 
     list(): Promise<ClientRow[]> {
       return prisma.client.findMany({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    },
+
+    /** One page in id order: rows with an id after `after` (all when absent), at most `limit`. */
+    listPage({ after, limit }: { readonly after?: string; readonly limit: number }): Promise<ClientRow[]> {
+      return prisma.client.findMany({ where: after === undefined ? {} : { id: { gt: after } }, orderBy: { id: 'asc' }, take: limit });
+    },
+
+    /**
+     * Compare-and-swap: writes `data` only while the row still has the
+     * `updatedAt` read before (`expected`); resolves to the new row, or
+     * undefined when the row is gone or changed meanwhile. The new updatedAt
+     * is always later than the old one, so the version always moves.
+     */
+    async updateIfUnchanged(id: string, expected: Date, data: ClientChanges): Promise<ClientRow | undefined> {
+      const updatedAt = new Date(Math.max(Date.now(), expected.getTime() + 1));
+      const [{ count }] = await prisma.$transaction([
+        prisma.client.updateMany({ where: { id, updatedAt: expected }, data: { ...data, updatedAt } }),
+        bumpRegistry(prisma, 'clients'),
+      ]);
+      return count > 0 ? ((await prisma.client.findUnique({ where: { id } })) ?? undefined) : undefined;
+    },
+
+    /** Deletes the row only while it still has `expected` as updatedAt; resolves to whether it did. */
+    async deleteIfUnchanged(id: string, expected: Date): Promise<boolean> {
+      const [{ count }] = await prisma.$transaction([prisma.client.deleteMany({ where: { id, updatedAt: expected } }), bumpRegistry(prisma, 'clients')]);
+      return count > 0;
     },
 
     /** `id` may come straight from a request (a client_id): one the database cannot take is simply not found. */

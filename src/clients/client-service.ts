@@ -4,7 +4,7 @@
 // and what the provider compares against, is its SHA-256 digest.
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/config.ts';
-import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import type { ClientRepository, ClientRow } from './client-repository.ts';
 import { generateClientSecret, hashClientSecret } from './client-secret.ts';
@@ -50,6 +50,10 @@ export type ProviderClientMetadata = StoredClientMetadata & {
 
 export interface ClientView {
   readonly clientId: string;
+  /** Changes with every write (a secret rotation included): the ETag of the Admin API. */
+  readonly version: string;
+  /** Whether the client authenticates with a secret (only its digest is kept). */
+  readonly secretSet: boolean;
   readonly name: string;
   readonly public: boolean;
   readonly applicationType: ApplicationType;
@@ -76,10 +80,29 @@ export interface CreatedClient {
 
 export type CreateClientInput = ClientRegistrationInput;
 
-/** What `client update` may change; absent fields stay as they are. */
+/**
+ * What an update may change: absent fields stay as they are, null puts a
+ * field back to its default (no URIs, no resources, not required, a scope
+ * derived from the resources). The result must pass every rule a new
+ * registration must.
+ */
 export interface UpdateClientInput {
-  readonly requireVerifiedEmail?: boolean;
-  readonly requireMfa?: boolean;
+  readonly name?: string;
+  readonly redirectUris?: readonly string[] | null;
+  readonly postLogoutRedirectUris?: readonly string[] | null;
+  readonly grantTypes?: readonly string[];
+  readonly scope?: string | null;
+  readonly resources?: readonly string[] | null;
+  readonly tokenEndpointAuthMethod?: string;
+  readonly jwksUri?: string | null;
+  readonly backchannelLogoutUri?: string | null;
+  readonly requireVerifiedEmail?: boolean | null;
+  readonly requireMfa?: boolean | null;
+}
+
+/** Conditions on a change: `version` is the one read before (an If-Match); absent means unconditional. */
+export interface ChangeOptions {
+  readonly version?: string | undefined;
 }
 
 export interface ClientServiceDeps {
@@ -98,49 +121,63 @@ export function createClientService({ repository, resources, config }: ClientSer
     return row;
   }
 
+  /** Checks a registration (rules, registered resources) and builds the metadata stored for it. */
+  async function resolveMetadata(input: ClientRegistrationInput): Promise<StoredClientMetadata> {
+    const registration = parseClientRegistration(input, config.env);
+
+    const registered = await resources.findManyByIdentifier(registration.resources);
+    const known = new Set(registered.map((resource) => resource.identifier));
+    const missing = registration.resources.findIndex((identifier) => !known.has(identifier));
+    if (missing !== -1) throw new InvalidInputError(`resource ${registration.resources[missing]} is not registered`, { field: `resources[${missing}]` });
+
+    let scope = registration.scope;
+    if (scope === undefined) {
+      const resourceScopes = registered.flatMap((resource) => resource.scopes);
+      const userScopes = registration.grantTypes.includes('authorization_code')
+        ? [...OIDC_SCOPES, ...(registration.grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
+        : [];
+      scope = [...new Set([...userScopes, ...resourceScopes])];
+    }
+    if (scope.length === 0) {
+      throw new InvalidInputError('a client_credentials client needs at least one resource (or an explicit scope) to get tokens for', { field: 'resources' });
+    }
+
+    return {
+      client_name: registration.name,
+      application_type: registration.applicationType,
+      redirect_uris: registration.redirectUris,
+      post_logout_redirect_uris: registration.postLogoutRedirectUris,
+      grant_types: registration.grantTypes,
+      response_types: registration.responseTypes,
+      scope: scope.join(' '),
+      token_endpoint_auth_method: registration.tokenEndpointAuthMethod,
+      ...(registration.jwksUri !== undefined && { jwks_uri: registration.jwksUri }),
+      ...(registration.backchannelLogoutUri !== undefined && {
+        backchannel_logout_uri: registration.backchannelLogoutUri,
+        backchannel_logout_session_required: true,
+      }),
+      resources: registration.resources,
+      ...(registration.requireVerifiedEmail && { require_verified_email: true }),
+      ...(registration.requireMfa && { require_mfa: true }),
+    };
+  }
+
+  function stale(clientId: string): PreconditionFailedError {
+    return new PreconditionFailedError(`client ${clientId} has changed since the version given`);
+  }
+
+  /** After a compare-and-swap that changed nothing: gone (404) or changed meanwhile (412). */
+  async function lostRace(clientId: string): Promise<Error> {
+    return (await repository.findById(clientId)) ? stale(clientId) : new NotFoundError(`client ${clientId} does not exist`);
+  }
+
   return {
     async create(input: CreateClientInput): Promise<CreatedClient> {
-      const registration = parseClientRegistration(input, config.env);
-
-      const registered = await resources.findManyByIdentifier(registration.resources);
-      const known = new Set(registered.map((resource) => resource.identifier));
-      const missing = registration.resources.find((identifier) => !known.has(identifier));
-      if (missing !== undefined) throw new InvalidInputError(`resource ${missing} is not registered`);
-
-      let scope = registration.scope;
-      if (scope === undefined) {
-        const resourceScopes = registered.flatMap((resource) => resource.scopes);
-        const userScopes = registration.grantTypes.includes('authorization_code')
-          ? [...OIDC_SCOPES, ...(registration.grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
-          : [];
-        scope = [...new Set([...userScopes, ...resourceScopes])];
-      }
-      if (scope.length === 0) {
-        throw new InvalidInputError('a client_credentials client needs at least one resource (or an explicit scope) to get tokens for');
-      }
-
-      const metadata: StoredClientMetadata = {
-        client_name: registration.name,
-        application_type: registration.applicationType,
-        redirect_uris: registration.redirectUris,
-        post_logout_redirect_uris: registration.postLogoutRedirectUris,
-        grant_types: registration.grantTypes,
-        response_types: registration.responseTypes,
-        scope: scope.join(' '),
-        token_endpoint_auth_method: registration.tokenEndpointAuthMethod,
-        ...(registration.jwksUri !== undefined && { jwks_uri: registration.jwksUri }),
-        ...(registration.backchannelLogoutUri !== undefined && {
-          backchannel_logout_uri: registration.backchannelLogoutUri,
-          backchannel_logout_session_required: true,
-        }),
-        resources: registration.resources,
-        ...(registration.requireVerifiedEmail && { require_verified_email: true }),
-        ...(registration.requireMfa && { require_mfa: true }),
-      };
+      const metadata = await resolveMetadata(input);
       const clientSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method) ? generateClientSecret() : undefined;
       const row = await repository.insert({
         id: generateClientId(),
-        name: registration.name,
+        name: metadata.client_name,
         secretHash: clientSecret === undefined ? null : hashClientSecret(clientSecret),
         metadata: JSON.stringify(metadata),
       });
@@ -155,25 +192,53 @@ export function createClientService({ repository, resources, config }: ClientSer
       return toView(await findRow(clientId));
     },
 
-    async delete(clientId: string): Promise<ClientView> {
+    /** One page in client_id order, after the id `after` (from the start when absent). */
+    async listPage(page: { readonly after?: string; readonly limit: number }): Promise<ClientView[]> {
+      return (await repository.listPage(page)).map(toView);
+    },
+
+    /** Deletes a client; a compare-and-swap on `version` when given. */
+    async delete(clientId: string, options: ChangeOptions = {}): Promise<ClientView> {
       const row = await findRow(clientId);
-      if (!(await repository.deleteById(row.id))) throw new NotFoundError(`client ${clientId} does not exist`);
+      if (options.version !== undefined && options.version !== versionOf(row)) throw stale(clientId);
+      if (!(await repository.deleteIfUnchanged(row.id, row.updatedAt))) throw await lostRace(clientId);
       return toView(row);
     },
 
-    /** Changes a client's sign-in requirements (a verified email, a second factor); absent fields stay. */
-    async update(clientId: string, input: UpdateClientInput): Promise<ClientView> {
+    /**
+     * Changes a client's registration (see UpdateClientInput), checked like
+     * a new one; a compare-and-swap on `version` when given. Switching to a
+     * secret-based auth method gives the client a secret, returned this once;
+     * switching away from one drops it.
+     */
+    async update(clientId: string, input: UpdateClientInput, options: ChangeOptions = {}): Promise<CreatedClient> {
       const current = await findRow(clientId);
-      const { require_verified_email: verifiedBefore, require_mfa: mfaBefore, ...metadata } = parseMetadata(current);
-      if ((input.requireVerifiedEmail || input.requireMfa) && !metadata.grant_types.includes('authorization_code')) {
-        throw new InvalidInputError(`requiring ${input.requireMfa ? 'a second factor' : 'a verified email'} needs the authorization_code grant: only people sign in`);
-      }
-      const requireVerifiedEmail = input.requireVerifiedEmail ?? verifiedBefore === true;
-      const requireMfa = input.requireMfa ?? mfaBefore === true;
-      const updated: StoredClientMetadata = { ...metadata, ...(requireVerifiedEmail && { require_verified_email: true }), ...(requireMfa && { require_mfa: true }) };
-      const row = await repository.updateMetadata(current.id, JSON.stringify(updated));
-      if (!row) throw new NotFoundError(`client ${clientId} does not exist`);
-      return toView(row);
+      if (options.version !== undefined && options.version !== versionOf(current)) throw stale(clientId);
+      const before = parseMetadata(current);
+      const pick = <T>(change: T | null | undefined, kept: T | undefined): T | undefined => (change === undefined ? kept : change === null ? undefined : change);
+      const metadata = await resolveMetadata({
+        name: input.name ?? current.name,
+        redirectUris: pick(input.redirectUris, before.redirect_uris),
+        postLogoutRedirectUris: pick(input.postLogoutRedirectUris, before.post_logout_redirect_uris),
+        grantTypes: input.grantTypes ?? before.grant_types,
+        scope: pick(input.scope, before.scope),
+        resources: pick(input.resources, before.resources),
+        tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? before.token_endpoint_auth_method,
+        jwksUri: pick(input.jwksUri, before.jwks_uri),
+        backchannelLogoutUri: pick(input.backchannelLogoutUri, before.backchannel_logout_uri),
+        requireVerifiedEmail: pick(input.requireVerifiedEmail, before.require_verified_email === true),
+        requireMfa: pick(input.requireMfa, before.require_mfa === true),
+      });
+      const usesSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method);
+      const clientSecret = usesSecret && current.secretHash === null ? generateClientSecret() : undefined;
+      const row = await repository.updateIfUnchanged(current.id, current.updatedAt, {
+        name: metadata.client_name,
+        metadata: JSON.stringify(metadata),
+        ...(!usesSecret && { secretHash: null }),
+        ...(clientSecret !== undefined && { secretHash: hashClientSecret(clientSecret) }),
+      });
+      if (!row) throw await lostRace(clientId);
+      return clientSecret === undefined ? { client: toView(row) } : { client: toView(row), clientSecret };
     },
 
     /** Replaces the secret at once (the old one stops working) and returns the new one, this once. */
@@ -181,7 +246,7 @@ export function createClientService({ repository, resources, config }: ClientSer
       const current = await findRow(clientId);
       const method = parseMetadata(current).token_endpoint_auth_method;
       if (!SECRET_METHODS.includes(method)) {
-        throw new InvalidInputError(`client ${clientId} authenticates with ${method} and has no secret to rotate`);
+        throw new InvalidInputError(`client ${clientId} authenticates with ${method} and has no secret to rotate`, { field: 'token_endpoint_auth_method' });
       }
       const clientSecret = generateClientSecret();
       const row = await repository.updateSecretHash(current.id, hashClientSecret(clientSecret));
@@ -222,10 +287,17 @@ function parseMetadata(row: ClientRow): StoredClientMetadata {
   return JSON.parse(row.metadata) as StoredClientMetadata;
 }
 
+/** A row's version: its updatedAt in milliseconds, which every write moves forward. */
+function versionOf(row: Pick<ClientRow, 'updatedAt'>): string {
+  return String(row.updatedAt.getTime());
+}
+
 function toView(row: ClientRow): ClientView {
   const metadata = parseMetadata(row);
   return {
     clientId: row.id,
+    version: versionOf(row),
+    secretSet: row.secretHash !== null,
     name: row.name,
     public: metadata.token_endpoint_auth_method === 'none',
     applicationType: metadata.application_type,

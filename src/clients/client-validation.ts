@@ -61,8 +61,8 @@ const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
 /** Checks and normalises a registration; throws InvalidInputError on the first rule broken. */
 export function parseClientRegistration(input: ClientRegistrationInput, env: Config['env']): ClientRegistration {
   const name = input.name?.trim() ?? '';
-  if (!name) throw new InvalidInputError('client name is required');
-  if (name.length > MAX_NAME_LENGTH) throw new InvalidInputError(`client name is longer than ${MAX_NAME_LENGTH} characters`);
+  if (!name) throw new InvalidInputError('client name is required', { field: 'client_name' });
+  if (name.length > MAX_NAME_LENGTH) throw new InvalidInputError(`client name is longer than ${MAX_NAME_LENGTH} characters`, { field: 'client_name' });
 
   const tokenEndpointAuthMethod = parseAuthMethod(input);
   const isPublic = tokenEndpointAuthMethod === 'none';
@@ -71,31 +71,31 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   const grantTypes = parseGrantTypes(input.grantTypes, redirectUris.length > 0);
 
   if (isPublic && grantTypes.includes('client_credentials')) {
-    throw new InvalidInputError('a public client cannot use the client_credentials grant: it has no credentials to authenticate with');
+    throw new InvalidInputError('a public client cannot use the client_credentials grant: it has no credentials to authenticate with', { field: 'grant_types' });
   }
   const usesCode = grantTypes.includes('authorization_code');
   if (usesCode && redirectUris.length === 0) {
-    throw new InvalidInputError('the authorization_code grant needs at least one redirect URI');
+    throw new InvalidInputError('the authorization_code grant needs at least one redirect URI', { field: 'redirect_uris' });
   }
   if (!usesCode && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
-    throw new InvalidInputError('redirect URIs are used only with the authorization_code grant');
+    throw new InvalidInputError('redirect URIs are used only with the authorization_code grant', { field: 'redirect_uris' });
   }
   const requireVerifiedEmail = input.requireVerifiedEmail === true;
-  if (requireVerifiedEmail && !usesCode) throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in');
+  if (requireVerifiedEmail && !usesCode) throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in', { field: 'require_verified_email' });
   const requireMfa = input.requireMfa === true;
-  if (requireMfa && !usesCode) throw new InvalidInputError('requiring a second factor needs the authorization_code grant: only people sign in');
+  if (requireMfa && !usesCode) throw new InvalidInputError('requiring a second factor needs the authorization_code grant: only people sign in', { field: 'require_mfa' });
 
   const applicationType: ApplicationType = [...redirectUris, ...postLogoutRedirectUris].some((uri) => PRIVATE_USE_SCHEME.test(URL.parse(uri)?.protocol ?? ''))
     ? 'native'
     : 'web';
   const rules: UriRules = { env, isPublic, applicationType };
-  for (const uri of redirectUris) checkRedirectUri(uri, 'redirect URI', rules);
-  for (const uri of postLogoutRedirectUris) checkRedirectUri(uri, 'post-logout redirect URI', rules);
+  redirectUris.forEach((uri, index) => checkRedirectUri(uri, 'redirect URI', rules, `redirect_uris[${index}]`));
+  postLogoutRedirectUris.forEach((uri, index) => checkRedirectUri(uri, 'post-logout redirect URI', rules, `post_logout_redirect_uris[${index}]`));
 
   const jwksUri = parseJwksUri(input.jwksUri, tokenEndpointAuthMethod);
   const backchannelLogoutUri = parseBackchannelLogoutUri(input.backchannelLogoutUri, usesCode, env);
-  const scope = input.scope === undefined ? undefined : parseScopeTokens(input.scope);
-  if (scope !== undefined && scope.length === 0) throw new InvalidInputError('scope must not be empty');
+  const scope = input.scope === undefined ? undefined : parseScopeTokens(input.scope, 'scope');
+  if (scope !== undefined && scope.length === 0) throw new InvalidInputError('scope must not be empty', { field: 'scope' });
   const resources = distinct((input.resources ?? []).map((resource) => resource.trim()));
 
   return {
@@ -118,11 +118,11 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
 function parseAuthMethod(input: ClientRegistrationInput): AuthMethod {
   const method = input.tokenEndpointAuthMethod;
   if (method !== undefined && !(AUTH_METHODS as readonly string[]).includes(method)) {
-    throw new InvalidInputError(`token endpoint auth method "${method}" is not one of ${AUTH_METHODS.join(', ')}`);
+    throw new InvalidInputError(`token endpoint auth method "${method}" is not one of ${AUTH_METHODS.join(', ')}`, { field: 'token_endpoint_auth_method' });
   }
   if (input.public) {
     if (method !== undefined && method !== 'none') {
-      throw new InvalidInputError(`a public client authenticates with "none", not "${method}"`);
+      throw new InvalidInputError(`a public client authenticates with "none", not "${method}"`, { field: 'token_endpoint_auth_method' });
     }
     return 'none';
   }
@@ -132,19 +132,19 @@ function parseAuthMethod(input: ClientRegistrationInput): AuthMethod {
 function parseGrantTypes(given: readonly string[] | undefined, hasRedirectUris: boolean): GrantType[] {
   if (given === undefined) {
     if (!hasRedirectUris) {
-      throw new InvalidInputError('give at least one redirect URI (for the authorization_code grant), or choose the client_credentials grant for a machine client');
+      throw new InvalidInputError('give at least one redirect URI (for the authorization_code grant), or choose the client_credentials grant for a machine client', { field: 'redirect_uris' });
     }
     return ['authorization_code', 'refresh_token'];
   }
   const grantTypes = distinct(given.map((grant) => grant.trim()).filter(Boolean));
-  if (grantTypes.length === 0) throw new InvalidInputError('at least one grant type is required');
+  if (grantTypes.length === 0) throw new InvalidInputError('at least one grant type is required', { field: 'grant_types' });
   for (const grant of grantTypes) {
     if (!(GRANT_TYPES as readonly string[]).includes(grant)) {
-      throw new InvalidInputError(`unknown grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')})`);
+      throw new InvalidInputError(`unknown grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')})`, { field: 'grant_types' });
     }
   }
   if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
-    throw new InvalidInputError('the refresh_token grant is only useful together with authorization_code');
+    throw new InvalidInputError('the refresh_token grant is only useful together with authorization_code', { field: 'grant_types' });
   }
   return grantTypes as GrantType[];
 }
@@ -158,46 +158,46 @@ interface UriRules {
 // The redirect URI is where codes are delivered, so it must be exactly known:
 // absolute, no fragment (RFC 6749 §3.1.2), no plain http to a remote host in
 // production, and custom schemes only for apps that cannot keep a secret anyway.
-function checkRedirectUri(uri: string, label: string, rules: UriRules): void {
-  if (uri.length > MAX_URI_LENGTH) throw new InvalidInputError(`${label} is longer than ${MAX_URI_LENGTH} characters`);
+function checkRedirectUri(uri: string, label: string, rules: UriRules, field: string): void {
+  if (uri.length > MAX_URI_LENGTH) throw new InvalidInputError(`${label} is longer than ${MAX_URI_LENGTH} characters`, { field });
   const url = URL.parse(uri);
-  if (!url) throw new InvalidInputError(`${label} "${uri}" is not an absolute URI`);
-  if (uri.includes('#')) throw new InvalidInputError(`${label} "${uri}" must not contain a fragment`);
-  if (url.username || url.password) throw new InvalidInputError(`${label} "${uri}" must not contain credentials`);
+  if (!url) throw new InvalidInputError(`${label} "${uri}" is not an absolute URI`, { field });
+  if (uri.includes('#')) throw new InvalidInputError(`${label} "${uri}" must not contain a fragment`, { field });
+  if (url.username || url.password) throw new InvalidInputError(`${label} "${uri}" must not contain credentials`, { field });
 
   if (url.protocol === 'http:' || url.protocol === 'https:') {
-    if (!url.hostname) throw new InvalidInputError(`${label} "${uri}" has no host`);
+    if (!url.hostname) throw new InvalidInputError(`${label} "${uri}" has no host`, { field });
     if (rules.applicationType === 'native') {
       // oidc-provider's rules for native apps (RFC 8252 §7.3, §7.2).
       if (url.protocol === 'http:' && !NATIVE_LOOPBACKS.has(url.hostname)) {
-        throw new InvalidInputError(`${label} "${uri}": a native app may use http only with localhost, 127.0.0.1 or [::1]`);
+        throw new InvalidInputError(`${label} "${uri}": a native app may use http only with localhost, 127.0.0.1 or [::1]`, { field });
       }
       if (url.protocol === 'https:' && NATIVE_LOOPBACKS.has(url.hostname)) {
-        throw new InvalidInputError(`${label} "${uri}": a native app must use http, not https, for a loopback redirect`);
+        throw new InvalidInputError(`${label} "${uri}": a native app must use http, not https, for a loopback redirect`, { field });
       }
     } else if (url.protocol === 'http:' && rules.env === 'production' && !isLoopbackHost(url.hostname)) {
-      throw new InvalidInputError(`${label} "${uri}" must use https in production (http is allowed only for loopback hosts)`);
+      throw new InvalidInputError(`${label} "${uri}" must use https in production (http is allowed only for loopback hosts)`, { field });
     }
     return;
   }
   if (!PRIVATE_USE_SCHEME.test(url.protocol)) {
-    throw new InvalidInputError(`${label} "${uri}" must use https, http, or a reverse-domain private-use scheme such as com.example.app:`);
+    throw new InvalidInputError(`${label} "${uri}" must use https, http, or a reverse-domain private-use scheme such as com.example.app:`, { field });
   }
   if (!rules.isPublic) {
-    throw new InvalidInputError(`${label} "${uri}": private-use URI schemes are allowed only for public (native) clients`);
+    throw new InvalidInputError(`${label} "${uri}": private-use URI schemes are allowed only for public (native) clients`, { field });
   }
 }
 
 function parseJwksUri(value: string | undefined, method: AuthMethod): string | undefined {
   const jwksUri = value?.trim() || undefined;
   if (method !== 'private_key_jwt') {
-    if (jwksUri !== undefined) throw new InvalidInputError('a JWKS URI is used only with the private_key_jwt auth method');
+    if (jwksUri !== undefined) throw new InvalidInputError('a JWKS URI is used only with the private_key_jwt auth method', { field: 'jwks_uri' });
     return undefined;
   }
-  if (jwksUri === undefined) throw new InvalidInputError('the private_key_jwt auth method needs a JWKS URI');
+  if (jwksUri === undefined) throw new InvalidInputError('the private_key_jwt auth method needs a JWKS URI', { field: 'jwks_uri' });
   const url = URL.parse(jwksUri);
   if (!url || url.protocol !== 'https:' || !url.hostname || jwksUri.includes('#')) {
-    throw new InvalidInputError(`JWKS URI "${jwksUri}" must be an absolute https URL without a fragment`);
+    throw new InvalidInputError(`JWKS URI "${jwksUri}" must be an absolute https URL without a fragment`, { field: 'jwks_uri' });
   }
   return jwksUri;
 }
@@ -207,13 +207,13 @@ function parseJwksUri(value: string | undefined, method: AuthMethod): string | u
 function parseBackchannelLogoutUri(value: string | undefined, usesCode: boolean, env: Config['env']): string | undefined {
   const uri = value?.trim() || undefined;
   if (uri === undefined) return undefined;
-  if (!usesCode) throw new InvalidInputError('a back-channel logout URI is used only with the authorization_code grant');
+  if (!usesCode) throw new InvalidInputError('a back-channel logout URI is used only with the authorization_code grant', { field: 'backchannel_logout_uri' });
   const url = URL.parse(uri);
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname || uri.includes('#') || uri.length > MAX_URI_LENGTH) {
-    throw new InvalidInputError(`back-channel logout URI "${uri}" must be an absolute http or https URL without a fragment`);
+    throw new InvalidInputError(`back-channel logout URI "${uri}" must be an absolute http or https URL without a fragment`, { field: 'backchannel_logout_uri' });
   }
   if (url.protocol === 'http:' && env === 'production' && !isLoopbackHost(url.hostname)) {
-    throw new InvalidInputError(`back-channel logout URI "${uri}" must use https in production (http is allowed only for loopback hosts)`);
+    throw new InvalidInputError(`back-channel logout URI "${uri}" must use https in production (http is allowed only for loopback hosts)`, { field: 'backchannel_logout_uri' });
   }
   return uri;
 }

@@ -8,6 +8,16 @@ import { MAX_IDENTIFIER_LENGTH } from './resource-validation.ts';
 
 export type ApiResourceRow = Models.ApiResourceModel;
 
+/** What an update may change. */
+export interface ResourceChanges {
+  readonly scopes?: string;
+  readonly accessTokenTtl?: number;
+  readonly signingAlg?: string;
+}
+
+/** Resource ids are UUIDs (resource-service.ts): nothing longer is stored. */
+const MAX_ID_LENGTH = 64;
+
 export interface NewApiResourceRow {
   readonly id: string;
   readonly identifier: string;
@@ -44,7 +54,53 @@ export function createResourceRepository(prisma: PrismaClient) {
     },
 
     async findById(id: string): Promise<ApiResourceRow | undefined> {
+      if (!isDatabaseText(id, MAX_ID_LENGTH)) return undefined;
       return (await prisma.apiResource.findUnique({ where: { id } })) ?? undefined;
+    },
+
+    /** One page in id order: rows with an id after `after` (all when absent), at most `limit`. */
+    listPage({ after, limit }: { readonly after?: string; readonly limit: number }): Promise<ApiResourceRow[]> {
+      return prisma.apiResource.findMany({ where: after === undefined ? {} : { id: { gt: after } }, orderBy: { id: 'asc' }, take: limit });
+    },
+
+    /**
+     * Compare-and-swap: writes `data` only while the row still has the
+     * `updatedAt` read before (`expected`); resolves to the new row, or
+     * undefined when the row is gone or changed meanwhile. The new updatedAt
+     * is always later than the old one, so the version always moves.
+     */
+    async updateIfUnchanged(id: string, expected: Date, data: ResourceChanges): Promise<ApiResourceRow | undefined> {
+      const updatedAt = new Date(Math.max(Date.now(), expected.getTime() + 1));
+      const [{ count }] = await prisma.$transaction([
+        prisma.apiResource.updateMany({ where: { id, updatedAt: expected }, data: { ...data, updatedAt } }),
+        bumpRegistry(prisma, 'resources'),
+      ]);
+      return count > 0 ? ((await prisma.apiResource.findUnique({ where: { id } })) ?? undefined) : undefined;
+    },
+
+    /**
+     * Deletes the resource (only while it still has `expected` as updatedAt,
+     * when given) and removes its identifier from every client's resources,
+     * in one transaction: no client is left naming an API that no longer
+     * exists. Resolves to whether the resource was deleted.
+     */
+    async deleteAndDetach(row: Pick<ApiResourceRow, 'id' | 'identifier'>, expected?: Date): Promise<boolean> {
+      return prisma.$transaction(async (tx) => {
+        // Writes first: SQLite then holds its write lock from the start (a read first would fail with SQLITE_BUSY on upgrade).
+        await bumpRegistry(tx as PrismaClient, 'resources');
+        await bumpRegistry(tx as PrismaClient, 'clients');
+        const { count } = await tx.apiResource.deleteMany({ where: { id: row.id, ...(expected && { updatedAt: expected }) } });
+        if (count === 0) return false;
+        // Metadata is JSON text: the identifier appears in it as a JSON string wherever a client names it.
+        const candidates = await tx.client.findMany({ where: { metadata: { contains: JSON.stringify(row.identifier) } }, select: { id: true, metadata: true } });
+        for (const client of candidates) {
+          const metadata = JSON.parse(client.metadata) as { resources?: string[] };
+          if (!metadata.resources?.includes(row.identifier)) continue;
+          metadata.resources = metadata.resources.filter((identifier) => identifier !== row.identifier);
+          await tx.client.update({ where: { id: client.id }, data: { metadata: JSON.stringify(metadata) } });
+        }
+        return true;
+      });
     },
 
     /** Changes with every write (a counter bumped in the same transaction); caches poll it. */

@@ -3,8 +3,9 @@
 // anything is written.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.ts';
-import { AlreadyExistsError, NotFoundError } from '../errors.ts';
-import type { ApiResourceRow, ResourceRepository } from './resource-repository.ts';
+import { AlreadyExistsError, ConflictError, NotFoundError, PreconditionFailedError } from '../errors.ts';
+import { adminResourceIdentifier } from './admin-resource.ts';
+import type { ApiResourceRow, ResourceChanges, ResourceRepository } from './resource-repository.ts';
 import {
   parseAccessTokenTtl,
   parseResourceIdentifier,
@@ -21,8 +22,22 @@ export interface CreateResourceInput {
   readonly signingAlg?: string;
 }
 
+/** What an update may change; absent fields stay. The identifier never changes: tokens carry it as `aud`. */
+export interface UpdateResourceInput {
+  readonly scopes?: readonly string[];
+  readonly accessTokenTtl?: number;
+  readonly signingAlg?: string;
+}
+
+/** Conditions on a change: `version` is the one read before (an If-Match); absent means unconditional. */
+export interface ChangeOptions {
+  readonly version?: string | undefined;
+}
+
 export interface ResourceView {
   readonly id: string;
+  /** Changes with every write: the ETag of the Admin API. */
+  readonly version: string;
   readonly identifier: string;
   readonly scopes: string[];
   readonly accessTokenTtl: number;
@@ -33,25 +48,90 @@ export interface ResourceView {
 
 export interface ResourceServiceDeps {
   readonly repository: ResourceRepository;
-  readonly config: Pick<Config, 'env' | 'ttl'>;
+  readonly config: Pick<Config, 'env' | 'ttl' | 'issuer'>;
 }
 
 export function createResourceService({ repository, config }: ResourceServiceDeps) {
+  const adminIdentifier = adminResourceIdentifier(config.issuer);
+
+  async function findRow(idOrIdentifier: string): Promise<ApiResourceRow> {
+    const row = (await repository.findById(idOrIdentifier)) ?? (await repository.findByIdentifier(idOrIdentifier));
+    if (!row) throw new NotFoundError(`resource ${idOrIdentifier} does not exist`);
+    return row;
+  }
+
+  async function create(input: CreateResourceInput): Promise<ResourceView> {
+    const identifier = parseResourceIdentifier(input.identifier, config.env);
+    const scopes = parseResourceScopes(input.scopes);
+    const accessTokenTtl = parseAccessTokenTtl(input.accessTokenTtl, config.ttl.accessToken);
+    const signingAlg = parseSigningAlg(input.signingAlg);
+    const row = await repository.insert({ id: randomUUID(), identifier, scopes: scopes.join(' '), accessTokenTtl, signingAlg });
+    if (!row) throw new AlreadyExistsError(`resource ${identifier} already exists`);
+    return toView(row);
+  }
+
   return {
-    async create(input: CreateResourceInput): Promise<ResourceView> {
-      const identifier = parseResourceIdentifier(input.identifier, config.env);
-      const scopes = parseResourceScopes(input.scopes);
-      const accessTokenTtl = parseAccessTokenTtl(input.accessTokenTtl, config.ttl.accessToken);
-      const signingAlg = parseSigningAlg(input.signingAlg);
-      const row = await repository.insert({ id: randomUUID(), identifier, scopes: scopes.join(' '), accessTokenTtl, signingAlg });
-      if (!row) throw new AlreadyExistsError(`resource ${identifier} already exists`);
-      return toView(row);
-    },
+    create,
 
     async list(): Promise<ResourceView[]> {
       return (await repository.list()).map(toView);
     },
 
+    /** One page in id order, after the id `after` (from the start when absent). */
+    async listPage(page: { readonly after?: string; readonly limit: number }): Promise<ResourceView[]> {
+      return (await repository.listPage(page)).map(toView);
+    },
+
+    /** By id only (the Admin API's {resource_id}); NotFoundError otherwise. */
+    async getById(id: string): Promise<ResourceView> {
+      const row = await repository.findById(id);
+      if (!row) throw new NotFoundError(`resource ${id} does not exist`);
+      return toView(row);
+    },
+
+    /** By id or identifier; NotFoundError when neither matches. */
+    async get(idOrIdentifier: string): Promise<ResourceView> {
+      return toView(await findRow(idOrIdentifier));
+    },
+
+    /**
+     * Registers the resource unless its identifier exists; adds scopes it
+     * lacks otherwise. Idempotent, and safe when several instances run it at
+     * once (the loser of a create race finds the winner's row).
+     */
+    async ensure(input: CreateResourceInput): Promise<ResourceView> {
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const existing = await repository.findByIdentifier(input.identifier);
+        if (!existing) {
+          try {
+            return await create(input);
+          } catch (error) {
+            if (error instanceof AlreadyExistsError) continue;
+            throw error;
+          }
+        }
+        const view = toView(existing);
+        const missing = input.scopes.filter((scope) => !view.scopes.includes(scope));
+        if (missing.length === 0) return view;
+        const updated = await repository.updateIfUnchanged(existing.id, existing.updatedAt, { scopes: [...view.scopes, ...missing].join(' ') });
+        if (updated) return toView(updated);
+      }
+      throw new ConflictError(`resource ${input.identifier} kept changing while it was being ensured`);
+    },
+
+    /** Changes scopes, TTL or signing algorithm; absent fields stay. A compare-and-swap on `version` when given. */
+    async update(idOrIdentifier: string, input: UpdateResourceInput, options: ChangeOptions = {}): Promise<ResourceView> {
+      const current = await findRow(idOrIdentifier);
+      if (options.version !== undefined && options.version !== versionOf(current)) throw stale(idOrIdentifier);
+      const changes: ResourceChanges = {
+        ...(input.scopes !== undefined && { scopes: parseResourceScopes(input.scopes).join(' ') }),
+        ...(input.accessTokenTtl !== undefined && { accessTokenTtl: parseAccessTokenTtl(input.accessTokenTtl, config.ttl.accessToken) }),
+        ...(input.signingAlg !== undefined && { signingAlg: parseSigningAlg(input.signingAlg) }),
+      };
+      const row = await repository.updateIfUnchanged(current.id, current.updatedAt, changes);
+      if (!row) throw (await repository.findById(current.id)) ? stale(idOrIdentifier) : new NotFoundError(`resource ${idOrIdentifier} does not exist`);
+      return toView(row);
+    },
     async findByIdentifier(identifier: string): Promise<ResourceView | undefined> {
       const row = await repository.findByIdentifier(identifier);
       return row && toView(row);
@@ -68,11 +148,18 @@ export function createResourceService({ repository, config }: ResourceServiceDep
       return (await repository.findManyByIdentifier(identifiers)).map(toView);
     },
 
-    /** Deletes by identifier (or by id); NotFoundError when neither matches. */
-    async delete(identifierOrId: string): Promise<ResourceView> {
+    /**
+     * Deletes by identifier (or by id) and, in the same transaction, removes
+     * the identifier from every client's resources. NotFoundError when
+     * neither matches; ConflictError for the admin resource.
+     */
+    async delete(identifierOrId: string, options: ChangeOptions = {}): Promise<ResourceView> {
       const row = (await repository.findByIdentifier(identifierOrId)) ?? (await repository.findById(identifierOrId));
-      if (!row || !(await repository.deleteById(row.id))) {
-        throw new NotFoundError(`resource ${identifierOrId} does not exist`);
+      if (!row) throw new NotFoundError(`resource ${identifierOrId} does not exist`);
+      if (row.identifier === adminIdentifier) throw new ConflictError('the admin resource cannot be deleted: the Admin API and the console need it');
+      if (options.version !== undefined && options.version !== versionOf(row)) throw stale(identifierOrId);
+      if (!(await repository.deleteAndDetach(row, row.updatedAt))) {
+        throw (await repository.findById(row.id)) ? stale(identifierOrId) : new NotFoundError(`resource ${identifierOrId} does not exist`);
       }
       return toView(row);
     },
@@ -81,9 +168,19 @@ export function createResourceService({ repository, config }: ResourceServiceDep
 
 export type ResourceService = ReturnType<typeof createResourceService>;
 
+/** A row's version: its updatedAt in milliseconds, which every write moves forward. */
+function versionOf(row: Pick<ApiResourceRow, 'updatedAt'>): string {
+  return String(row.updatedAt.getTime());
+}
+
+function stale(what: string): PreconditionFailedError {
+  return new PreconditionFailedError(`resource ${what} has changed since the version given`);
+}
+
 function toView(row: ApiResourceRow): ResourceView {
   return {
     id: row.id,
+    version: versionOf(row),
     identifier: row.identifier,
     scopes: row.scopes.split(' ').filter(Boolean),
     accessTokenTtl: row.accessTokenTtl,

@@ -70,10 +70,34 @@ const create = defineCommand<CreateClientInput>({
   },
 });
 
+// What --clear may put back to its default, and the field it is.
+const CLEARABLE = {
+  'redirect-uri': 'redirectUris',
+  'post-logout-redirect-uri': 'postLogoutRedirectUris',
+  scope: 'scope',
+  resource: 'resources',
+  'jwks-uri': 'jwksUri',
+  'backchannel-logout-uri': 'backchannelLogoutUri',
+} as const;
+
 const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
-  usage: 'update CLIENT_ID [--require-verified-email true|false] [--require-mfa true|false]',
-  summary: "Change a client's sign-in requirements: a verified email, a second factor",
-  options: { 'require-verified-email': { type: 'string' }, 'require-mfa': { type: 'string' } },
+  usage:
+    'update CLIENT_ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email true|false] [--require-mfa true|false] [--clear redirect-uri|post-logout-redirect-uri|scope|resource|jwks-uri|backchannel-logout-uri]...',
+  summary: "Change a client's registration; a list given replaces the old one, --clear empties one (a cleared scope is derived from the resources again); checked like a new registration",
+  options: {
+    name: { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
+    'grant-types': { type: 'string', multiple: true },
+    scope: { type: 'string' },
+    resource: { type: 'string', multiple: true },
+    'token-endpoint-auth-method': { type: 'string' },
+    'jwks-uri': { type: 'string' },
+    'backchannel-logout-uri': { type: 'string' },
+    'require-verified-email': { type: 'string' },
+    'require-mfa': { type: 'string' },
+    clear: { type: 'string', multiple: true },
+  },
   arguments: ['CLIENT_ID'],
   parse: (args) => {
     const toggle = (name: string): boolean | undefined => {
@@ -82,15 +106,33 @@ const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
       if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${name} takes true or false`);
       return raw === 'true';
     };
-    const requireVerifiedEmail = toggle('require-verified-email');
-    const requireMfa = toggle('require-mfa');
-    if (requireVerifiedEmail === undefined && requireMfa === undefined) throw new UsageError('nothing to change: give --require-verified-email true|false or --require-mfa true|false');
-    return { clientId: args.positionals[0]!, input: { ...(requireVerifiedEmail !== undefined && { requireVerifiedEmail }), ...(requireMfa !== undefined && { requireMfa }) } };
+    const cleared: Record<string, null> = {};
+    for (const option of stringList(args, 'clear', { commas: true }) ?? []) {
+      if (!(option in CLEARABLE)) throw new UsageError(`--clear takes one of ${Object.keys(CLEARABLE).join(', ')}`);
+      if (args.values[option] !== undefined) throw new UsageError(`--${option} and --clear ${option} contradict each other`);
+      cleared[CLEARABLE[option as keyof typeof CLEARABLE]] = null;
+    }
+    const given: UpdateClientInput = {
+      name: optionalString(args, 'name'),
+      redirectUris: stringList(args, 'redirect-uri'),
+      postLogoutRedirectUris: stringList(args, 'post-logout-redirect-uri'),
+      grantTypes: stringList(args, 'grant-types', { commas: true }),
+      scope: optionalString(args, 'scope'),
+      resources: stringList(args, 'resource'),
+      tokenEndpointAuthMethod: optionalString(args, 'token-endpoint-auth-method'),
+      jwksUri: optionalString(args, 'jwks-uri'),
+      backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
+      requireVerifiedEmail: toggle('require-verified-email'),
+      requireMfa: toggle('require-mfa'),
+    };
+    const input = { ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)), ...cleared } as UpdateClientInput;
+    if (Object.keys(input).length === 0) throw new UsageError('nothing to change: give at least one option (see `latchkey client update --help`)');
+    return { clientId: args.positionals[0]!, input };
   },
   async run({ services, audit }, { clientId, input }) {
-    const client = await services.clients.update(clientId, input);
-    await audit({ type: 'client.updated', subject: client.clientId, clientId: client.clientId, details: { requireVerifiedEmail: client.requireVerifiedEmail, requireMfa: client.requireMfa } });
-    return { json: { client }, human: describe(client) };
+    const { client, clientSecret } = await services.clients.update(clientId, input);
+    await audit({ type: 'client.updated', subject: client.clientId, clientId: client.clientId, details: { fields: Object.keys(input) } });
+    return { json: { client, ...(clientSecret !== undefined && { clientSecret }) }, human: withSecret(client, clientSecret) };
   },
 });
 

@@ -2,7 +2,7 @@
 import { optionalInteger, optionalString, requiredString, stringList } from '../args.ts';
 import { defineCommand, type CommandGroup } from '../command.ts';
 import { fields, table } from '../format.ts';
-import type { CreateResourceInput, ResourceView } from '../../resources/resource-service.ts';
+import type { CreateResourceInput, ResourceView, UpdateResourceInput } from '../../resources/resource-service.ts';
 import { UsageError } from '../usage-error.ts';
 
 function describe(resource: ResourceView): string {
@@ -41,6 +41,32 @@ const create = defineCommand<CreateResourceInput>({
   },
 });
 
+const update = defineCommand<{ identifier: string; input: UpdateResourceInput }>({
+  usage: 'update IDENTIFIER [--scope S]... [--access-token-ttl SECONDS] [--signing-alg ES256|RS256|EdDSA]',
+  summary: "Change an API's scopes (the list given replaces the old one), token lifetime or signing algorithm; the identifier never changes",
+  options: {
+    scope: { type: 'string', multiple: true },
+    'access-token-ttl': { type: 'string' },
+    'signing-alg': { type: 'string' },
+  },
+  arguments: ['IDENTIFIER'],
+  parse(args) {
+    const given: UpdateResourceInput = {
+      scopes: stringList(args, 'scope'),
+      accessTokenTtl: optionalInteger(args, 'access-token-ttl'),
+      signingAlg: optionalString(args, 'signing-alg'),
+    };
+    const input = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as UpdateResourceInput;
+    if (Object.keys(input).length === 0) throw new UsageError('nothing to change: give --scope, --access-token-ttl or --signing-alg');
+    return { identifier: args.positionals[0]!, input };
+  },
+  async run({ services, audit }, { identifier, input }) {
+    const resource = await services.resources.update(identifier, input);
+    await audit({ type: 'resource.updated', subject: resource.identifier, details: { scopes: resource.scopes, accessTokenTtl: resource.accessTokenTtl, signingAlg: resource.signingAlg } });
+    return { json: { resource }, human: `Updated resource.\n${describe(resource)}` };
+  },
+});
+
 const list = defineCommand<void>({
   usage: 'list',
   summary: 'List registered APIs',
@@ -55,7 +81,7 @@ const list = defineCommand<void>({
 
 const remove = defineCommand<string>({
   usage: 'delete IDENTIFIER',
-  summary: 'Delete an API; clients naming it can no longer get tokens for it',
+  summary: 'Delete an API and remove it from every client naming it (the admin resource cannot be deleted)',
   options: {},
   arguments: ['IDENTIFIER'],
   parse: (args) => args.positionals[0]!,
@@ -69,5 +95,5 @@ const remove = defineCommand<string>({
 export const resourceCommands: CommandGroup = {
   name: 'resource',
   summary: 'APIs that access tokens are issued for',
-  commands: { create, list, delete: remove },
+  commands: { create, update, list, delete: remove },
 };

@@ -1,0 +1,7 @@
+// The /keys routes of the Admin API (filled in by that area's author).
+import type { AdminDeps } from '../admin-deps.ts';
+import type { AdminRoute } from '../admin-route.ts';
+
+export function keyRoutes(_deps: AdminDeps): AdminRoute[] {
+  return [];
+}
