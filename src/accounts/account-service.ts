@@ -141,7 +141,7 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
      * PreconditionFailedError and nothing is written. A taken email is
      * AlreadyExistsError (the unique index decides, also in a race).
      */
-    async edit(id: string, input: AccountEditInput, options: { readonly ifVersion?: Date } = {}): Promise<AccountView> {
+    async edit(id: string, input: AccountEditInput, options: { readonly version?: string | undefined } = {}): Promise<AccountView> {
       const changes: { -readonly [K in keyof AccountEdit]: AccountEdit[K] } = {};
       if (input.name !== undefined) changes.name = input.name === null ? null : naming('name', () => parseDisplayName(input.name!));
       if (input.disabled !== undefined) changes.disabled = input.disabled;
@@ -152,7 +152,13 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
         const email = naming('email', () => normaliseEmail(input.email!));
         if (email !== row.email) Object.assign(changes, { email, emailVerified: false });
       }
-      const result = await repository.editIfUnchanged(id, changes, options.ifVersion);
+      let expected: Date | undefined;
+      if (options.version !== undefined) {
+        // A version is updatedAt in milliseconds (versionOf); anything else names no version this row ever had.
+        if (!/^\d{1,15}$/.test(options.version)) throw new PreconditionFailedError(`account ${id} has changed since that version`);
+        expected = new Date(Number(options.version));
+      }
+      const result = await repository.editIfUnchanged(id, changes, expected);
       switch (result.outcome) {
         case 'updated':
           return toView(result.row);
@@ -292,6 +298,11 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
 }
 
 export type AccountService = ReturnType<typeof createAccountService>;
+
+/** An account's version, for ETag and If-Match: its updatedAt in milliseconds, which every edit moves forward. */
+export function versionOf(account: Pick<AccountView, 'updatedAt'>): string {
+  return String(account.updatedAt.getTime());
+}
 
 function toView(row: AccountRow): AccountView {
   return {

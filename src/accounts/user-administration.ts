@@ -51,10 +51,8 @@ export interface UserAdministrationDeps {
   readonly audit: { record(event: AuditEventInput): void };
 }
 
-/** Who made a change: recorded as the audit event's actor. */
-export interface Actor {
-  readonly actor: string;
-}
+/** Who made a change (and from where): recorded on its audit event. */
+export type Actor = Pick<AuditEventInput, 'actor' | 'ip' | 'requestId'>;
 
 export function createUserAdministration({ accounts, artifacts, secondFactors, secondFactorReset, invitations, mail, audit }: UserAdministrationDeps) {
   async function withFactors(views: readonly AccountView[]): Promise<UserRecord[]> {
@@ -89,51 +87,51 @@ export function createUserAdministration({ accounts, artifacts, secondFactors, s
      * Without: an invitation to choose one, when mail can be sent; otherwise
      * refused, naming `password`.
      */
-    async create(input: NewUserInput, { actor }: Actor): Promise<NewUser> {
+    async create(input: NewUserInput, by: Actor): Promise<NewUser> {
       const name = input.name !== undefined ? { name: input.name } : {};
       if (input.password !== undefined) {
         const account = await accounts.create({ email: input.email, ...name, password: input.password });
-        audit.record({ type: 'user.created', actor, subject: account.id });
+        audit.record({ ...by, type: 'user.created', subject: account.id });
         return { user: await one(account), invited: false };
       }
       if (!mail) throw new InvalidInputError('password is required: no mail server is configured (LATCHKEY_SMTP_URL) to send an invitation', { field: 'password' });
       const { account, mailQueued } = await invitations.invite({ email: input.email, ...name }, mail);
-      audit.record({ type: 'account.invited', actor, subject: account.id, details: { mailQueued } });
+      audit.record({ ...by, type: 'account.invited', subject: account.id, details: { mailQueued } });
       return { user: await one(account), invited: true };
     },
 
-    /** Name, email, disabled, role; with `ifVersion`, only from that version (PreconditionFailedError otherwise). */
-    async edit(id: string, input: AccountEditInput, options: { readonly ifVersion?: Date } & Actor): Promise<UserRecord> {
+    /** Name, email, disabled, role; with `version` (an If-Match), only from that version (PreconditionFailedError otherwise). */
+    async edit(id: string, input: AccountEditInput, { version, ...by }: { readonly version?: string | undefined } & Actor): Promise<UserRecord> {
       const before = await existing(id);
-      const after = await accounts.edit(id, input, options.ifVersion ? { ifVersion: options.ifVersion } : {});
+      const after = await accounts.edit(id, input, { version });
       const changed = (['name', 'email'] as const).filter((field) => before[field] !== after[field]);
-      if (changed.length) audit.record({ type: 'user.updated', actor: options.actor, subject: id, details: { fields: changed } });
-      if (before.disabled !== after.disabled) audit.record({ type: after.disabled ? 'user.disabled' : 'user.enabled', actor: options.actor, subject: id });
+      if (changed.length) audit.record({ ...by, type: 'user.updated', subject: id, details: { fields: changed } });
+      if (before.disabled !== after.disabled) audit.record({ ...by, type: after.disabled ? 'user.disabled' : 'user.enabled', subject: id });
       // As `latchkey user set-role` records it.
-      if (before.role !== after.role) audit.record({ type: 'user.role_changed', actor: options.actor, subject: id, details: { role: after.role, previous: before.role } });
+      if (before.role !== after.role) audit.record({ ...by, type: 'user.role_changed', subject: id, details: { role: after.role, previous: before.role } });
       return one(after);
     },
 
     /** Replaces the password; every session, grant and token of the account ends (account-service.ts). */
-    async setPassword(id: string, password: string, { actor }: Actor): Promise<void> {
+    async setPassword(id: string, password: string, by: Actor): Promise<void> {
       await existing(id);
       const account = await accounts.setPassword(id, password);
-      audit.record({ type: 'user.password_set', actor, subject: account.id });
+      audit.record({ ...by, type: 'user.password_set', subject: account.id });
     },
 
     /** Ends every session of the account, every grant and the codes and tokens issued under them. */
-    async revokeSessions(id: string, { actor }: Actor): Promise<number> {
+    async revokeSessions(id: string, by: Actor): Promise<number> {
       await existing(id);
       const revoked = await artifacts.revokeByAccountId(id);
-      audit.record({ type: 'user.sessions_revoked', actor, subject: id, details: { artifacts: revoked } });
+      audit.record({ ...by, type: 'user.sessions_revoked', subject: id, details: { artifacts: revoked } });
       return revoked;
     },
 
     /** Removes the authenticator app, its recovery codes and the passkeys (as `latchkey user reset-mfa`). */
-    async resetMfa(id: string, { actor }: Actor): Promise<void> {
+    async resetMfa(id: string, by: Actor): Promise<void> {
       await existing(id);
       const { hadApp, passkeysRemoved } = await secondFactorReset.reset(id);
-      audit.record({ type: 'mfa.reset', actor, subject: id, details: { hadApp, passkeysRemoved } });
+      audit.record({ ...by, type: 'mfa.reset', subject: id, details: { hadApp, passkeysRemoved } });
     },
 
     /** What each client was allowed, newest first; a grant's key names it and opens nothing. */

@@ -11,6 +11,9 @@ export interface KeyAdministrationDeps {
   readonly audit: { record(event: AuditEventInput): void };
 }
 
+/** Who made a change (and from where): recorded on its audit event. */
+export type AuditActor = Pick<AuditEventInput, 'actor' | 'ip' | 'requestId'>;
+
 const when = (date: Date | null) => (date ? date.toISOString() : '-');
 
 export function createKeyAdministration({ rotation, audit }: KeyAdministrationDeps) {
@@ -18,15 +21,15 @@ export function createKeyAdministration({ rotation, audit }: KeyAdministrationDe
     /** Every signing key, retired ones included, newest first; no key material. */
     list: (): Promise<KeyStatus[]> => rotation.list(),
 
-    async rotate(input: RotateInput, { actor }: { readonly actor: string }): Promise<KeyStatus> {
+    async rotate(input: RotateInput, by: AuditActor): Promise<KeyStatus> {
       const key = await rotation.rotate(input);
-      audit.record({ type: 'key.rotated', actor, subject: key.kid, details: { alg: key.alg, activatesAt: when(key.activatesAt) } });
+      audit.record({ ...by, type: 'key.rotated', subject: key.kid, details: { alg: key.alg, activatesAt: when(key.activatesAt) } });
       return key;
     },
 
-    async retire(kid: string, { force, actor }: { readonly force: boolean; readonly actor: string }): Promise<RetireResult> {
+    async retire(kid: string, { force, ...by }: { readonly force: boolean } & AuditActor): Promise<RetireResult> {
       const result = await rotation.retire(kid, { force });
-      audit.record({ type: 'key.retired', actor, subject: kid, details: { alg: result.key.alg, forced: result.forced } });
+      audit.record({ ...by, type: 'key.retired', subject: kid, details: { alg: result.key.alg, forced: result.forced } });
       return result;
     },
   };

@@ -104,12 +104,13 @@ describe('users', () => {
     expect(user).toMatchObject({ email: 'edit@example.test', name: 'Edit Me', disabled: false, mfa: { totp: false, passkeys: 0, recoveryCodesLeft: 0 } });
     expect(JSON.stringify(user)).not.toMatch(/password/i);
 
-    const edited = await users.edit(user.id, { name: 'Edited', email: 'Moved@Example.test', disabled: true, role: 'viewer' }, { ifVersion: user.updatedAt, actor: ACTOR });
+    const edited = await users.edit(user.id, { name: 'Edited', email: 'Moved@Example.test', disabled: true, role: 'viewer' }, { version: String(user.updatedAt.getTime()), actor: ACTOR });
     expect(edited).toMatchObject({ name: 'Edited', email: 'moved@example.test', emailVerified: false, disabled: true, role: 'viewer' });
     expect(edited.updatedAt.getTime()).toBeGreaterThan(user.updatedAt.getTime());
 
-    expect(await errorOf(users.edit(user.id, { name: 'Late' }, { ifVersion: user.updatedAt, actor: ACTOR }))).toMatchObject({ code: 'precondition_failed' });
+    expect(await errorOf(users.edit(user.id, { name: 'Late' }, { version: String(user.updatedAt.getTime()), actor: ACTOR }))).toMatchObject({ code: 'precondition_failed' });
     expect(await errorOf(users.edit(user.id, { email: 'taken@example.test' }, { actor: ACTOR }))).toMatchObject({ code: 'already_exists' });
+    expect(await errorOf(users.edit(user.id, { name: 'Late' }, { version: 'W/"1"', actor: ACTOR }))).toMatchObject({ code: 'precondition_failed' });
     expect(await errorOf(users.edit(user.id, { name: 'bad\u0000name' }, { actor: ACTOR }))).toMatchObject({ code: 'invalid_input', field: 'name' });
     expect(await errorOf(users.edit(user.id, { role: 'owner' }, { actor: ACTOR }))).toMatchObject({ code: 'invalid_input', field: 'role' });
     expect(await errorOf(users.edit(user.id, { email: 'not an email' }, { actor: ACTOR }))).toMatchObject({ code: 'invalid_input', field: 'email' });
