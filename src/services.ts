@@ -4,6 +4,7 @@ import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
 import { createAccountTokenRepository } from './accounts/account-token-repository.ts';
 import { createAccountTokens } from './accounts/account-tokens.ts';
+import { createInvitations } from './accounts/invitation.ts';
 import { createPasswordHasher } from './accounts/password-hasher.ts';
 import { createAuditRepository } from './audit/audit-repository.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -15,6 +16,8 @@ import type { Log } from './log.ts';
 import { createMfaRecords } from './mfa/mfa-records.ts';
 import { createSecondFactorQuery } from './mfa/second-factor-query.ts';
 import { createMfaRepository } from './mfa/mfa-repository.ts';
+import { createSecondFactorReset } from './mfa/second-factor-reset.ts';
+import { createSecondFactorSummary } from './mfa/second-factor-summary.ts';
 import { createArtifactRepository } from './oidc/artifact-repository.ts';
 import { createPasskeyRepository } from './passkeys/passkey-repository.ts';
 import { createPasskeyService } from './passkeys/passkey-service.ts';
@@ -31,10 +34,12 @@ export interface ServicesDeps {
 export function createServices({ config, db, log }: ServicesDeps) {
   const resources = createResourceService({ repository: createResourceRepository(db.prisma), config });
   const clients = createClientService({ repository: createClientRepository(db.prisma), resources, config });
+  // What accounts' sign-ins left behind (sessions, grants, tokens): ended with a password change, listed for operators.
+  const artifacts = createArtifactRepository(db);
   const accounts = createAccountService({
     repository: createAccountRepository(db),
     hasher: createPasswordHasher(config.passwordHashing.argon2),
-    artifacts: createArtifactRepository(db),
+    artifacts,
   });
   const audit = createAuditService({ repository: createAuditRepository(db), log });
   // The links mailed to people (verification, reset, invitation).
@@ -44,7 +49,11 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const mfa = createMfaRecords({ repository: createMfaRepository(db), secondFactors: createSecondFactorQuery(db) });
   // An account's WebAuthn credentials (the ceremonies are passkeys/webauthn-ceremony.ts's).
   const passkeys = createPasskeyService({ repository: passkeyRepository });
-  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys };
+  // What an operator does to an account beyond its row (CLI and Admin API alike).
+  const invitations = createInvitations({ accounts, accountTokens, issuer: config.issuer });
+  const secondFactorReset = createSecondFactorReset({ mfa, passkeys });
+  const secondFactorSummary = createSecondFactorSummary(db);
+  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset, secondFactorSummary, artifacts };
 }
 
 export type Services = ReturnType<typeof createServices>;

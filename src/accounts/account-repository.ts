@@ -21,12 +21,41 @@ export interface NewAccountRow {
 
 export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified' | 'role'>>;
 
+/** What an operator may change on an account's row (the Admin API's PATCH). */
+export type AccountEdit = Partial<Pick<AccountRow, 'name' | 'email' | 'emailVerified' | 'disabled' | 'role'>>;
+
+export interface AccountPageQuery {
+  /** Already normalised (lower-case); matched literally, % and _ included. */
+  readonly emailPrefix?: string;
+  /** Only ids after this one (the cursor: the last id of the previous page). */
+  readonly afterId?: string;
+  readonly limit: number;
+}
+
+/** What a conditional edit came to: the row after it, or why there is none. */
+export type EditOutcome = { readonly outcome: 'updated'; readonly row: AccountRow } | { readonly outcome: 'stale' | 'missing' | 'taken' };
+
+/** LIKE's own wildcards (and the escape character) in a literal prefix, escaped with a backslash. */
+export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 /** Account ids are UUIDs. */
 const ID_LENGTH = 36;
 
 const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "role", "createdAt", "updatedAt"';
 const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
 const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
+/**
+ * A page of ids whose email starts with a prefix. The LIKE is indexable on
+ * both dialects (migration 20261206181000_account_email_prefix): PostgreSQL
+ * through a text_pattern_ops index (its plain b-tree follows the database
+ * collation, which LIKE cannot use), SQLite through a NOCASE index (its
+ * LIKE is case-insensitive; emails are stored lower-case, so the same rows).
+ * Prisma's startsWith does not escape % and _ on SQLite, hence raw text.
+ */
+const PREFIX_PAGE = {
+  sqlite: `SELECT "id" FROM "Account" WHERE "email" LIKE ? ESCAPE '\\' AND "id" > ? ORDER BY "id" LIMIT ?`,
+  postgres: `SELECT "id" FROM "Account" WHERE "email" LIKE $1 ESCAPE '\\' AND "id" > $2 ORDER BY "id" LIMIT $3`,
+} as const;
 
 /**
  * The distinct parameter parts of the stored hashes ("$argon2id$v=19$m=…,t=…,p=…",
@@ -128,6 +157,44 @@ export function createAccountRepository({ prisma, dialect, statements }: Pick<Da
         if (isUniqueViolation(error)) return 'taken';
         throw error;
       }
+    },
+
+    /**
+     * Ids in ascending order (they are random UUIDs, but stable), so a cursor
+     * is the last id seen: rows inserted between pages never shift a page,
+     * and none that existed is skipped or repeated.
+     */
+    async page({ emailPrefix, afterId, limit }: AccountPageQuery): Promise<AccountRow[]> {
+      if (!emailPrefix) {
+        return prisma.account.findMany({ where: afterId === undefined ? {} : { id: { gt: afterId } }, orderBy: { id: 'asc' }, take: limit });
+      }
+      const ids = await prisma.$queryRawUnsafe<{ id: string }[]>(PREFIX_PAGE[dialect], likePrefix(emailPrefix), afterId ?? '', limit);
+      if (ids.length === 0) return [];
+      return prisma.account.findMany({ where: { id: { in: ids.map((row) => row.id) } }, orderBy: { id: 'asc' } });
+    },
+
+    /**
+     * Applies `changes` only while the row's updatedAt is still `expected`
+     * (when given): a compare-and-swap in one statement, so of two operators
+     * editing from the same version exactly one wins, on any instance.
+     * updatedAt always moves forward by at least a millisecond, so the next
+     * version differs from this one even within one millisecond.
+     */
+    async editIfUnchanged(id: string, changes: AccountEdit, expected?: Date): Promise<EditOutcome> {
+      const current = await prisma.account.findUnique({ where: { id }, select: { updatedAt: true } });
+      if (!current) return { outcome: 'missing' };
+      const from = expected ?? current.updatedAt;
+      if (from.getTime() !== current.updatedAt.getTime()) return { outcome: 'stale' };
+      const updatedAt = new Date(Math.max(Date.now(), from.getTime() + 1));
+      try {
+        const { count } = await prisma.account.updateMany({ where: { id, updatedAt: from }, data: { ...changes, updatedAt } });
+        if (count === 0) return (await prisma.account.findUnique({ where: { id }, select: { id: true } })) ? { outcome: 'stale' } : { outcome: 'missing' };
+      } catch (error) {
+        if (isUniqueViolation(error)) return { outcome: 'taken' };
+        throw error;
+      }
+      const row = await prisma.account.findUnique({ where: { id } });
+      return row ? { outcome: 'updated', row } : { outcome: 'missing' };
     },
 
     /** True when the row was there. */

@@ -2,8 +2,9 @@
 // and password sign-in. Password hashes never leave this module: every method
 // returns an AccountView.
 import { randomUUID } from 'node:crypto';
-import { AlreadyExistsError, NotFoundError } from '../errors.ts';
-import type { AccountRepository, AccountRow } from './account-repository.ts';
+import { isDatabaseText } from '../db/database-text.ts';
+import { AlreadyExistsError, InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.ts';
+import type { AccountEdit, AccountRepository, AccountRow } from './account-repository.ts';
 import { parseAdminRole, toAdminRole, type AdminRole } from './admin-role.ts';
 import { normaliseEmail, parseDisplayName } from './account-validation.ts';
 import { checkNewPassword, normalisePassword, SIGN_IN_PASSWORD_MAX_LENGTH } from './password-policy.ts';
@@ -35,6 +36,33 @@ export interface AccountArtifacts {
   revokeByAccountId(accountId: string): Promise<number>;
   /** Deletes them all but the session with this uid (the browser that asked). */
   revokeByAccountIdExceptSession(accountId: string, keepUid: string): Promise<number>;
+}
+
+/** An operator's change to an account (the Admin API's PATCH): absent fields stay, a null name clears it. */
+export interface AccountEditInput {
+  readonly name?: string | null;
+  readonly email?: string;
+  readonly disabled?: boolean;
+  /** admin, viewer or none (accounts/admin-role.ts). */
+  readonly role?: string;
+}
+
+export interface AccountPageInput {
+  /** Compared with the stored (lower-case) email: normalised the same way first. */
+  readonly emailPrefix?: string;
+  /** The last id of the previous page. */
+  readonly afterId?: string;
+  readonly limit: number;
+}
+
+/** Runs a validation, its InvalidInputError naming `field` (the Admin API answers with the field's name). */
+function naming<T>(field: string, validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (error instanceof InvalidInputError && error.field === undefined) throw new InvalidInputError(error.message, { field });
+    throw error;
+  }
 }
 
 /** What moving an account to a new address came to. */
@@ -96,6 +124,51 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
 
     async list(): Promise<AccountView[]> {
       return (await repository.list()).map(toView);
+    },
+
+    /** A page of accounts in id order (account-repository.ts's page), optionally only emails starting with a prefix. */
+    async page({ emailPrefix, afterId, limit }: AccountPageInput): Promise<AccountView[]> {
+      const prefix = emailPrefix?.trim().toLowerCase();
+      if (prefix !== undefined && !isDatabaseText(prefix, 254)) throw new InvalidInputError('email_prefix is not a valid prefix', { field: 'email_prefix' });
+      if (afterId !== undefined && !isDatabaseText(afterId, 64)) return [];
+      return (await repository.page({ ...(prefix && { emailPrefix: prefix }), ...(afterId !== undefined && { afterId }), limit })).map(toView);
+    },
+
+    /**
+     * An operator's edit: name, email (a new one is not verified: nobody
+     * proved it), disabled. With `ifVersion` (the updatedAt the operator
+     * saw), only while the row is still at that version: otherwise
+     * PreconditionFailedError and nothing is written. A taken email is
+     * AlreadyExistsError (the unique index decides, also in a race).
+     */
+    async edit(id: string, input: AccountEditInput, options: { readonly version?: string | undefined } = {}): Promise<AccountView> {
+      const changes: { -readonly [K in keyof AccountEdit]: AccountEdit[K] } = {};
+      if (input.name !== undefined) changes.name = input.name === null ? null : naming('name', () => parseDisplayName(input.name!));
+      if (input.disabled !== undefined) changes.disabled = input.disabled;
+      if (input.role !== undefined) changes.role = naming('role', () => parseAdminRole(input.role));
+      const row = isDatabaseText(id, 64) ? await repository.findById(id) : undefined;
+      if (!row) throw new NotFoundError(`account ${id} does not exist`);
+      if (input.email !== undefined) {
+        const email = naming('email', () => normaliseEmail(input.email!));
+        if (email !== row.email) Object.assign(changes, { email, emailVerified: false });
+      }
+      let expected: Date | undefined;
+      if (options.version !== undefined) {
+        // A version is updatedAt in milliseconds (versionOf); anything else names no version this row ever had.
+        if (!/^\d{1,15}$/.test(options.version)) throw new PreconditionFailedError(`account ${id} has changed since that version`);
+        expected = new Date(Number(options.version));
+      }
+      const result = await repository.editIfUnchanged(id, changes, expected);
+      switch (result.outcome) {
+        case 'updated':
+          return toView(result.row);
+        case 'missing':
+          throw new NotFoundError(`account ${id} does not exist`);
+        case 'stale':
+          throw new PreconditionFailedError(`account ${id} has changed since that version`);
+        case 'taken':
+          throw new AlreadyExistsError(`an account with email ${changes.email} already exists`);
+      }
     },
 
     async findById(id: string): Promise<AccountView | undefined> {
@@ -225,6 +298,11 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
 }
 
 export type AccountService = ReturnType<typeof createAccountService>;
+
+/** An account's version, for ETag and If-Match: its updatedAt in milliseconds, which every edit moves forward. */
+export function versionOf(account: Pick<AccountView, 'updatedAt'>): string {
+  return String(account.updatedAt.getTime());
+}
 
 function toView(row: AccountRow): AccountView {
   return {

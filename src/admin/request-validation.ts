@@ -25,7 +25,7 @@ interface CompiledOperation {
   readonly params: ValidateFunction;
   readonly query: ValidateFunction;
   /** Content types a body may have, with the body's validator; undefined when the operation takes no body. */
-  readonly body: { readonly types: readonly string[]; readonly validate: ValidateFunction } | undefined;
+  readonly body: { readonly types: readonly string[]; readonly validate: ValidateFunction; readonly optional: boolean } | undefined;
 }
 
 // CommonJS default export seen through NodeNext: the plugin is module.exports.
@@ -67,7 +67,7 @@ export function createRequestValidation(document: OpenApiLike) {
     return {
       params: parameters.compile(objectOf(list.filter((p) => p.in === 'path'), true)),
       query: parameters.compile(objectOf(list.filter((p) => p.in === 'query'), false)),
-      body: content && types.length > 0 ? { types, validate: bodies.compile(rewriteRefs(content[types[0]!]!.schema)) } : undefined,
+      body: content && types.length > 0 ? { types, validate: bodies.compile(rewriteRefs(content[types[0]!]!.schema)), optional: operation.requestBody?.required !== true } : undefined,
     };
   }
 
@@ -81,7 +81,8 @@ export function createRequestValidation(document: OpenApiLike) {
         const query: Record<string, unknown> = { ...ctx.query };
         if (!compiled.query(query)) throw invalid('invalid_query', 'The query is not valid.', fieldErrors(compiled.query.errors, ''));
         let body: unknown;
-        if (compiled.body) {
+        // An optional body may be left out altogether (Koa's is() is null for a request without one).
+        if (compiled.body && !(compiled.body.optional && ctx.request.is(...compiled.body.types) === null)) {
           const type = ctx.request.is(...compiled.body.types);
           if (!type) {
             throw new ProblemError(415, 'unsupported_media_type', `This operation takes a body of type ${compiled.body.types.join(' or ')}.`, compiled.body.types.includes('application/merge-patch+json') ? { headers: { 'Accept-Patch': compiled.body.types.join(', ') } } : {});

@@ -21,6 +21,9 @@ export const AUDIT_EVENT_TYPES = [
   'user.disabled',
   'user.enabled',
   'user.password_set',
+  // The Admin API: name or email changed, every session and grant ended by an operator.
+  'user.updated',
+  'user.sessions_revoked',
   // The admin-console role (admin, viewer, none); details: { role, previous }.
   'user.role_changed',
   'resource.created',

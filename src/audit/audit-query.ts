@@ -22,13 +22,13 @@ const GROUPS = new Set(AUDIT_EVENT_TYPES.filter((type) => type.includes('.')).ma
 export function parseAuditQuery(input: AuditListInput, now: Date): AuditQuery {
   const limit = input.limit ?? DEFAULT_LIST_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new InvalidInputError(`--limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+    throw new InvalidInputError(`--limit must be a whole number from 1 to ${MAX_LIST_LIMIT}`, { field: 'limit' });
   }
   const types = input.types?.map((raw) => raw.trim());
   for (const type of types ?? []) {
     const group = type.endsWith('.*') ? type.slice(0, -2) : undefined;
     if (group !== undefined ? !GROUPS.has(group) : !isAuditEventType(type)) {
-      throw new InvalidInputError(`--type names no known event type; known types: ${AUDIT_EVENT_TYPES.join(', ')} (or a group such as login.*)`);
+      throw new InvalidInputError(`--type names no known event type; known types: ${AUDIT_EVENT_TYPES.join(', ')} (or a group such as login.*)`, { field: 'type' });
     }
   }
   return {
@@ -47,5 +47,5 @@ export function parseSince(raw: string, now: Date): Date {
     const at = new Date(value);
     if (!Number.isNaN(at.getTime())) return at;
   }
-  throw new InvalidInputError(`--since is neither an ISO 8601 date/time (2026-11-29T10:00:00Z) nor a span such as 30m, 1h, 7d, 2w`);
+  throw new InvalidInputError(`--since is neither an ISO 8601 date/time (2026-11-29T10:00:00Z) nor a span such as 30m, 1h, 7d, 2w`, { field: 'since' });
 }

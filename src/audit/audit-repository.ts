@@ -12,7 +12,38 @@ export interface AuditQuery {
   /** Exact types; a type ending in ".*" matches its whole group (e.g. "login.*"). */
   readonly types?: readonly string[];
   readonly limit: number;
+  /** Only events older than this one in (at desc, id desc) order: a page's cursor, the last event of the page before. */
+  readonly before?: AuditPosition;
 }
+
+/** Where an event sits in the newest-first order. */
+export interface AuditPosition {
+  readonly at: Date;
+  readonly id: string;
+}
+
+/** How many events of one type were recorded in one UTC hour. */
+export interface HourlyCount {
+  /** The hour, as "YYYY-MM-DDTHH" (UTC). */
+  readonly hour: string;
+  readonly type: string;
+  readonly count: number;
+}
+
+/**
+ * Events of some types counted per UTC hour since an instant: one grouped
+ * statement (the (type, at) index finds the rows), the hour cut by each
+ * dialect's own function into the same text. SQLite stores "at" as ISO 8601
+ * text in UTC (sqliteTime), so its first 13 characters are the hour.
+ */
+const HOURLY = {
+  sqlite: (types: number) =>
+    `SELECT substr("at", 1, 13) AS "hour", "type", COUNT(*) AS "count" FROM "AuditEvent"
+      WHERE "type" IN (${Array.from({ length: types }, () => '?').join(', ')}) AND "at" >= ? GROUP BY 1, 2`,
+  postgres: (types: number) =>
+    `SELECT to_char(date_trunc('hour', "at"), 'YYYY-MM-DD"T"HH24') AS "hour", "type", COUNT(*) AS "count" FROM "AuditEvent"
+      WHERE "type" IN (${Array.from({ length: types }, (_, i) => `$${i + 1}`).join(', ')}) AND "at" >= $${types + 1}::timestamp(3) GROUP BY 1, 2`,
+} as const;
 
 /** Rows deleted per statement by purgeBefore: small enough to hold locks only briefly. */
 export const PURGE_BATCH_SIZE = 500;
@@ -123,7 +154,7 @@ export function createAuditRepository({ prisma, dialect, statements }: Pick<Data
     },
 
     /** Newest first; ids are time-ordered, so they break ties within a millisecond. */
-    list({ since, types, limit }: AuditQuery): Promise<AuditEventRow[]> {
+    list({ since, types, limit, before }: AuditQuery): Promise<AuditEventRow[]> {
       const typeFilters = (types ?? []).map((type) =>
         type.endsWith('.*') ? { type: { startsWith: type.slice(0, -1) } } : { type },
       );
@@ -131,10 +162,18 @@ export function createAuditRepository({ prisma, dialect, statements }: Pick<Data
         where: {
           ...(since && { at: { gte: since } }),
           ...(typeFilters.length && { OR: typeFilters }),
+          ...(before && { AND: [{ OR: [{ at: { lt: before.at } }, { at: before.at, id: { lt: before.id } }] }] }),
         },
         orderBy: [{ at: 'desc' }, { id: 'desc' }],
         take: limit,
       });
+    },
+
+    /** Counts per UTC hour and type of the events of `types` recorded since `since`. */
+    async hourlyCounts(since: Date, types: readonly string[]): Promise<HourlyCount[]> {
+      if (types.length === 0) return [];
+      const rows = await prisma.$queryRawUnsafe<{ hour: string; type: string; count: number | bigint }[]>(HOURLY[dialect](types.length), ...types, at(since));
+      return rows.map((row) => ({ hour: row.hour, type: row.type, count: Number(row.count) }));
     },
   };
 }

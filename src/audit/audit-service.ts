@@ -8,7 +8,26 @@ import type { Log } from '../log.ts';
 import { auditEventId, type AuditDetailValue, type AuditEvent, type AuditEventInput } from './audit-event.ts';
 import { createAuditBuffer, type AuditBufferOptions } from './audit-buffer.ts';
 import { parseAuditQuery, type AuditListInput } from './audit-query.ts';
-import type { AuditEventRow, AuditRepository } from './audit-repository.ts';
+import type { AuditEventRow, AuditPosition, AuditRepository } from './audit-repository.ts';
+
+/** The types the dashboard counts: tokens issued, and every failed sign-in step (password, passkey, second factor). */
+export const TOKENS_ISSUED_TYPES = ['token.issued'] as const;
+export const FAILED_LOGIN_TYPES = ['login.failure', 'passkey.failed', 'mfa.failed'] as const;
+
+export interface AuditPage {
+  readonly events: readonly AuditEvent[];
+  /** Where the next page starts after (the last event of this one), or null on the last page. */
+  readonly next: AuditPosition | null;
+}
+
+export interface HourSummary {
+  /** The start of the UTC hour. */
+  readonly hour: Date;
+  readonly tokensIssued: number;
+  readonly failedLogins: number;
+}
+
+const HOUR_MS = 3_600_000;
 
 export type AuditBatchOptions = Pick<AuditBufferOptions<unknown>, 'intervalMs' | 'batchSize' | 'capacity' | 'stopTimeoutMs'>;
 
@@ -101,6 +120,42 @@ export function createAuditService({ repository, log, batch, now = () => new Dat
       const query = parseAuditQuery(input, now());
       await buffer.flush();
       return (await repository.list(query)).map(toEvent);
+    },
+
+    /**
+     * A page of events, newest first, after `before` (the previous page's
+     * last event): ordered by (at desc, id desc), so events recorded between
+     * two pages land before the first and never shift a page. Filters as
+     * list (audit-query.ts: since, types and groups).
+     */
+    async page(input: AuditListInput & { readonly before?: AuditPosition }): Promise<AuditPage> {
+      const query = parseAuditQuery(input, now());
+      await buffer.flush();
+      const rows = await repository.list({ ...query, limit: query.limit + 1, ...(input.before && { before: input.before }) });
+      const events = rows.slice(0, query.limit).map(toEvent);
+      const last = events.at(-1);
+      return { events, next: rows.length > query.limit && last ? { at: last.at, id: last.id } : null };
+    },
+
+    /**
+     * Tokens issued and failed sign-ins per UTC hour, from the hour `since`
+     * falls in to the current one, hours without events included (zeros).
+     * One grouped query (audit-repository.ts hourlyCounts).
+     */
+    async hourlySummary(since: Date): Promise<HourSummary[]> {
+      await buffer.flush();
+      const counts = await repository.hourlyCounts(since, [...TOKENS_ISSUED_TYPES, ...FAILED_LOGIN_TYPES]);
+      const byHour = new Map<number, { tokensIssued: number; failedLogins: number }>();
+      const first = Math.floor(since.getTime() / HOUR_MS) * HOUR_MS;
+      for (let hour = first; hour <= now().getTime(); hour += HOUR_MS) byHour.set(hour, { tokensIssued: 0, failedLogins: 0 });
+      for (const { hour, type, count } of counts) {
+        const start = Date.parse(`${hour.slice(0, 10)}T${hour.slice(11, 13)}:00:00Z`);
+        const bucket = byHour.get(start) ?? { tokensIssued: 0, failedLogins: 0 };
+        if ((TOKENS_ISSUED_TYPES as readonly string[]).includes(type)) bucket.tokensIssued += count;
+        else bucket.failedLogins += count;
+        byHour.set(start, bucket);
+      }
+      return [...byHour.entries()].sort(([a], [b]) => a - b).map(([hour, bucket]) => ({ hour: new Date(hour), ...bucket }));
     },
 
     /** Deletes stored events older than `days` days (the retention schedule); returns how many, at most `limit`. */

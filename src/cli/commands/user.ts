@@ -2,7 +2,6 @@
 // `user invite` makes an account nobody can sign in to yet (its password is
 // random and never shown) and queues a mail with a link to choose one; the
 // link is a credential, so it is never printed.
-import { randomBytes } from 'node:crypto';
 import { flag, optionalString, requiredString } from '../args.ts';
 import { defineCommand, type CliInput, type CommandGroup, type ParsedArgs } from '../command.ts';
 import { fields, table } from '../format.ts';
@@ -62,13 +61,10 @@ const invite = defineCommand<{ email: string; name?: string }>({
     const name = optionalString(args, 'name');
     return { email: requiredString(args, 'email'), ...(name !== undefined && { name }) };
   },
-  async run({ services, audit, issuer, mail }, { email, name }) {
-    // Unusable until the link is followed: 256 random bits nobody is told.
-    const account = await services.accounts.create({ email, ...(name !== undefined && { name }), password: randomBytes(32).toString('base64url') });
+  async run({ services, audit, mail }, { email, name }) {
+    // Unusable until the link is followed (accounts/invitation.ts, shared with the Admin API).
+    const { account, mailQueued } = await services.invitations.invite({ email, ...(name !== undefined && { name }) }, mail());
     await audit({ type: 'account.invited', subject: account.id });
-    const token = await services.accountTokens.issue({ purpose: 'invite', accountId: account.id, email: account.email });
-    const link = `${issuer}/password/invite?token=${token}`;
-    const mailQueued = (await mail().enqueue({ to: account.email, template: 'invite', data: { name: account.name, email: account.email, link } })) !== null;
     const human = mailQueued
       ? `Invited ${account.email}: the invitation mail is queued. A running Latchkey server sends it; if none is running, it waits until one starts.\n${describe(account)}`
       : `Created ${account.email}, but the invitation mail could not be queued (see the error above).\n${describe(account)}`;
@@ -157,10 +153,8 @@ const resetMfa = defineCommand<string>({
   async run({ services, audit }, email) {
     const user = await services.accounts.findByEmail(email);
     if (!user) throw new NotFoundError(`no account with email ${email}`);
-    // A person who lost the phone with their authenticator app has usually lost the passkeys on it too:
-    // leaving those would still ask for a second factor they cannot give.
-    const hadApp = await services.mfa.reset(user.id);
-    const passkeysRemoved = await services.passkeys.removeAll(user.id);
+    // The app, its recovery codes and the passkeys (mfa/second-factor-reset.ts, shared with the Admin API).
+    const { hadApp, passkeysRemoved } = await services.secondFactorReset.reset(user.id);
     await audit({ type: 'mfa.reset', subject: user.id, details: { hadApp, passkeysRemoved } });
     const removed = [hadApp && 'the authenticator app', 'any recovery codes', passkeysRemoved > 0 && `${passkeysRemoved} passkey${passkeysRemoved === 1 ? '' : 's'}`].filter(Boolean).join(', ');
     return { json: { user, hadApp, passkeysRemoved }, human: `Removed ${removed} of ${user.email}.` };
