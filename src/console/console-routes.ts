@@ -484,7 +484,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
     const accepted = await accept(ctx);
     if (!accepted) return;
     const { who } = accepted;
-    if (!(await ok(ctx, who, await api.post(who.accessToken, '/keys'), '/admin/keys'))) return;
+    if (!(await ok(ctx, who, await api.post(who.accessToken, '/keys', {}), '/admin/keys'))) return;
     done(ctx, '/admin/keys', 'rotated');
   });
 

@@ -154,3 +154,99 @@ describe('what a role sees and may do', () => {
     expect(missing.html).toContain('not_found');
   });
 });
+
+describe('the pages and their actions, for an admin, against the real Admin API', () => {
+  it('edits a client with If-Match, shows a stale edit as a readable 412, and deletes it after a confirmation page', async () => {
+    const { client } = await server.services.clients.create({ name: 'To edit', redirectUris: ['https://edit.example.test/cb'] });
+    const { agent, page } = await consoleSignIn(server, 'admin@example.test', `/admin/clients/${client.clientId}`);
+    const saved = expectPage(await submitForm(agent, page, `/admin/clients/${client.clientId}`, { client_name: 'Edited', redirect_uris: 'https://edit.example.test/cb\nhttps://edit.example.test/cb2', grant_types: 'authorization_code' }));
+    expect(saved.status, /<div class="error"[\s\S]*?<\/div>/.exec(saved.html)?.[0]).toBe(200);
+    expect(saved.url.search).toBe('?done=saved');
+    expect(heading(saved)).toBe('Edited');
+    expect(saved.html).toContain('https://edit.example.test/cb2');
+
+    // The first page's ETag is stale now.
+    const stale = expectPage(await submitForm(agent, page, `/admin/clients/${client.clientId}`, { client_name: 'Lost update', grant_types: 'authorization_code' }));
+    expect(stale.status).toBe(412);
+    expect(stale.html).toContain('Someone changed this since you opened it');
+
+    const confirm = expectPage(await agent.open(`/admin/clients/${client.clientId}/delete`));
+    expect(heading(confirm)).toBe('Delete this client?');
+    const deleted = expectPage(await submitForm(agent, confirm, `/admin/clients/${client.clientId}/delete`));
+    expect(deleted.url.pathname + deleted.url.search).toBe('/admin/clients?done=deleted');
+    expect((await server.services.clients.list()).map((c) => c.clientId)).not.toContain(client.clientId);
+  });
+
+  it('creates, edits and deletes a resource; a bad one is answered on the page naming the field', async () => {
+    const { agent, page } = await consoleSignIn(server, 'admin@example.test', '/admin/resources');
+    const refused = expectPage(await submitForm(agent, page, '/admin/resources', { identifier: 'not a url', scopes: 'read' }));
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain('identifier');
+    const created = expectPage(await submitForm(agent, page, '/admin/resources', { identifier: 'https://notes.example.test', scopes: 'notes:read notes:write', access_token_ttl: '600' }));
+    expect(created.url.search).toBe('?done=created');
+    const id = /href="\/admin\/resources\/([^"]+)">https:\/\/notes\.example\.test</.exec(created.html)![1]!;
+    const resource = expectPage(await agent.open(`/admin/resources/${id}`));
+    const edited = expectPage(await submitForm(agent, resource, `/admin/resources/${id}`, { scopes: 'notes:read', access_token_ttl: '300' }));
+    expect(edited.url.search).toBe('?done=saved');
+    expect(edited.html).toContain('value="notes:read"');
+    const confirm = expectPage(await agent.open(`/admin/resources/${id}/delete`));
+    const deleted = expectPage(await submitForm(agent, confirm, `/admin/resources/${id}/delete`));
+    expect(deleted.url.search).toBe('?done=deleted');
+    expect(deleted.html).not.toContain('https://notes.example.test');
+  });
+
+  it('searches users by email prefix, disables one, resets their password and second factors, and revokes their sessions', async () => {
+    const person = await createPerson(server, 'grace@example.test', 'none');
+    const { agent } = await consoleSignIn(server, 'admin@example.test');
+    const found = expectPage(await agent.open('/admin/users?email_prefix=grace'));
+    expect(found.html).toContain('grace@example.test');
+    expect(found.html).not.toContain('viewer@example.test');
+
+    const user = expectPage(await agent.open(`/admin/users/${person.id}`));
+    const steps: [string, Record<string, string>, string][] = [
+      ['/disabled', {}, 'disabled'],
+      ['/password', { password: 'a brand new passphrase' }, 'password'],
+      ['/reset-mfa', {}, 'mfa'],
+      ['/revoke-sessions', {}, 'sessions'],
+      ['/role', { role: 'viewer' }, 'role'],
+    ];
+    for (const [action, values, done] of steps) {
+      const after = expectPage(await submitForm(agent, user, `/admin/users/${person.id}${action}`, values));
+      expect(after.url.search, `${action}: ${after.html.slice(0, 800)}`).toBe(`?done=${done}`);
+    }
+    const now = (await server.services.accounts.findById(person.id))!;
+    expect(now).toMatchObject({ disabled: true, role: 'viewer' });
+  });
+
+  it('rotates a signing key and retires one after a confirmation page', async () => {
+    const { agent, page } = await consoleSignIn(server, 'admin@example.test', '/admin/keys');
+    const before = (page.html.match(/<tr>/g) ?? []).length;
+    const rotated = expectPage(await submitForm(agent, page, '/admin/keys/rotate'));
+    expect(rotated.url.search, `${rotated.status} ${/<h1>[\s\S]*?<\/p>/.exec(rotated.html)?.[0]}`).toBe('?done=rotated');
+    expect((rotated.html.match(/<tr>/g) ?? []).length).toBe(before + 1);
+    const kid = /href="\/admin\/keys\/([^"/]+)\/retire"/.exec(rotated.html)![1]!;
+    const confirm = expectPage(await agent.open(`/admin/keys/${kid}/retire`));
+    expect(heading(confirm)).toBe('Retire this key?');
+    const retired = expectPage(await submitForm(agent, confirm, `/admin/keys/${kid}/retire`));
+    expect(retired.url.search, retired.html.slice(0, 800)).toBe('?done=retired');
+  });
+
+  it('filters the audit log by type and time, and shows a bad filter on the page', async () => {
+    const { agent } = await consoleSignIn(server, 'admin@example.test');
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const filtered = expectPage(await agent.open(`/admin/audit?type=login.*&since=${encodeURIComponent(since)}`));
+    expect(filtered.status).toBe(200);
+    expect(filtered.html).toContain('login.success');
+    expect(filtered.html).not.toContain('<code>client.created</code>');
+    const bad = expectPage(await agent.open('/admin/audit?type=no.such.type'));
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('class="error"');
+  });
+
+  it('draws the dashboard chart from the audit summary', async () => {
+    const { page } = await consoleSignIn(server, 'admin@example.test');
+    expect(page.url.pathname).toBe('/admin');
+    expect(page.html).toContain('<svg class="chart"');
+    expect(page.html).toMatch(/Tokens issued: <strong>\d+<\/strong>/);
+  });
+});
