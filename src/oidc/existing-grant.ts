@@ -7,8 +7,8 @@
 //   response_type=none issues nothing under it.
 // - the admin console (admin-client.ts): `openid` and the
 //   admin scopes the person's role allows (role-scopes.ts), saved, since
-//   its code is redeemed for tokens under it. A fresh grant at each
-//   sign-in, so a role changed since the last one is what counts.
+//   its code is redeemed for tokens under it. Its admin scopes are set
+//   again at each sign-in, so a role changed since the last one is what counts.
 import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
 import { ACCOUNT_CLIENT_ID } from './account-client.ts';
 import { ADMIN_CLIENT_ID } from './admin-client.ts';
@@ -23,8 +23,13 @@ export function createLoadExistingGrant(roleScopes: Pick<RoleScopes, 'identifier
       return grant;
     }
     if (client?.clientId === ADMIN_CLIENT_ID && account) {
-      const grant = new provider.Grant({ accountId: account.accountId, clientId: ADMIN_CLIENT_ID });
+      // This browser's grant when it has one (so signing in again does not add a grant per sign-in), else a new one.
+      const previousId = session?.grantIdFor(ADMIN_CLIENT_ID);
+      const previous = previousId ? await provider.Grant.find(previousId) : undefined;
+      const grant = previous?.accountId === account.accountId && previous.clientId === ADMIN_CLIENT_ID ? previous : new provider.Grant({ accountId: account.accountId, clientId: ADMIN_CLIENT_ID });
       grant.addOIDCScope('openid');
+      // Exactly what the role allows now: a scope it no longer allows goes.
+      if (grant.resources) delete grant.resources[roleScopes.identifier];
       const scopes = await roleScopes.forPerson(ctx, roleScopes.identifier, ADMIN_SCOPES);
       if (scopes.length) grant.addResourceScope(roleScopes.identifier, scopes.join(' '));
       await grant.save();

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_SCOPES } from '../../src/oidc/role-scopes.ts';
 import { adminClientTokens, adminScopesOf, createPerson, ensureAdminResource } from '../helpers/admin-console.ts';
 import { runCli } from '../helpers/cli.ts';
+import { expectRedirect } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const READ_SCOPES = ADMIN_SCOPES.filter((scope) => scope.endsWith(':read'));
@@ -46,6 +47,28 @@ describe('the admin scopes a person gets, by role', () => {
     await server.services.accounts.setRole(person.id, 'viewer');
     const again = await adminClientTokens(server, person.email);
     expect(adminScopesOf(again.tokens.access_token, server.issuer).sort()).toEqual([...READ_SCOPES].sort());
+  });
+
+  it('the same browser signing in again (its Latchkey session still on) gets what the role allows now, under the same grant', async () => {
+    const person = await createPerson(server, 'same-browser@example.test', 'viewer');
+    const { rp, tokens } = await adminClientTokens(server, person.email);
+    expect(adminScopesOf(tokens.access_token, server.issuer).sort()).toEqual([...READ_SCOPES].sort());
+    await server.services.accounts.setRole(person.id, 'admin');
+    const promote = async () => {
+      const request = await rp.authorizationRequest({ scope: `openid ${ADMIN_SCOPES.join(' ')}`, resource: adminResource });
+      // No login page: the session answers at once.
+      const callback = expectRedirect(await rp.browser.open(request.url));
+      return rp.exchange(callback, request);
+    };
+    const promoted = await promote();
+    expect(adminScopesOf(promoted.access_token, server.issuer).sort()).toEqual([...ADMIN_SCOPES].sort());
+    await server.services.accounts.setRole(person.id, 'none');
+    const removed = await promote();
+    expect(adminScopesOf(removed.access_token, server.issuer)).toEqual([]);
+    // One grant for the browser, its scopes set again at each sign-in.
+    const grantOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { grant_id?: string }).grant_id;
+    expect(grantOf(tokens.access_token)).toEqual(expect.any(String));
+    expect(grantOf(promoted.access_token)).toBe(grantOf(tokens.access_token));
   });
 
   it('a client-credentials token is bounded by its client, not by any role', async () => {
