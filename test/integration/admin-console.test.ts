@@ -66,6 +66,16 @@ describe('signing in to the console', () => {
     expect(csp).not.toContain('unsafe-inline');
   });
 
+  it('signs out: the console session ends and the browser is handed to Latchkey\'s own sign-out', async () => {
+    const { agent, page } = await consoleSignIn(server, 'admin@example.test');
+    const out = await submitForm(agent, page, '/admin/logout');
+    expect(out.url.pathname).toBe('/session/end');
+    expect(agent.jar.names()).not.toContain('latchkey.console');
+    const again = await fetch(`${server.issuer}/admin`, { redirect: 'manual', headers: { cookie: agent.jar.header(new URL(`${server.issuer}/admin`)) } });
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toMatch(/^\/admin\/login/);
+  });
+
   it('refuses a callback this browser did not start', async () => {
     const response = await fetch(`${server.issuer}/admin/callback?code=x&state=y`);
     expect(response.status).toBe(400);
