@@ -187,6 +187,15 @@ describe('the pages and their actions, for an admin, against the real Admin API'
     expect((await server.services.clients.list()).map((c) => c.clientId)).not.toContain(client.clientId);
   });
 
+  it('edits a service client (client credentials, no redirect URIs) as it is', async () => {
+    const { client } = await server.services.clients.create({ name: 'Nightly job', grantTypes: ['client_credentials'], resources: [`${server.issuer}/admin`], scope: 'audit:read' });
+    const { agent, page } = await consoleSignIn(server, 'admin@example.test', `/admin/clients/${client.clientId}`);
+    expect(page.html).toContain('value="audit:read"');
+    const saved = expectPage(await submitForm(agent, page, `/admin/clients/${client.clientId}`, { client_name: 'Nightly export', grant_types: 'client_credentials' }));
+    expect(saved.url.search, /<div class="error"[\s\S]*?<\/div>/.exec(saved.html)?.[0]).toBe('?done=saved');
+    expect((await server.services.clients.get(client.clientId)).name).toBe('Nightly export');
+  });
+
   it('creates, edits and deletes a resource; a bad one is answered on the page naming the field', async () => {
     const { agent, page } = await consoleSignIn(server, 'admin@example.test', '/admin/resources');
     const refused = expectPage(await submitForm(agent, page, '/admin/resources', { identifier: 'not a url', scopes: 'read' }));
