@@ -2,7 +2,8 @@
 // console's own code + PKCE round trip, its sealed cookies set and read by a
 // real browser), creates a client and sees its secret once, rotates the
 // secret, and finds the rotation in the audit log; a viewer sees the same
-// pages with no write button. No page logs a CSP violation or a script
+// pages with no write button, and a write forged with their cookies is
+// refused by the API (403), as a page. No page logs a CSP violation or a script
 // error. With SCREENSHOTS=<dir>, the dashboard, the client list and the
 // client's edit page are saved there (dashboard.png, client-list.png, client-edit.png).
 import { mkdirSync } from 'node:fs';
@@ -140,6 +141,13 @@ it('a viewer sees the pages with no write buttons', async () => {
     await page.goto(`${server.issuer}/admin/keys`);
     expect(await h1(page)).toBe('Signing keys');
     expect(await page.locator('main button').count()).toBe(0);
+
+    // A write forged with the browser's own cookies and form token: the API refuses it, shown as a page.
+    const token = await page.locator('form[action="/admin/logout"] input[name=token]').inputValue();
+    const forged = await context.request.post(`${server.issuer}/admin/keys/rotate`, { form: { token }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    expect(forged.headers()['content-type']).toMatch(/^text\/html/);
+    expect(await forged.text()).toContain('Your role does not allow this');
     expect(problems).toEqual([]);
   } finally {
     await context.close();
