@@ -148,7 +148,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   }
 
   /** The signed-in person for a page; undefined when the browser was sent to sign in. */
-  function viewer(ctx: Context): ConsoleUser | undefined {
+  function signedIn(ctx: Context): ConsoleUser | undefined {
     const who = session.current(ctx);
     if (!who) {
       ctx.status = 303;
@@ -229,7 +229,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
 
   // Dashboard: the last 24 hours from the audit log.
   router.get('/', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const now = new Date();
     let chart;
@@ -245,7 +245,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
 
   // Clients.
   router.get('/clients', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const result = await ok(ctx, who, await api.get<List>(who.accessToken, '/clients', { limit: '50', cursor: typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined }), '/admin/clients');
     if (!result) return;
@@ -253,7 +253,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   });
 
   router.get('/clients/new', (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who || !needs(ctx, who, 'clients:write')) return;
     render(ctx, who, 'client-form', { title: 'New client', section: 'clients', creating: true, values: clientFormValues(new URLSearchParams({ token_endpoint_auth_method: 'client_secret_basic', grant_types: 'authorization_code' })) });
   });
@@ -272,7 +272,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   });
 
   router.get('/clients/:id', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const result = await ok(ctx, who, await api.get<Item>(who.accessToken, `/clients/${enc(ctx.params.id!)}`), '/admin/clients');
     if (!result) return;
@@ -305,7 +305,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   });
 
   router.get('/clients/:id/delete', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who || !needs(ctx, who, 'clients:write')) return;
     const id = ctx.params.id!;
     const result = await ok(ctx, who, await api.get<Item>(who.accessToken, `/clients/${enc(id)}`), '/admin/clients');
@@ -333,7 +333,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
 
   // Resources.
   router.get('/resources', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const result = await ok(ctx, who, await api.get<List>(who.accessToken, '/resources', { limit: '50', cursor: typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined }), '/admin/resources');
     if (!result) return;
@@ -364,7 +364,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   });
 
   router.get('/resources/:id', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const result = await ok(ctx, who, await api.get<Item>(who.accessToken, `/resources/${enc(ctx.params.id!)}`), '/admin/resources');
     if (!result) return;
@@ -381,7 +381,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   });
 
   router.get('/resources/:id/delete', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who || !needs(ctx, who, 'resources:write')) return;
     const id = ctx.params.id!;
     const result = await ok(ctx, who, await api.get<Item>(who.accessToken, `/resources/${enc(id)}`), '/admin/resources');
@@ -409,7 +409,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
 
   // Users.
   router.get('/users', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const prefix = typeof ctx.query.email_prefix === 'string' ? ctx.query.email_prefix.slice(0, 254) : '';
     const result = await ok(ctx, who, await api.get<List>(who.accessToken, '/users', { limit: '50', email_prefix: prefix, cursor: typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined }), '/admin/users');
@@ -418,7 +418,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   });
 
   router.get('/users/:id', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const result = await ok(ctx, who, await api.get<Item>(who.accessToken, `/users/${enc(ctx.params.id!)}`), '/admin/users');
     if (!result) return;
@@ -473,7 +473,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
 
   // Signing keys.
   router.get('/keys', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const result = await ok(ctx, who, await api.get<List>(who.accessToken, '/keys'), '/admin/keys');
     if (!result) return;
@@ -489,7 +489,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
   });
 
   router.get('/keys/:kid/retire', (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who || !needs(ctx, who, 'keys:write')) return;
     const kid = ctx.params.kid!;
     render(ctx, who, 'confirm', {
@@ -513,7 +513,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
 
   // Audit log.
   router.get('/audit', async (ctx) => {
-    const who = viewer(ctx);
+    const who = signedIn(ctx);
     if (!who) return;
     const type = typeof ctx.query.type === 'string' ? ctx.query.type.slice(0, 500) : '';
     const since = typeof ctx.query.since === 'string' ? ctx.query.since.slice(0, 100) : '';
