@@ -110,8 +110,8 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
      * a free one (sign-up must not tell who has an account by its timing).
      */
     async create(input: CreateAccountInput): Promise<AccountView> {
-      const email = normaliseEmail(input.email);
-      const name = parseDisplayName(input.name);
+      const email = naming('email', () => normaliseEmail(input.email));
+      const name = naming('name', () => parseDisplayName(input.name));
       checkNewPassword(input.password);
       const passwordHash = await hasher.hash(normalisePassword(input.password));
       if (await repository.findByEmail(email)) throw new AlreadyExistsError(`an account with email ${email} already exists`);
