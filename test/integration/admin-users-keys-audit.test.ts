@@ -3,12 +3,15 @@
 // asserting status and problem code (and the field, for 400s), pages across
 // a boundary with rows inserted in between (no duplicates, no gaps), and
 // every change an audit event whose actor is the token's client.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminCall, adminToken, createAdminClient, clientCredentialsToken, type AdminClient } from '../helpers/admin.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { eventually, smtpUrl, startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 
 const PASSWORD = 'correct horse battery staple';
+/** Shared with the second server below (the keys in the database are sealed under it). */
+const SECRET = randomBytes(32).toString('base64url');
 
 let sink: SmtpSink;
 let server: TestServer;
@@ -18,7 +21,7 @@ let token: string;
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  server = await startTestServer({ env: { LATCHKEY_SMTP_URL: smtpUrl(sink.port), LATCHKEY_KEY_WATCH_INTERVAL: '1' } });
+  server = await startTestServer({ env: { LATCHKEY_SMTP_URL: smtpUrl(sink.port), LATCHKEY_KEY_WATCH_INTERVAL: '1', LATCHKEY_SECRET: SECRET } });
   admin = await createAdminClient(server);
   token = await clientCredentialsToken(server, admin);
 });
@@ -103,6 +106,20 @@ describe('users', () => {
     expect(JSON.stringify(created.body)).not.toMatch(/password/i);
     await eventually(() => sink.received.some((mail) => (mail.to as { text: string }).text === 'invitee@example.test'));
     expect(await eventsOf(created.body.user_id)).toEqual([['account.invited', admin.clientId]]);
+  });
+
+  it('without a mail server, refuses a user without a password, naming password, and creates none', async () => {
+    const noMail = await startTestServer({ database: server.database, env: { LATCHKEY_SECRET: SECRET } });
+    try {
+      const own = await clientCredentialsToken(noMail, await createAdminClient(noMail, ['users:write']));
+      const refused = await adminCall(noMail, '/users', { token: own, body: { email: 'no-mail@example.test' } });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ code: 'invalid_body', errors: [{ field: 'password', message: expect.any(String) }] });
+      expect(await server.services.accounts.findByEmail('no-mail@example.test')).toBeUndefined();
+      expect((await adminCall(noMail, '/users', { token: own, body: { email: 'no-mail@example.test', password: PASSWORD } })).status).toBe(201);
+    } finally {
+      await noMail.stop();
+    }
   });
 
   it('sets a password, ends sessions, resets second factors and lists grants', async () => {
