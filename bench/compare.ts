@@ -22,8 +22,8 @@ if (reports.length === 1) {
     for (const scenario of report.scenarios) {
       const base = first.scenarios.find((s) => s.id === scenario.id);
       const change = base && base !== scenario ? ` (${scenario.latchkey.rate >= base.latchkey.rate ? '+' : ''}${Math.round((scenario.latchkey.rate / base.latchkey.rate - 1) * 100)}%)` : '';
-      const ratio = Math.round((scenario.latchkey.rate / scenario.reference.rate) * 100);
-      process.stdout.write(`  ${scenario.id.padEnd(20)} ${Math.round(scenario.latchkey.rate).toLocaleString('en-US').padStart(8)} ${scenario.unit}${change}, ${ratio}% of the reference\n`);
+      const ratio = scenario.reference ? `, ${Math.round((scenario.latchkey.rate / scenario.reference.rate) * 100)}% of the reference` : ' (Latchkey only)';
+      process.stdout.write(`  ${scenario.id.padEnd(20)} ${Math.round(scenario.latchkey.rate).toLocaleString('en-US').padStart(8)} ${scenario.unit}${change}${ratio}\n`);
     }
   }
 }

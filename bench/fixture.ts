@@ -13,7 +13,12 @@ export interface Credentials {
   readonly service: { readonly id: string; readonly secret: string };
   /** authorization_code + refresh_token, client_secret_basic, redirect URI CALLBACK, registered for API. */
   readonly web: { readonly id: string; readonly secret: string };
+  /** Latchkey only, for the Admin API scenario: client_credentials for `<issuer>/admin` with clients:read. */
+  readonly admin?: { readonly id: string; readonly secret: string };
 }
+
+/** How many clients the Admin API scenario lists from (besides the ones above). */
+export const ADMIN_BENCH_CLIENTS = 1000;
 
 export function basicAuth(client: { id: string; secret: string }): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}`;

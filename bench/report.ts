@@ -10,7 +10,8 @@ export interface ScenarioResult {
   readonly title: string;
   readonly unit: string;
   readonly latchkey: Measurement & { readonly queries?: QueriesPerOp };
-  readonly reference: Measurement;
+  /** Absent for a scenario only Latchkey has (the Admin API). */
+  readonly reference?: Measurement;
 }
 
 /** Seconds of quiet after the load before its RSS counts as idle (V8's memory reducer needs ~8–30 s). */
@@ -66,12 +67,13 @@ export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonl
   const find = (id: string) => scenarios.find((s) => s.id === id);
   const checks: TargetCheck[] = [];
   const cc = find('client-credentials');
-  if (cc) {
+  if (cc?.reference) {
     const floor = dialect === 'sqlite' ? 0.9 : 0.8;
-    const ratio = cc.latchkey.rate / cc.reference.rate;
-    checks.push({ target: `client credentials ≥ ${floor * 100}% of the reference (${dialect})`, measured: `${pct(ratio)} (${fmt(cc.latchkey.rate)} vs ${fmt(cc.reference.rate)} req/s)`, met: ratio >= floor });
-    const p99 = cc.latchkey.p99Ms / cc.reference.p99Ms;
-    checks.push({ target: 'client credentials p99 ≤ 2× the reference', measured: `${p99.toFixed(2)}× (${ms(cc.latchkey.p99Ms)} vs ${ms(cc.reference.p99Ms)} ms)`, met: p99 <= 2 });
+    const reference = cc.reference;
+    const ratio = cc.latchkey.rate / reference.rate;
+    checks.push({ target: `client credentials ≥ ${floor * 100}% of the reference (${dialect})`, measured: `${pct(ratio)} (${fmt(cc.latchkey.rate)} vs ${fmt(reference.rate)} req/s)`, met: ratio >= floor });
+    const p99 = cc.latchkey.p99Ms / reference.p99Ms;
+    checks.push({ target: 'client credentials p99 ≤ 2× the reference', measured: `${p99.toFixed(2)}× (${ms(cc.latchkey.p99Ms)} vs ${ms(reference.p99Ms)} ms)`, met: p99 <= 2 });
   }
   const login = find('login');
   if (login?.latchkey.cpuMsPerOp) {
@@ -79,7 +81,7 @@ export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonl
     const perCore = 1000 / (login.latchkey.cpuMsPerOp + database);
     checks.push({
       target: 'full logins ≥ 35/s per core',
-      measured: `${fmt(perCore, 1)} per CPU-second${database ? ' (database processes included)' : ''}; ${fmt(login.latchkey.rate, 1)}/s using ${fmt(login.latchkey.serverCores, 2)} cores; reference ${fmt(1000 / (login.reference.cpuMsPerOp ?? Number.NaN), 1)} per CPU-second`,
+      measured: `${fmt(perCore, 1)} per CPU-second${database ? ' (database processes included)' : ''}; ${fmt(login.latchkey.rate, 1)}/s using ${fmt(login.latchkey.serverCores, 2)} cores; reference ${fmt(1000 / (login.reference?.cpuMsPerOp ?? Number.NaN), 1)} per CPU-second`,
       met: perCore >= 35,
     });
   }
@@ -110,23 +112,27 @@ export function checkTargets(dialect: BenchReport['dialect'], scenarios: readonl
  */
 function perCpuRatio(s: ScenarioResult): string {
   const latchkey = (s.latchkey.cpuMsPerOp ?? Number.NaN) + (s.latchkey.databaseCpuMsPerOp ?? 0);
-  return pct((s.reference.cpuMsPerOp ?? Number.NaN) / latchkey);
+  return pct((s.reference?.cpuMsPerOp ?? Number.NaN) / latchkey);
 }
 
 export function formatReport(report: BenchReport): string {
   const header = ['scenario', 'Latchkey', 'reference', 'ratio', 'p50 ms L / R', 'p99 ms L / R', 'p99 ×', 'CPU ms/op L / R', 'per-CPU ratio', 'failed L / R'];
-  const rows = report.scenarios.map((s) => [
-    s.title,
-    `${fmt(s.latchkey.rate)} ${s.unit}`,
-    `${fmt(s.reference.rate)} ${s.unit}`,
-    pct(s.latchkey.rate / s.reference.rate),
-    `${latency(s.latchkey.p50Ms)} / ${latency(s.reference.p50Ms)}`,
-    `${latency(s.latchkey.p99Ms)} / ${latency(s.reference.p99Ms)}`,
-    s.reference.p99Ms > 0 ? (s.latchkey.p99Ms / s.reference.p99Ms).toFixed(2) : '–',
-    `${ms(s.latchkey.cpuMsPerOp)}${s.latchkey.databaseCpuMsPerOp !== undefined ? ` + ${ms(s.latchkey.databaseCpuMsPerOp)} db` : ''} / ${ms(s.reference.cpuMsPerOp)}`,
-    perCpuRatio(s),
-    `${s.latchkey.failed} / ${s.reference.failed}`,
-  ]);
+  const rows = report.scenarios.map((s) => {
+    // A Latchkey-only scenario compares with nothing: its reference cells are dashes.
+    const r = s.reference ?? { rate: Number.NaN, p50Ms: Number.NaN, p99Ms: Number.NaN, ok: 0, failed: Number.NaN };
+    return [
+      s.title,
+      `${fmt(s.latchkey.rate)} ${s.unit}`,
+      s.reference ? `${fmt(r.rate)} ${s.unit}` : '–',
+      pct(s.latchkey.rate / r.rate),
+      `${latency(s.latchkey.p50Ms)} / ${s.reference ? latency(r.p50Ms) : '–'}`,
+      `${latency(s.latchkey.p99Ms)} / ${s.reference ? latency(r.p99Ms) : '–'}`,
+      r.p99Ms > 0 ? (s.latchkey.p99Ms / r.p99Ms).toFixed(2) : '–',
+      `${ms(s.latchkey.cpuMsPerOp)}${s.latchkey.databaseCpuMsPerOp !== undefined ? ` + ${ms(s.latchkey.databaseCpuMsPerOp)} db` : ''} / ${ms(r.cpuMsPerOp)}`,
+      perCpuRatio(s),
+      `${s.latchkey.failed} / ${s.reference ? r.failed : '–'}`,
+    ];
+  });
   const { latchkey: l, reference: r } = report.servers;
   const serverRows = [
     ['start-up to first discovery (ms)', `${fmt(l.firstBootMs)} first boot / ${fmt(l.restartMs)} restart`, `${fmt(r.firstBootMs)} / ${fmt(r.restartMs)}`],
@@ -146,13 +152,13 @@ export function formatReport(report: BenchReport): string {
     '',
     table(['server', 'Latchkey', 'reference'], serverRows),
   ];
-  const notes = report.scenarios.flatMap((s) => [s.latchkey.note && `${s.id} (Latchkey): ${s.latchkey.note}`, s.reference.note && `${s.id} (reference): ${s.reference.note}`]).filter(Boolean);
+  const notes = report.scenarios.flatMap((s) => [s.latchkey.note && `${s.id} (Latchkey): ${s.latchkey.note}`, s.reference?.note && `${s.id} (reference): ${s.reference.note}`]).filter(Boolean);
   if (notes.length) lines.push('', ...notes.map((n) => `note: ${n}`));
   const spread = (m: Measurement) => (m.roundRates ? `${fmt(Math.min(...m.roundRates))}–${fmt(Math.max(...m.roundRates))}` : undefined);
   const spreads = report.scenarios.filter((s) => s.latchkey.roundRates);
   if (spreads.length) {
     lines.push('', `round-to-round spread of the rate (min–max over ${spreads[0]!.latchkey.roundRates!.length} rounds; the table shows the median round):`);
-    for (const s of spreads) lines.push(`  ${s.id}: Latchkey ${spread(s.latchkey)}, reference ${spread(s.reference)} ${s.unit}`);
+    for (const s of spreads) lines.push(`  ${s.id}: Latchkey ${spread(s.latchkey)}, reference ${s.reference ? spread(s.reference) : '–'} ${s.unit}`);
   }
   const queries = report.scenarios.filter((s) => s.latchkey.queries);
   if (queries.length) {

@@ -16,7 +16,7 @@ import { formatProfile, summariseProfile } from './cpu-profile-summary.ts';
 import type { Credentials } from './fixture.ts';
 import { parseOptions, USAGE, type BenchOptions } from './options.ts';
 import { residentBytes } from './process-stats.ts';
-import { provisionLatchkey } from './provision-latchkey.ts';
+import { provisionAdminClient, provisionLatchkey } from './provision-latchkey.ts';
 import type { Measurement } from './http-load.ts';
 import { queriesPerOp, takeQuerySnapshot, type QueriesPerOp, type QuerySnapshot } from './query-snapshots.ts';
 import { createReferenceConfig } from './reference-config.ts';
@@ -82,8 +82,10 @@ async function provisionForLatchkey(database: BenchDatabase, workDir: string, op
     // No mail server in the bench: password reset would need one in production.
     LATCHKEY_PASSWORD_RESET: 'false',
   };
-  const provisioned = await provisionLatchkey(loadConfig(testEnv({ ...base, port: 0 }, { ...shared, ISSUER: 'http://127.0.0.1' }), ROOT));
-  return (index) => prepareLatchkey((port) => testEnv({ ...base, port }, shared), provisioned, workDir, options, index);
+  // The Admin API scenario lists 1,000 clients: provisioned only when it runs.
+  const adminClients = !options.only.length || options.only.includes('admin-clients');
+  const provisioned = await provisionLatchkey(loadConfig(testEnv({ ...base, port: 0 }, { ...shared, ISSUER: 'http://127.0.0.1' }), ROOT), { adminClients });
+  return (index) => prepareLatchkey((port) => testEnv({ ...base, port }, shared), provisioned, workDir, options, index, adminClients);
 }
 
 async function prepareLatchkey(
@@ -92,18 +94,20 @@ async function prepareLatchkey(
   workDir: string,
   options: BenchOptions,
   index: number,
+  adminClient = false,
 ): Promise<Setup> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const queryLog = options.profile ? path.join(workDir, 'latchkey-queries.json') : undefined;
   const env = envFor(port);
+  const admin = adminClient ? await provisionAdminClient(loadConfig(env, ROOT)) : undefined;
   // What `npm start` runs: the compiled server (built by build() below).
   const nodeArgs = [
     ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(workDir, 'profile-latchkey')}`, '--import', './dist/bench/bench/query-counter.js'] : []),
     'dist/app/src/main.js',
   ];
   return {
-    credentials: { issuer, ...provisioned },
+    credentials: { issuer, ...provisioned, ...(admin && { admin }) },
     queryLog,
     launcher: {
       launch: () =>
@@ -243,6 +247,7 @@ async function main(): Promise<void> {
         const l = await scenario.run(targets.latchkey, { ...options, ...(window && { window }), ...(databaseCpu && { databaseCpu }) });
         if (before && after) queries = queriesPerOp(before, after, l.ok);
         rounds.latchkey.push(l);
+        if (scenario.latchkeyOnly) continue;
         log(`${scenario.id}: reference`);
         rounds.reference.push(await scenario.run(targets.reference, options));
       }
@@ -251,7 +256,7 @@ async function main(): Promise<void> {
         title: scenario.title,
         unit: scenario.unit,
         latchkey: { ...median(rounds.latchkey), ...(queries && { queries }) },
-        reference: median(rounds.reference),
+        ...(rounds.reference.length > 0 && { reference: median(rounds.reference) }),
       });
     }
 
@@ -268,7 +273,7 @@ async function main(): Promise<void> {
     await sleep(Math.max(0, options.idleSeconds * 1000 - SETTLE_MS * 2));
     const idleAfterLoad = { latchkey: rssMb(latchkey.pid), reference: rssMb(reference.pid) };
     const memoryAfterLoad = latchkeySetup.queryLog ? (await takeQuerySnapshot(latchkey.pid, latchkeySetup.queryLog)).memory : undefined;
-    const peak = (name: 'latchkey' | 'reference') => Math.max(0, ...results.map((s) => s[name].peakRssMb ?? 0));
+    const peak = (name: 'latchkey' | 'reference') => Math.max(0, ...results.map((s) => s[name]?.peakRssMb ?? 0));
 
     let restart: { latchkey?: number; reference?: number } = {};
     if (!options.profile) {

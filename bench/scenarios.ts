@@ -2,7 +2,7 @@
 // A scenario gets a target (a running server and its credentials) and load
 // options, and returns one Measurement; minting whatever it needs first
 // (refresh tokens, an access token to introspect) is never measured.
-import { API, basicAuth, type Credentials } from './fixture.ts';
+import { ADMIN_BENCH_CLIENTS, API, basicAuth, type Credentials } from './fixture.ts';
 import { measureHttp, percentile, type LoadOptions, type Measurement } from './http-load.ts';
 import { createBrowser, loginLoad } from './login-flow.ts';
 import { verifyWithBareJose, verifyWithLatchkeyVerifier } from './offline-verify.ts';
@@ -28,6 +28,8 @@ export interface Scenario {
   readonly unit: string;
   /** Whether the load goes through HTTP to the server (so server CPU and DB queries per operation mean something). */
   readonly http: boolean;
+  /** Measured on Latchkey only: the reference has nothing like it (the Admin API). */
+  readonly latchkeyOnly?: boolean;
   run(target: Target, options: ScenarioOptions): Promise<Measurement>;
 }
 
@@ -176,6 +178,29 @@ export const SCENARIOS: readonly Scenario[] = [
       return target.name === 'latchkey'
         ? verifyWithLatchkeyVerifier(target.issuer, tokens, options.seconds, options.warmupSeconds)
         : verifyWithBareJose(target.issuer, tokens, options.seconds, options.warmupSeconds);
+    },
+  },
+  {
+    id: 'admin-clients',
+    title: `Admin API: GET /admin/v1/clients?limit=50 (${ADMIN_BENCH_CLIENTS.toLocaleString('en')} clients)`,
+    unit: 'req/s',
+    http: true,
+    latchkeyOnly: true,
+    async run(target, options) {
+      const admin = target.credentials.admin;
+      if (!admin) throw new Error(`${target.name}: no admin client provisioned`);
+      const response = await fetch(`${target.issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: basicAuth(admin), 'content-type': FORM },
+        body: new URLSearchParams({ grant_type: 'client_credentials', resource: `${target.issuer}/admin`, scope: 'clients:read' }).toString(),
+      });
+      const { access_token: token } = (await response.json()) as { access_token?: string };
+      if (!token) throw new Error(`${target.name}: no admin token (${response.status})`);
+      const request = { method: 'GET' as const, path: '/admin/v1/clients?limit=50', headers: { authorization: `Bearer ${token}` } };
+      // One page, checked before any load: 50 clients and a cursor to the next page.
+      const probe = (await (await fetch(`${target.issuer}${request.path}`, { headers: request.headers })).json()) as { items?: unknown[]; next_cursor?: string | null };
+      if (probe.items?.length !== 50 || !probe.next_cursor) throw new Error(`${target.name}: the first page of clients is not 50 long with a next cursor`);
+      return measureHttp(target, request, options);
     },
   },
 ];

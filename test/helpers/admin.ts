@@ -18,11 +18,11 @@ export interface AdminClient {
 }
 
 /** Polls `check` until it returns a truthy value (which it resolves to); fails after `timeoutMs`. */
-export async function until<T>(check: () => Promise<T> | T, { timeoutMs = 5000, intervalMs = 50, what = 'condition' } = {}): Promise<NonNullable<T>> {
+export async function until<T>(check: () => Promise<T> | T, { timeoutMs = 5000, intervalMs = 50, what = 'condition' } = {}): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
