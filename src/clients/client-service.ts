@@ -3,6 +3,7 @@
 // clear only in the value returned by create/rotateSecret; what is stored,
 // and what the provider compares against, is its SHA-256 digest.
 import { randomBytes } from 'node:crypto';
+import { compareAndSwap, type ChangeOptions } from '../compare-and-swap.ts';
 import type { Config } from '../config/config.ts';
 import { InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
@@ -100,11 +101,6 @@ export interface UpdateClientInput {
   readonly requireMfa?: boolean | null;
 }
 
-/** Conditions on a change: `version` is the one read before (an If-Match); absent means unconditional. */
-export interface ChangeOptions {
-  readonly version?: string | undefined;
-}
-
 export interface ClientServiceDeps {
   readonly repository: ClientRepository;
   readonly resources: Pick<ResourceService, 'findManyByIdentifier'>;
@@ -199,10 +195,15 @@ export function createClientService({ repository, resources, config }: ClientSer
 
     /** Deletes a client; a compare-and-swap on `version` when given. */
     async delete(clientId: string, options: ChangeOptions = {}): Promise<ClientView> {
-      const row = await findRow(clientId);
-      if (options.version !== undefined && options.version !== versionOf(row)) throw stale(clientId);
-      if (!(await repository.deleteIfUnchanged(row.id, row.updatedAt))) throw await lostRace(clientId);
-      return toView(row);
+      return compareAndSwap(
+        options,
+        async () => {
+          const row = await findRow(clientId);
+          if (options.version !== undefined && options.version !== versionOf(row)) throw stale(clientId);
+          return (await repository.deleteIfUnchanged(row.id, row.updatedAt)) ? toView(row) : undefined;
+        },
+        () => lostRace(clientId),
+      );
     },
 
     /**
@@ -212,33 +213,39 @@ export function createClientService({ repository, resources, config }: ClientSer
      * switching away from one drops it.
      */
     async update(clientId: string, input: UpdateClientInput, options: ChangeOptions = {}): Promise<CreatedClient> {
-      const current = await findRow(clientId);
-      if (options.version !== undefined && options.version !== versionOf(current)) throw stale(clientId);
-      const before = parseMetadata(current);
-      const pick = <T>(change: T | null | undefined, kept: T | undefined): T | undefined => (change === undefined ? kept : change === null ? undefined : change);
-      const metadata = await resolveMetadata({
-        name: input.name ?? current.name,
-        redirectUris: pick(input.redirectUris, before.redirect_uris),
-        postLogoutRedirectUris: pick(input.postLogoutRedirectUris, before.post_logout_redirect_uris),
-        grantTypes: input.grantTypes ?? before.grant_types,
-        scope: pick(input.scope, before.scope),
-        resources: pick(input.resources, before.resources),
-        tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? before.token_endpoint_auth_method,
-        jwksUri: pick(input.jwksUri, before.jwks_uri),
-        backchannelLogoutUri: pick(input.backchannelLogoutUri, before.backchannel_logout_uri),
-        requireVerifiedEmail: pick(input.requireVerifiedEmail, before.require_verified_email === true),
-        requireMfa: pick(input.requireMfa, before.require_mfa === true),
-      });
-      const usesSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method);
-      const clientSecret = usesSecret && current.secretHash === null ? generateClientSecret() : undefined;
-      const row = await repository.updateIfUnchanged(current.id, current.updatedAt, {
-        name: metadata.client_name,
-        metadata: JSON.stringify(metadata),
-        ...(!usesSecret && { secretHash: null }),
-        ...(clientSecret !== undefined && { secretHash: hashClientSecret(clientSecret) }),
-      });
-      if (!row) throw await lostRace(clientId);
-      return clientSecret === undefined ? { client: toView(row) } : { client: toView(row), clientSecret };
+      return compareAndSwap(
+        options,
+        async () => {
+          const current = await findRow(clientId);
+          if (options.version !== undefined && options.version !== versionOf(current)) throw stale(clientId);
+          const before = parseMetadata(current);
+          const pick = <T>(change: T | null | undefined, kept: T | undefined): T | undefined => (change === undefined ? kept : change === null ? undefined : change);
+          const metadata = await resolveMetadata({
+            name: input.name ?? current.name,
+            redirectUris: pick(input.redirectUris, before.redirect_uris),
+            postLogoutRedirectUris: pick(input.postLogoutRedirectUris, before.post_logout_redirect_uris),
+            grantTypes: input.grantTypes ?? before.grant_types,
+            scope: pick(input.scope, before.scope),
+            resources: pick(input.resources, before.resources),
+            tokenEndpointAuthMethod: input.tokenEndpointAuthMethod ?? before.token_endpoint_auth_method,
+            jwksUri: pick(input.jwksUri, before.jwks_uri),
+            backchannelLogoutUri: pick(input.backchannelLogoutUri, before.backchannel_logout_uri),
+            requireVerifiedEmail: pick(input.requireVerifiedEmail, before.require_verified_email === true),
+            requireMfa: pick(input.requireMfa, before.require_mfa === true),
+          });
+          const usesSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method);
+          const clientSecret = usesSecret && current.secretHash === null ? generateClientSecret() : undefined;
+          const row = await repository.updateIfUnchanged(current.id, current.updatedAt, {
+            name: metadata.client_name,
+            metadata: JSON.stringify(metadata),
+            ...(!usesSecret && { secretHash: null }),
+            ...(clientSecret !== undefined && { secretHash: hashClientSecret(clientSecret) }),
+          });
+          if (!row) return undefined;
+          return clientSecret === undefined ? { client: toView(row) } : { client: toView(row), clientSecret };
+        },
+        () => lostRace(clientId),
+      );
     },
 
     /** Replaces the secret at once (the old one stops working) and returns the new one, this once. */

@@ -2,6 +2,7 @@
 // removing them. Every rule a registration must meet is checked before
 // anything is written.
 import { randomUUID } from 'node:crypto';
+import { compareAndSwap, type ChangeOptions } from '../compare-and-swap.ts';
 import type { Config } from '../config/config.ts';
 import { AlreadyExistsError, ConflictError, NotFoundError, PreconditionFailedError } from '../errors.ts';
 import { adminResourceIdentifier } from './admin-resource.ts';
@@ -27,11 +28,6 @@ export interface UpdateResourceInput {
   readonly scopes?: readonly string[];
   readonly accessTokenTtl?: number;
   readonly signingAlg?: string;
-}
-
-/** Conditions on a change: `version` is the one read before (an If-Match); absent means unconditional. */
-export interface ChangeOptions {
-  readonly version?: string | undefined;
 }
 
 export interface ResourceView {
@@ -121,17 +117,25 @@ export function createResourceService({ repository, config }: ResourceServiceDep
 
     /** Changes scopes, TTL or signing algorithm; absent fields stay. A compare-and-swap on `version` when given. */
     async update(idOrIdentifier: string, input: UpdateResourceInput, options: ChangeOptions = {}): Promise<ResourceView> {
-      const current = await findRow(idOrIdentifier);
-      if (options.version !== undefined && options.version !== versionOf(current)) throw stale(idOrIdentifier);
       const changes: ResourceChanges = {
         ...(input.scopes !== undefined && { scopes: parseResourceScopes(input.scopes).join(' ') }),
         ...(input.accessTokenTtl !== undefined && { accessTokenTtl: parseAccessTokenTtl(input.accessTokenTtl, config.ttl.accessToken) }),
         ...(input.signingAlg !== undefined && { signingAlg: parseSigningAlg(input.signingAlg) }),
       };
-      const row = await repository.updateIfUnchanged(current.id, current.updatedAt, changes);
-      if (!row) throw (await repository.findById(current.id)) ? stale(idOrIdentifier) : new NotFoundError(`resource ${idOrIdentifier} does not exist`);
-      return toView(row);
+      let id: string | undefined;
+      return compareAndSwap(
+        options,
+        async () => {
+          const current = await findRow(idOrIdentifier);
+          id = current.id;
+          if (options.version !== undefined && options.version !== versionOf(current)) throw stale(idOrIdentifier);
+          const row = await repository.updateIfUnchanged(current.id, current.updatedAt, changes);
+          return row && toView(row);
+        },
+        async () => ((await repository.findById(id!)) ? stale(idOrIdentifier) : new NotFoundError(`resource ${idOrIdentifier} does not exist`)),
+      );
     },
+
     async findByIdentifier(identifier: string): Promise<ResourceView | undefined> {
       const row = await repository.findByIdentifier(identifier);
       return row && toView(row);
@@ -154,14 +158,18 @@ export function createResourceService({ repository, config }: ResourceServiceDep
      * neither matches; ConflictError for the admin resource.
      */
     async delete(identifierOrId: string, options: ChangeOptions = {}): Promise<ResourceView> {
-      const row = (await repository.findByIdentifier(identifierOrId)) ?? (await repository.findById(identifierOrId));
-      if (!row) throw new NotFoundError(`resource ${identifierOrId} does not exist`);
-      if (row.identifier === adminIdentifier) throw new ConflictError('the admin resource cannot be deleted: the Admin API and the console need it');
-      if (options.version !== undefined && options.version !== versionOf(row)) throw stale(identifierOrId);
-      if (!(await repository.deleteAndDetach(row, row.updatedAt))) {
-        throw (await repository.findById(row.id)) ? stale(identifierOrId) : new NotFoundError(`resource ${identifierOrId} does not exist`);
-      }
-      return toView(row);
+      let id: string | undefined;
+      return compareAndSwap(
+        options,
+        async () => {
+          const row = await findRow(identifierOrId);
+          id = row.id;
+          if (row.identifier === adminIdentifier) throw new ConflictError('the admin resource cannot be deleted: the Admin API and the console need it');
+          if (options.version !== undefined && options.version !== versionOf(row)) throw stale(identifierOrId);
+          return (await repository.deleteAndDetach(row, row.updatedAt)) ? toView(row) : undefined;
+        },
+        async () => ((await repository.findById(id!)) ? stale(identifierOrId) : new NotFoundError(`resource ${identifierOrId} does not exist`)),
+      );
     },
   };
 }

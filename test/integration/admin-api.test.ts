@@ -81,6 +81,26 @@ describe('clients', () => {
     expect((await api(`/clients/${created.client_id}`)).body.client_name).toBe('Web app');
   });
 
+  it('racing PATCHes with the same If-Match: exactly one wins, the others get 412 (the database decides, not the process)', async () => {
+    const { body: created, headers } = await api('/clients', { body: newWebClient() });
+    const etag = headers.get('etag')!;
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => api(`/clients/${created.client_id}`, { method: 'PATCH', headers: { 'if-match': etag }, body: { client_name: `Racer ${i}` } })),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 412, 412, 412, 412]);
+    const winner = answers.find((answer) => answer.status === 200)!;
+    expect((await api(`/clients/${created.client_id}`)).body.client_name).toBe(winner.body.client_name);
+  });
+
+  it('racing PATCHes without If-Match all apply, each to the row the last one left', async () => {
+    const { body: created } = await api('/clients', { body: newWebClient() });
+    const answers = await Promise.all(
+      ['https://a.example.test/cb', 'https://b.example.test/cb', 'https://c.example.test/cb'].map((uri) => api(`/clients/${created.client_id}`, { method: 'PATCH', body: { redirect_uris: [uri] } })),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(new Set(answers.map((answer) => answer.headers.get('etag'))).size).toBe(3);
+  });
+
   it('patch with null puts a field back to its default, and the result is checked like a registration', async () => {
     const { body: created } = await api('/clients', { body: { ...newWebClient(), backchannel_logout_uri: 'https://app.example.test/logout', require_mfa: true } });
     const reset = await api(`/clients/${created.client_id}`, { method: 'PATCH', body: { backchannel_logout_uri: null, require_mfa: null } });
