@@ -5,8 +5,7 @@
 // memory of a server nobody administers over HTTP, never pay for it.
 import type { Middleware } from 'koa';
 import type { AdminDeps } from './admin-deps.ts';
-
-const PREFIX = '/admin/v1';
+import { ADMIN_PREFIX } from './admin-prefix.ts';
 
 export function createAdminApi(deps: AdminDeps): Middleware {
   let built: Promise<Middleware> | undefined;
@@ -26,7 +25,7 @@ export function createAdminApi(deps: AdminDeps): Middleware {
     }).middleware;
   };
   return async (ctx, next) => {
-    if (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`)) return next();
+    if (ctx.path !== ADMIN_PREFIX && !ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return next();
     built ??= build().catch((error: unknown) => {
       built = undefined;
       throw error;

@@ -7,13 +7,12 @@
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type { Log } from '../log.ts';
+import { ADMIN_PREFIX } from './admin-prefix.ts';
 import type { AdminGate } from './admin-gate.ts';
 import type { AdminContext, AdminRoute } from './admin-route.ts';
 import { findOperation } from './openapi.ts';
 import { ProblemError, problemRendering } from './problem.ts';
 import type { RequestValidation } from './request-validation.ts';
-
-export const ADMIN_PREFIX = '/admin/v1';
 
 export interface AdminRouterDeps {
   readonly routes: readonly AdminRoute[];
@@ -63,3 +62,5 @@ export function createAdminRouter({ routes, gate, validation, log }: AdminRouter
 }
 
 export type AdminRouter = ReturnType<typeof createAdminRouter>;
+
+export { ADMIN_PREFIX };

@@ -269,8 +269,8 @@ describe('refusals', () => {
   const cases: readonly { name: string; request: () => Promise<AdminResponse>; status: number; code: string; field?: string; challenge?: RegExp }[] = [
     { name: 'no token', request: () => adminCall(server, '/clients'), status: 401, code: 'invalid_token', challenge: /^Bearer realm="latchkey-admin"$/ },
     { name: 'a token that is not a JWT', request: () => api('/clients', { token: 'not-a-token' }), status: 401, code: 'invalid_token', challenge: /error="invalid_token"/ },
-    { name: 'an expired token', request: () => api('/clients', { token: expired }), status: 401, code: 'invalid_token', challenge: /error="invalid_token"/ },
-    { name: 'a token for another audience', request: () => api('/clients', { token: otherAudience }), status: 401, code: 'invalid_token', challenge: /error="invalid_token"/ },
+    { name: 'an expired token', request: () => api('/clients', { token: expired }), status: 401, code: 'invalid_token', challenge: /error="invalid_token", error_description="the access token has expired"/ },
+    { name: 'a token for another audience', request: () => api('/clients', { token: otherAudience }), status: 401, code: 'invalid_token', challenge: /error="invalid_token", error_description="the access token is meant for another resource"/ },
     { name: 'a read token on a write route', request: () => api('/clients', { token: readOnly, body: newWebClient() }), status: 403, code: 'insufficient_scope', challenge: /error="insufficient_scope", .*scope="clients:write"/ },
     { name: 'a clients token on resources', request: () => api('/resources', { token: readOnly }), status: 403, code: 'insufficient_scope', challenge: /scope="resources:read"/ },
     { name: 'a stale If-Match on PATCH', request: () => api(`/clients/${existing.client_id}`, { method: 'PATCH', headers: { 'if-match': existing.etag }, body: { client_name: 'x' } }), status: 412, code: 'precondition_failed' },

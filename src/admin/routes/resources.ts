@@ -5,7 +5,7 @@
 import type { ResourceView, UpdateResourceInput } from '../../resources/resource-service.ts';
 import type { AdminDeps } from '../admin-deps.ts';
 import { adminRoute, auditContext, reply, type AdminRoute } from '../admin-route.ts';
-import { ADMIN_PREFIX } from '../admin-router.ts';
+import { ADMIN_PREFIX } from '../admin-prefix.ts';
 import { decodeCursor, limitOf, toPage } from '../cursor.ts';
 import { ifMatchVersion, setETag } from '../etag.ts';
 
