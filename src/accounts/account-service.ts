@@ -2,6 +2,7 @@
 // and password sign-in. Password hashes never leave this module: every method
 // returns an AccountView.
 import { randomUUID } from 'node:crypto';
+import { compareAndSwap } from '../compare-and-swap.ts';
 import { isDatabaseText } from '../db/database-text.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.ts';
 import type { AccountEdit, AccountRepository, AccountRow } from './account-repository.ts';
@@ -110,8 +111,8 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
      * a free one (sign-up must not tell who has an account by its timing).
      */
     async create(input: CreateAccountInput): Promise<AccountView> {
-      const email = normaliseEmail(input.email);
-      const name = parseDisplayName(input.name);
+      const email = naming('email', () => normaliseEmail(input.email));
+      const name = naming('name', () => parseDisplayName(input.name));
       checkNewPassword(input.password);
       const passwordHash = await hasher.hash(normalisePassword(input.password));
       if (await repository.findByEmail(email)) throw new AlreadyExistsError(`an account with email ${email} already exists`);
@@ -158,17 +159,25 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
         if (!/^\d{1,15}$/.test(options.version)) throw new PreconditionFailedError(`account ${id} has changed since that version`);
         expected = new Date(Number(options.version));
       }
-      const result = await repository.editIfUnchanged(id, changes, expected);
-      switch (result.outcome) {
-        case 'updated':
-          return toView(result.row);
-        case 'missing':
-          throw new NotFoundError(`account ${id} does not exist`);
-        case 'stale':
-          throw new PreconditionFailedError(`account ${id} has changed since that version`);
-        case 'taken':
-          throw new AlreadyExistsError(`an account with email ${changes.email} already exists`);
-      }
+      const stale = () => new PreconditionFailedError(`account ${id} has changed since that version`);
+      // With a version, the first lost race is a 412; without one, the edit is applied again to the newer row (compare-and-swap.ts).
+      return compareAndSwap(
+        options,
+        async () => {
+          const result = await repository.editIfUnchanged(id, changes, expected);
+          switch (result.outcome) {
+            case 'updated':
+              return toView(result.row);
+            case 'stale':
+              return undefined;
+            case 'missing':
+              throw new NotFoundError(`account ${id} does not exist`);
+            case 'taken':
+              throw new AlreadyExistsError(`an account with email ${changes.email} already exists`);
+          }
+        },
+        async () => ((await repository.findById(id)) ? stale() : new NotFoundError(`account ${id} does not exist`)),
+      );
     },
 
     async findById(id: string): Promise<AccountView | undefined> {

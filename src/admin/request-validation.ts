@@ -81,8 +81,8 @@ export function createRequestValidation(document: OpenApiLike) {
         const query: Record<string, unknown> = { ...ctx.query };
         if (!compiled.query(query)) throw invalid('invalid_query', 'The query is not valid.', fieldErrors(compiled.query.errors, ''));
         let body: unknown;
-        // An optional body may be left out altogether (Koa's is() is null for a request without one).
-        if (compiled.body && !(compiled.body.optional && ctx.request.is(...compiled.body.types) === null)) {
+        // An optional body may be left out altogether: no body (Koa's is() is null) or an empty one.
+        if (compiled.body && !(compiled.body.optional && (ctx.request.length === 0 || ctx.request.is(...compiled.body.types) === null))) {
           const type = ctx.request.is(...compiled.body.types);
           if (!type) {
             throw new ProblemError(415, 'unsupported_media_type', `This operation takes a body of type ${compiled.body.types.join(' or ')}.`, compiled.body.types.includes('application/merge-patch+json') ? { headers: { 'Accept-Patch': compiled.body.types.join(', ') } } : {});

@@ -129,6 +129,16 @@ describe('users', () => {
     );
   });
 
+  it('races: of parallel edits from one version exactly one wins; unconditional ones all land', async () => {
+    const { user } = await users.create({ email: 'race@example.test', password: PASSWORD }, { actor: ACTOR });
+    const version = String(user.updatedAt.getTime());
+    const conditional = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => users.edit(user.id, { name: `c${i}` }, { version, actor: ACTOR })));
+    expect(conditional.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    for (const outcome of conditional) if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ code: 'precondition_failed' });
+    const unconditional = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => users.edit(user.id, { name: `u${i}` }, { actor: ACTOR })));
+    expect(unconditional.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+  });
+
   it('invites when there is no password and mail can be sent; without mail a password is required', async () => {
     const { user, invited } = await users.create({ email: 'invitee@example.test' }, { actor: ACTOR });
     expect(invited).toBe(true);
@@ -178,8 +188,9 @@ describe('users', () => {
         ['user.password_set', ACTOR],
       ]),
     );
-    for (const call of [users.revokeSessions('nobody', { actor: ACTOR }), users.resetMfa('nobody', { actor: ACTOR }), users.grants('nobody'), users.get('nobody')]) {
-      expect(await errorOf(call)).toMatchObject({ code: 'not_found' });
+    // Called one at a time: a rejection nobody awaits yet would be reported as unhandled.
+    for (const call of [() => users.revokeSessions('nobody', { actor: ACTOR }), () => users.resetMfa('nobody', { actor: ACTOR }), () => users.grants('nobody'), () => users.get('nobody')]) {
+      expect(await errorOf(call())).toMatchObject({ code: 'not_found' });
     }
   });
 });

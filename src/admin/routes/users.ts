@@ -8,7 +8,7 @@ import { createUserAdministration, type UserRecord } from '../../accounts/user-a
 import type { AccountGrant } from '../../oidc/artifact-repository.ts';
 import type { AdminDeps } from '../admin-deps.ts';
 import { adminRoute, auditContext, reply, type AdminRoute } from '../admin-route.ts';
-import { ADMIN_PREFIX } from '../admin-router.ts';
+import { ADMIN_PREFIX } from '../admin-prefix.ts';
 import { decodeCursor, encodeCursor, limitOf } from '../cursor.ts';
 import { ifMatchVersion, setETag } from '../etag.ts';
 
