@@ -503,11 +503,36 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): Middleware {
     });
   });
 
+  // Retired as the CLI does: refused while the key signs or its tokens may be
+  // unexpired (key_in_use); only then is the person offered to force it.
   router.post('/keys/:kid/retire', async (ctx) => {
     const accepted = await accept(ctx);
     if (!accepted) return;
-    const { who } = accepted;
-    if (!(await ok(ctx, who, await api.post(who.accessToken, `/keys/${enc(ctx.params.kid!)}/retire`, undefined, { force: 'true' }), '/admin/keys'))) return;
+    const { who, form } = accepted;
+    const kid = ctx.params.kid!;
+    const force = form.get('force') === 'true';
+    const result = await api.post(who.accessToken, `/keys/${enc(kid)}/retire`, undefined, force ? { force: 'true' } : undefined);
+    if (!result.ok && result.problem.code === 'key_in_use') {
+      render(
+        ctx,
+        who,
+        'confirm',
+        {
+          title: 'This key is still in use',
+          section: 'keys',
+          what: kid,
+          problem: result.problem,
+          consequence: 'Retiring it now makes tokens it signed fail to verify before they expire. Retire it anyway only if the key is compromised.',
+          action: `/admin/keys/${enc(kid)}/retire`,
+          force: true,
+          button: 'Retire anyway',
+          back: '/admin/keys',
+        },
+        409,
+      );
+      return;
+    }
+    if (!(await ok(ctx, who, result, '/admin/keys'))) return;
     done(ctx, '/admin/keys', 'retired');
   });
 

@@ -6,6 +6,7 @@
 // without the session's form token is refused before it reaches the API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_CLIENT_ID } from '../../src/oidc/admin-client.ts';
+import { until } from '../helpers/admin.ts';
 import { consoleSignIn, createPerson, ensureAdminResource, formTokenOf, submitForm } from '../helpers/admin-console.ts';
 import { expectPage, heading, parseForms, UserAgent } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -237,7 +238,7 @@ describe('the pages and their actions, for an admin, against the real Admin API'
     expect(now).toMatchObject({ disabled: true, role: 'viewer' });
   });
 
-  it('rotates a signing key and retires one after a confirmation page', async () => {
+  it('rotates a signing key and retires one after a confirmation page, forcing it only after the key_in_use refusal', async () => {
     const { agent, page } = await consoleSignIn(server, 'admin@example.test', '/admin/keys');
     const before = (page.html.match(/<tr>/g) ?? []).length;
     const rotated = expectPage(await submitForm(agent, page, '/admin/keys/rotate'));
@@ -246,8 +247,16 @@ describe('the pages and their actions, for an admin, against the real Admin API'
     const kid = /href="\/admin\/keys\/([^"/]+)\/retire"/.exec(rotated.html)![1]!;
     const confirm = expectPage(await agent.open(`/admin/keys/${kid}/retire`));
     expect(heading(confirm)).toBe('Retire this key?');
+    // The new key signs nothing yet: it retires without force.
     const retired = expectPage(await submitForm(agent, confirm, `/admin/keys/${kid}/retire`));
     expect(retired.url.search, retired.html.slice(0, 800)).toBe('?done=retired');
+    await until(async () => (await server.services.audit.list({ types: ['key.retired'] })).find((event) => event.subject === kid && event.details?.forced === false));
+    // A key that signs is refused as the CLI refuses it (key_in_use), and only then is forcing offered.
+    const signing = [...retired.html.matchAll(/href="\/admin\/keys\/([^"/]+)\/retire"/g)].map((match) => match[1]!).find((other) => other !== kid)!;
+    const inUse = expectPage(await submitForm(agent, expectPage(await agent.open(`/admin/keys/${signing}/retire`)), `/admin/keys/${signing}/retire`));
+    expect([inUse.status, heading(inUse)]).toEqual([409, 'This key is still in use']);
+    const force = parseForms(inUse.html).find((form) => form.action.endsWith(`/admin/keys/${signing}/retire`))!;
+    expect(force.fields.force).toBe('true');
   });
 
   it('filters the audit log by type and time, and shows a bad filter on the page', async () => {
