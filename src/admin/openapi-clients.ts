@@ -25,6 +25,12 @@ const metadata = (nullable: boolean): Record<string, JsonSchema> => {
     backchannel_logout_uri: orNull(uri),
     require_verified_email: orNull({ type: 'boolean' }),
     require_mfa: orNull({ type: 'boolean' }),
+    // RFC 7591 §2's human-facing metadata, so a registration payload is taken as it is.
+    client_uri: orNull(uri),
+    logo_uri: orNull(uri),
+    tos_uri: orNull(uri),
+    policy_uri: orNull(uri),
+    contacts: orNull({ type: 'array', maxItems: 10, items: { type: 'string', format: 'email', maxLength: 254 } }),
   };
 };
 
@@ -49,6 +55,11 @@ export const clientsPart: OpenApiPart = {
         backchannel_logout_uri: { type: 'string' },
         require_verified_email: { type: 'boolean' },
         require_mfa: { type: 'boolean' },
+        client_uri: { type: 'string' },
+        logo_uri: { type: 'string' },
+        tos_uri: { type: 'string' },
+        policy_uri: { type: 'string' },
+        contacts: { type: 'array', items: { type: 'string' } },
         client_secret_set: { type: 'boolean', description: 'Whether the client authenticates with a secret (never shown after creation)' },
         created_at: { type: 'string', format: 'date-time' },
         updated_at: { type: 'string', format: 'date-time' },

@@ -10,8 +10,11 @@ import type { ResourceService } from '../resources/resource-service.ts';
 import type { ClientRepository, ClientRow } from './client-repository.ts';
 import { generateClientSecret, hashClientSecret } from './client-secret.ts';
 import {
+  ABOUT_URIS,
   parseClientRegistration,
+  type AboutUri,
   type ApplicationType,
+  type ClientAboutInput,
   type AuthMethod,
   type ClientRegistrationInput,
   type GrantType,
@@ -41,6 +44,12 @@ export type StoredClientMetadata = {
   readonly require_verified_email?: boolean;
   /** Present (true) when sign-ins for this client need a second factor. */
   readonly require_mfa?: boolean;
+  /** RFC 7591 §2, for people; oidc-provider knows them as standard metadata. */
+  readonly client_uri?: string;
+  readonly logo_uri?: string;
+  readonly tos_uri?: string;
+  readonly policy_uri?: string;
+  readonly contacts?: string[];
 };
 
 /** What oidc-provider's client lookup needs: client_secret is the stored digest, not a secret. */
@@ -69,6 +78,9 @@ export interface ClientView {
   readonly backchannelLogoutUri?: string;
   readonly requireVerifiedEmail: boolean;
   readonly requireMfa: boolean;
+  /** client_uri, logo_uri, tos_uri, policy_uri: only those set. */
+  readonly about: ClientAboutInput;
+  readonly contacts: string[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -99,6 +111,9 @@ export interface UpdateClientInput {
   readonly backchannelLogoutUri?: string | null;
   readonly requireVerifiedEmail?: boolean | null;
   readonly requireMfa?: boolean | null;
+  /** Per field: absent stays, null removes. */
+  readonly about?: { readonly [field in AboutUri]?: string | null };
+  readonly contacts?: readonly string[] | null;
 }
 
 export interface ClientServiceDeps {
@@ -155,6 +170,8 @@ export function createClientService({ repository, resources, config }: ClientSer
       resources: registration.resources,
       ...(registration.requireVerifiedEmail && { require_verified_email: true }),
       ...(registration.requireMfa && { require_mfa: true }),
+      ...registration.about,
+      ...(registration.contacts.length > 0 && { contacts: registration.contacts }),
     };
   }
 
@@ -232,6 +249,8 @@ export function createClientService({ repository, resources, config }: ClientSer
             backchannelLogoutUri: pick(input.backchannelLogoutUri, before.backchannel_logout_uri),
             requireVerifiedEmail: pick(input.requireVerifiedEmail, before.require_verified_email === true),
             requireMfa: pick(input.requireMfa, before.require_mfa === true),
+            about: Object.fromEntries(ABOUT_URIS.map((field) => [field, pick(input.about?.[field], before[field])]).filter(([, value]) => value !== undefined)),
+            contacts: pick(input.contacts, before.contacts),
           });
           const usesSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method);
           const clientSecret = usesSecret && current.secretHash === null ? generateClientSecret() : undefined;
@@ -319,6 +338,8 @@ function toView(row: ClientRow): ClientView {
     ...(metadata.backchannel_logout_uri !== undefined && { backchannelLogoutUri: metadata.backchannel_logout_uri }),
     requireVerifiedEmail: metadata.require_verified_email === true,
     requireMfa: metadata.require_mfa === true,
+    about: Object.fromEntries(ABOUT_URIS.filter((field) => metadata[field] !== undefined).map((field) => [field, metadata[field]])),
+    contacts: metadata.contacts ?? [],
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

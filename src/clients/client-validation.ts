@@ -32,7 +32,16 @@ export interface ClientRegistrationInput {
   readonly requireVerifiedEmail?: boolean;
   /** Sign-ins for this client need a second factor (the MFA level). */
   readonly requireMfa?: boolean;
+  /** RFC 7591 §2's pages about the client, for people: its home page, logo, terms and privacy policy. */
+  readonly about?: ClientAboutInput;
+  /** RFC 7591 §2: people responsible for the client (email addresses). */
+  readonly contacts?: readonly string[];
 }
+
+/** RFC 7591 §2's human-facing URLs, by their metadata names. */
+export const ABOUT_URIS = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri'] as const;
+export type AboutUri = (typeof ABOUT_URIS)[number];
+export type ClientAboutInput = Partial<Record<AboutUri, string>>;
 
 export interface ClientRegistration {
   readonly name: string;
@@ -49,9 +58,14 @@ export interface ClientRegistration {
   readonly backchannelLogoutUri: string | undefined;
   readonly requireVerifiedEmail: boolean;
   readonly requireMfa: boolean;
+  readonly about: ClientAboutInput;
+  readonly contacts: string[];
 }
 
 const MAX_NAME_LENGTH = 200;
+const MAX_CONTACTS = 10;
+// RFC 5321's limit for a path, which bounds an address.
+const MAX_CONTACT_LENGTH = 254;
 const MAX_URI_LENGTH = 2048;
 // oidc-provider's own list for native clients: only these count as loopback there.
 const NATIVE_LOOPBACKS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -97,6 +111,8 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   const scope = input.scope === undefined ? undefined : parseScopeTokens(input.scope, 'scope');
   if (scope !== undefined && scope.length === 0) throw new InvalidInputError('scope must not be empty', { field: 'scope' });
   const resources = distinct((input.resources ?? []).map((resource) => resource.trim()));
+  const about = parseAbout(input.about ?? {}, env);
+  const contacts = parseContacts(input.contacts ?? []);
 
   return {
     name,
@@ -112,7 +128,40 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
     backchannelLogoutUri,
     requireVerifiedEmail,
     requireMfa,
+    about,
+    contacts,
   };
+}
+
+// Shown to people (a consent page may link them), so like a redirect URI:
+// absolute http(s), https outside loopback in production, no credentials.
+function parseAbout(given: ClientAboutInput, env: Config['env']): ClientAboutInput {
+  const about: Partial<Record<AboutUri, string>> = {};
+  for (const field of ABOUT_URIS) {
+    const uri = given[field]?.trim();
+    if (!uri) continue;
+    const url = URL.parse(uri);
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname || url.username || url.password || uri.length > MAX_URI_LENGTH) {
+      throw new InvalidInputError(`${field} "${uri}" must be an absolute http or https URL without credentials`, { field });
+    }
+    if (url.protocol === 'http:' && env === 'production' && !isLoopbackHost(url.hostname)) {
+      throw new InvalidInputError(`${field} "${uri}" must use https in production`, { field });
+    }
+    about[field] = uri;
+  }
+  return about;
+}
+
+function parseContacts(given: readonly string[]): string[] {
+  const contacts = distinct(given.map((contact) => contact.trim()).filter(Boolean));
+  if (contacts.length > MAX_CONTACTS) throw new InvalidInputError(`at most ${MAX_CONTACTS} contacts`, { field: 'contacts' });
+  contacts.forEach((contact, index) => {
+    // An address, not a full RFC 5322 parse: one @ with text on both sides, no spaces or controls.
+    if (contact.length > MAX_CONTACT_LENGTH || !/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(contact)) {
+      throw new InvalidInputError(`contact "${contact}" is not an email address`, { field: `contacts[${index}]` });
+    }
+  });
+  return contacts;
 }
 
 function parseAuthMethod(input: ClientRegistrationInput): AuthMethod {

@@ -141,6 +141,37 @@ describe('clients', () => {
     expect((await api(`/clients/${created.client_id}`)).status).toBe(404);
   });
 
+  it('takes an RFC 7591 registration payload as it is (pages for people and contacts included), serves the client to a sign-in, and patches those fields away with null', async () => {
+    const registration = {
+      client_name: 'Photo Album',
+      redirect_uris: ['https://photos.example.test/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'openid profile',
+      client_uri: 'https://photos.example.test/',
+      logo_uri: 'https://photos.example.test/logo.png',
+      tos_uri: 'https://photos.example.test/terms',
+      policy_uri: 'https://photos.example.test/privacy',
+      contacts: ['ops@photos.example.test'],
+    };
+    const created = await api('/clients', { body: registration });
+    expect(created.status).toBe(201);
+    const { client_id, client_secret: _secret, ...shown } = created.body;
+    expect(shown).toMatchObject(registration);
+    // oidc-provider takes the metadata: the authorization request reaches the sign-in page.
+    const authorize = new URL('/auth', server.issuer);
+    authorize.search = new URLSearchParams({ client_id, response_type: 'code', scope: 'openid', redirect_uri: registration.redirect_uris[0]!, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+    const toLogin = await fetch(authorize, { redirect: 'manual' });
+    expect([toLogin.status, toLogin.headers.get('location')]).toEqual([303, expect.stringMatching(/^\/interaction\//)]);
+
+    const patched = await api(`/clients/${client_id}`, { method: 'PATCH', headers: { 'if-match': created.headers.get('etag')! }, body: { logo_uri: null, contacts: null, tos_uri: 'https://photos.example.test/terms-2' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ client_uri: registration.client_uri, policy_uri: registration.policy_uri, tos_uri: 'https://photos.example.test/terms-2' });
+    expect(patched.body).not.toHaveProperty('logo_uri');
+    expect(patched.body).not.toHaveProperty('contacts');
+  });
+
   it('records every change as an audit event whose actor is the token’s client_id', async () => {
     const { body: created } = await api('/clients', { body: newWebClient('Audited') });
     await api(`/clients/${created.client_id}`, { method: 'PATCH', body: { client_name: 'Audited 2' } });
@@ -284,6 +315,8 @@ describe('refusals', () => {
     { name: 'a redirect URI with a fragment', request: () => api('/clients', { body: { ...newWebClient(), redirect_uris: ['https://app.example.test/cb#x'] } }), status: 400, code: 'invalid_body', field: 'redirect_uris[0]' },
     { name: 'an unknown grant type', request: () => api('/clients', { body: { ...newWebClient(), grant_types: ['password'] } }), status: 400, code: 'invalid_body', field: 'grant_types[0]' },
     { name: 'an unregistered resource', request: () => api('/clients', { body: { ...newWebClient(), resources: [ORDERS, 'https://nowhere.example.test/'] } }), status: 400, code: 'invalid_body', field: 'resources[1]' },
+    { name: 'a logo_uri that is not http(s)', request: () => api('/clients', { body: { ...newWebClient(), logo_uri: 'javascript:alert(1)' } }), status: 400, code: 'invalid_body', field: 'logo_uri' },
+    { name: 'a contact that is no address', request: () => api('/clients', { body: { ...newWebClient(), contacts: ['ops@example.test', 'nobody'] } }), status: 400, code: 'invalid_body', field: 'contacts[1]' },
     { name: 'an unknown field', request: () => api('/clients', { body: { ...newWebClient(), colour: 'blue' } }), status: 400, code: 'invalid_body', field: 'colour' },
     { name: 'a body that is not JSON', request: () => api('/clients', { rawBody: '{"client_name":' }), status: 400, code: 'invalid_body' },
     { name: 'an empty patch', request: () => api(`/clients/${existing.client_id}`, { method: 'PATCH', body: {} }), status: 400, code: 'invalid_body' },

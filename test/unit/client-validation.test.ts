@@ -21,6 +21,8 @@ describe('client registration: what is accepted', () => {
       jwksUri: undefined,
       requireVerifiedEmail: false,
       requireMfa: false,
+      about: {},
+      contacts: [],
     });
   });
 
@@ -94,6 +96,11 @@ describe('client registration: what is refused', () => {
     ['a JWKS URI with client_secret_post', { ...web, tokenEndpointAuthMethod: 'client_secret_post', jwksUri: 'https://a.example.com/jwks' }, 'test', 'only with the private_key_jwt'],
     ['a bad scope token', { ...web, scope: 'openid "quoted"' }, 'test', 'not a valid scope token'],
     ['a blank explicit scope', { ...web, scope: '' }, 'test', 'scope must not be empty'],
+    ['a javascript: logo_uri', { ...web, about: { logo_uri: 'javascript:alert(1)' } }, 'test', 'logo_uri "javascript:alert(1)" must be an absolute http or https URL'],
+    ['a policy_uri with credentials', { ...web, about: { policy_uri: 'https://u:p@app.example.com/privacy' } }, 'test', 'without credentials'],
+    ['an http tos_uri in production', { ...web, about: { tos_uri: 'http://app.example.com/terms' } }, 'production', 'tos_uri "http://app.example.com/terms" must use https in production'],
+    ['a contact that is no address', { ...web, contacts: ['ops@example.com', 'ops'] }, 'test', 'contact "ops" is not an email address'],
+    ['eleven contacts', { ...web, contacts: Array.from({ length: 11 }, (_, i) => `ops${i}@example.com`) }, 'test', 'at most 10 contacts'],
   ];
   for (const [label, input, env, message] of cases) {
     it(`refuses ${label}`, () => {

@@ -2,7 +2,7 @@
 // names, through the client service (the same rules as `latchkey client`),
 // each change an audit event whose actor is the token's subject.
 import type { ClientView, UpdateClientInput } from '../../clients/client-service.ts';
-import type { ClientRegistrationInput } from '../../clients/client-validation.ts';
+import { ABOUT_URIS, type ClientAboutInput, type ClientRegistrationInput } from '../../clients/client-validation.ts';
 import type { AdminDeps } from '../admin-deps.ts';
 import { adminRoute, auditContext, reply, type AdminRoute } from '../admin-route.ts';
 import { ADMIN_PREFIX } from '../admin-prefix.ts';
@@ -23,7 +23,14 @@ interface ClientBody {
   readonly backchannel_logout_uri?: string | null;
   readonly require_verified_email?: boolean | null;
   readonly require_mfa?: boolean | null;
+  readonly client_uri?: string | null;
+  readonly logo_uri?: string | null;
+  readonly tos_uri?: string | null;
+  readonly policy_uri?: string | null;
+  readonly contacts?: string[] | null;
 }
+
+const aboutOf = (body: ClientBody) => Object.fromEntries(ABOUT_URIS.filter((field) => body[field] !== undefined).map((field) => [field, body[field]]));
 
 /** A client as the API shows it: never its secret, only whether it has one. */
 export function clientJson(client: ClientView) {
@@ -42,6 +49,8 @@ export function clientJson(client: ClientView) {
     ...(client.backchannelLogoutUri !== undefined && { backchannel_logout_uri: client.backchannelLogoutUri }),
     require_verified_email: client.requireVerifiedEmail,
     require_mfa: client.requireMfa,
+    ...client.about,
+    ...(client.contacts.length > 0 && { contacts: client.contacts }),
     client_secret_set: client.secretSet,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
@@ -62,6 +71,8 @@ function toUpdate(body: ClientBody): UpdateClientInput {
     backchannelLogoutUri: body.backchannel_logout_uri,
     requireVerifiedEmail: body.require_verified_email,
     requireMfa: body.require_mfa,
+    about: ABOUT_URIS.some((field) => body[field] !== undefined) ? aboutOf(body) : undefined,
+    contacts: body.contacts,
   };
   return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as UpdateClientInput;
 }
@@ -80,6 +91,8 @@ function toRegistration(body: ClientBody): ClientRegistrationInput {
     backchannelLogoutUri: orUndefined(body.backchannel_logout_uri),
     requireVerifiedEmail: body.require_verified_email === true,
     requireMfa: body.require_mfa === true,
+    about: aboutOf(body) as ClientAboutInput,
+    contacts: orUndefined(body.contacts),
   };
 }
 
