@@ -40,6 +40,10 @@ export type StoredClientMetadata = {
   readonly require_verified_email?: boolean;
   /** Present (true) when sign-ins for this client need a second factor. */
   readonly require_mfa?: boolean;
+  /** Present (true) when authorization requests must be pushed first (RFC 9126 §6); oidc-provider enforces it. */
+  readonly require_pushed_authorization_requests?: boolean;
+  /** Present (true) when every token request must carry a DPoP proof (RFC 9449 §5.2); oidc-provider enforces it. */
+  readonly dpop_bound_access_tokens?: boolean;
 };
 
 /** What oidc-provider's client lookup needs: client_secret is the stored digest, not a secret. */
@@ -68,6 +72,8 @@ export interface ClientView {
   readonly backchannelLogoutUri?: string;
   readonly requireVerifiedEmail: boolean;
   readonly requireMfa: boolean;
+  readonly requirePar: boolean;
+  readonly requireDpop: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -98,6 +104,8 @@ export interface UpdateClientInput {
   readonly backchannelLogoutUri?: string | null;
   readonly requireVerifiedEmail?: boolean | null;
   readonly requireMfa?: boolean | null;
+  readonly requirePar?: boolean | null;
+  readonly requireDpop?: boolean | null;
 }
 
 /** Conditions on a change: `version` is the one read before (an If-Match); absent means unconditional. */
@@ -159,6 +167,8 @@ export function createClientService({ repository, resources, config }: ClientSer
       resources: registration.resources,
       ...(registration.requireVerifiedEmail && { require_verified_email: true }),
       ...(registration.requireMfa && { require_mfa: true }),
+      ...(registration.requirePar && { require_pushed_authorization_requests: true }),
+      ...(registration.requireDpop && { dpop_bound_access_tokens: true }),
     };
   }
 
@@ -228,6 +238,8 @@ export function createClientService({ repository, resources, config }: ClientSer
         backchannelLogoutUri: pick(input.backchannelLogoutUri, before.backchannel_logout_uri),
         requireVerifiedEmail: pick(input.requireVerifiedEmail, before.require_verified_email === true),
         requireMfa: pick(input.requireMfa, before.require_mfa === true),
+        requirePar: pick(input.requirePar, before.require_pushed_authorization_requests === true),
+        requireDpop: pick(input.requireDpop, before.dpop_bound_access_tokens === true),
       });
       const usesSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method);
       const clientSecret = usesSecret && current.secretHash === null ? generateClientSecret() : undefined;
@@ -312,6 +324,8 @@ function toView(row: ClientRow): ClientView {
     ...(metadata.backchannel_logout_uri !== undefined && { backchannelLogoutUri: metadata.backchannel_logout_uri }),
     requireVerifiedEmail: metadata.require_verified_email === true,
     requireMfa: metadata.require_mfa === true,
+    requirePar: metadata.require_pushed_authorization_requests === true,
+    requireDpop: metadata.dpop_bound_access_tokens === true,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -32,6 +32,10 @@ export interface ClientRegistrationInput {
   readonly requireVerifiedEmail?: boolean;
   /** Sign-ins for this client need a second factor (the MFA level). */
   readonly requireMfa?: boolean;
+  /** Authorization requests must be pushed first (RFC 9126 require_pushed_authorization_requests). */
+  readonly requirePar?: boolean;
+  /** Every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens). */
+  readonly requireDpop?: boolean;
 }
 
 export interface ClientRegistration {
@@ -49,6 +53,8 @@ export interface ClientRegistration {
   readonly backchannelLogoutUri: string | undefined;
   readonly requireVerifiedEmail: boolean;
   readonly requireMfa: boolean;
+  readonly requirePar: boolean;
+  readonly requireDpop: boolean;
 }
 
 const MAX_NAME_LENGTH = 200;
@@ -84,6 +90,9 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   if (requireVerifiedEmail && !usesCode) throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in', { field: 'require_verified_email' });
   const requireMfa = input.requireMfa === true;
   if (requireMfa && !usesCode) throw new InvalidInputError('requiring a second factor needs the authorization_code grant: only people sign in', { field: 'require_mfa' });
+  const requirePar = input.requirePar === true;
+  if (requirePar && !usesCode) throw new InvalidInputError('requiring pushed authorization requests needs the authorization_code grant: only it makes authorization requests', { field: 'require_pushed_authorization_requests' });
+  const requireDpop = input.requireDpop === true;
 
   const applicationType: ApplicationType = [...redirectUris, ...postLogoutRedirectUris].some((uri) => PRIVATE_USE_SCHEME.test(URL.parse(uri)?.protocol ?? ''))
     ? 'native'
@@ -112,6 +121,8 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
     backchannelLogoutUri,
     requireVerifiedEmail,
     requireMfa,
+    requirePar,
+    requireDpop,
   };
 }
 

@@ -23,6 +23,8 @@ interface ClientBody {
   readonly backchannel_logout_uri?: string | null;
   readonly require_verified_email?: boolean | null;
   readonly require_mfa?: boolean | null;
+  readonly require_pushed_authorization_requests?: boolean | null;
+  readonly dpop_bound_access_tokens?: boolean | null;
 }
 
 /** A client as the API shows it: never its secret, only whether it has one. */
@@ -42,6 +44,8 @@ export function clientJson(client: ClientView) {
     ...(client.backchannelLogoutUri !== undefined && { backchannel_logout_uri: client.backchannelLogoutUri }),
     require_verified_email: client.requireVerifiedEmail,
     require_mfa: client.requireMfa,
+    require_pushed_authorization_requests: client.requirePar,
+    dpop_bound_access_tokens: client.requireDpop,
     client_secret_set: client.secretSet,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
@@ -62,6 +66,8 @@ function toUpdate(body: ClientBody): UpdateClientInput {
     backchannelLogoutUri: body.backchannel_logout_uri,
     requireVerifiedEmail: body.require_verified_email,
     requireMfa: body.require_mfa,
+    requirePar: body.require_pushed_authorization_requests,
+    requireDpop: body.dpop_bound_access_tokens,
   };
   return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as UpdateClientInput;
 }
@@ -80,6 +86,8 @@ function toRegistration(body: ClientBody): ClientRegistrationInput {
     backchannelLogoutUri: orUndefined(body.backchannel_logout_uri),
     requireVerifiedEmail: body.require_verified_email === true,
     requireMfa: body.require_mfa === true,
+    requirePar: body.require_pushed_authorization_requests === true,
+    requireDpop: body.dpop_bound_access_tokens === true,
   };
 }
 
