@@ -123,7 +123,7 @@ describe('refused', () => {
     ['a bound token when the verifier has no dpop option', async () => { const t = await accessToken(); return { authorization: `Bearer ${t}`, proof: await proof(t), options: false }; }, 'sender_constrained'],
   ];
 
-  it.each(cases)('%s', async (_name, make, code, reason) => {
+  it.each(cases)('%s', async (...[, make, code, reason]: Case) => {
     const { authorization, proof: dpop, method = 'GET', url = URL_CALLED, options = true } = await make();
     const error = await refusal(authenticate(authorization, { verifier: verifier(options) }, { proof: dpop, method, url }));
     expect(error.code).toBe(code);
