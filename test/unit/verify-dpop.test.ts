@@ -123,13 +123,15 @@ describe('refused', () => {
     ['a bound token when the verifier has no dpop option', async () => { const t = await accessToken(); return { authorization: `Bearer ${t}`, proof: await proof(t), options: false }; }, 'sender_constrained'],
   ];
 
-  it.each(cases)('%s', async (...[, make, code, reason]: Case) => {
-    const { authorization, proof: dpop, method = 'GET', url = URL_CALLED, options = true } = await make();
-    const error = await refusal(authenticate(authorization, { verifier: verifier(options) }, { proof: dpop, method, url }));
-    expect(error.code).toBe(code);
-    expect(error.status).toBe(401);
-    if (reason) expect((error as InvalidDpopProofError).reason).toBe(reason);
-  });
+  for (const [name, make, code, reason] of cases) {
+    it(name, async () => {
+      const { authorization, proof: dpop, method = 'GET', url = URL_CALLED, options = true } = await make();
+      const error = await refusal(authenticate(authorization, { verifier: verifier(options) }, { proof: dpop, method, url }));
+      expect(error.code).toBe(code);
+      expect(error.status).toBe(401);
+      if (reason) expect((error as InvalidDpopProofError).reason).toBe(reason);
+    });
+  }
 
   it('a replayed proof: the same jti twice (the first use accepted)', async () => {
     const check = verifier();
