@@ -19,6 +19,7 @@ import { createResourceIndicators, type ResourceLookup } from './resource-indica
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
+import { answerDpopProofRequired } from './dpop-proof-required.ts';
 import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
 import { cachePublicMetadata } from './public-metadata-caching.ts';
 import { compareClientSecretsWith } from './provider-internals.ts';
@@ -49,7 +50,7 @@ const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 
 /**
  * oidc-provider's finished answers put right (503 while the database is away,
- * RFC 6749's unauthorized_client) and made cacheable (discovery, JWKS). The
+ * RFC 6749's unauthorized_client, RFC 9449's invalid_dpop_proof) and made cacheable (discovery, JWKS). The
  * outer request layer runs this on every response (http/provider-response-fixups.ts): as
  * post-layers inside the provider they were async layers of their own, and
  * each costs every request.
@@ -60,6 +61,7 @@ export const DPOP_SIGNING_ALGS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256']
 export function finishProviderResponse(ctx: Context): void {
   answerDatabaseUnavailable(ctx);
   answerUnauthorizedClient(ctx);
+  answerDpopProofRequired(ctx);
   cachePublicMetadata(ctx);
 }
 

@@ -6,9 +6,9 @@
 // verifier adds no runtime dependency on Koa.
 //
 // DPoP (a verifier made with `dpop`): the proof must name the URL the client
-// called. It is taken as `publicUrl` + ctx.path when given, else ctx.origin +
-// ctx.path; ctx.origin believes X-Forwarded-Proto/-Host only with
-// `app.proxy = true`. Behind a proxy that rewrites host or path, give
+// called. It is taken as `publicUrl` + ctx.path when given, else
+// ctx.protocol://ctx.host + ctx.path, which believe X-Forwarded-Proto/-Host
+// only with `app.proxy = true`. Behind a proxy that rewrites host or path, give
 // `publicUrl`, or every proof is refused (htu_mismatch).
 import type { Middleware } from 'koa';
 import { authenticate, type AuthenticateOptions } from './authenticate.ts';
@@ -20,7 +20,7 @@ export interface RequireTokenOptions extends AuthenticateOptions, Omit<Challenge
   /**
    * The public origin (and path prefix) clients call this server at, e.g.
    * `https://api.example.com` or `https://example.com/orders` when a proxy
-   * strips `/orders`; the request's path is appended. Default: ctx.origin.
+   * strips `/orders`; the request's path is appended. Default: ctx.protocol://ctx.host.
    */
   readonly publicUrl?: string;
 }
@@ -37,7 +37,7 @@ export function requireToken(options: RequireTokenOptions): Middleware<TokenStat
     try {
       // headersDistinct keeps every header sent; plain headers would keep only the first.
       const headers = ctx.req.headersDistinct;
-      const request = dpopAlgorithms && { proof: headers.dpop, method: ctx.method, url: `${base ?? ctx.origin}${ctx.path}` };
+      const request = dpopAlgorithms && { proof: headers.dpop, method: ctx.method, url: `${base ?? `${ctx.protocol}://${ctx.host}`}${ctx.path}` };
       token = await authenticate(headers.authorization, options, request || undefined);
     } catch (error) {
       if (!(error instanceof VerifyError)) throw error;
