@@ -4,9 +4,11 @@
 // verifier's own `fetch` option; Latchkey's real tokens and proofs made by
 // openid-client are in test/integration/dpop.test.ts.
 import { createHash, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { authenticate, createVerifier, errorResponse, InvalidDpopProofError, InvalidTokenError, VerifyError, type DpopOptions } from '../../packages/verify/src/index.ts';
+import { authenticate, createVerifier, errorResponse, InvalidDpopProofError, InvalidTokenError, requireToken, VerifyError, type DpopOptions, type TokenState } from '../../packages/verify/src/index.ts';
 
 const ISSUER = 'https://issuer.example.test';
 const AUDIENCE = 'https://orders.example.test/api';
@@ -196,5 +198,44 @@ describe('the challenge', () => {
     const error = await refusal(authenticate(`DPoP ${token}`, { verifier: verifier(false) }));
     expect(error.code).toBe('token_missing');
     expect(errorResponse(error).headers['www-authenticate']).toBe('Bearer');
+  });
+});
+
+describe('the Koa middleware: which URL a proof must name', () => {
+  /** A Koa app behind requireToken; resolves with what GET `path` answers for a proof naming `htu`. */
+  async function serve(options: { publicUrl?: string; proxy?: boolean }, path: string, htu: (local: string) => string, headers: Record<string, string> = {}) {
+    const app = new Koa<TokenState>();
+    app.proxy = options.proxy ?? false;
+    app.use(requireToken({ verifier: verifier(), ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) }));
+    app.use((ctx) => {
+      ctx.body = { sub: ctx.state.token.claims.sub };
+    });
+    const listening = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => listening.once('listening', resolve));
+    const local = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;
+    try {
+      const token = await accessToken();
+      const made = await proof(token, { claims: { htu: htu(local) } });
+      const response = await fetch(`${local}${path}?page=1`, { headers: { authorization: `DPoP ${token}`, dpop: made, ...headers } });
+      return { status: response.status, body: (await response.json()) as { error?: string; error_description?: string } };
+    } finally {
+      await new Promise<void>((resolve) => listening.close(() => resolve()));
+    }
+  }
+
+  it('is the request’s own protocol, host and path by default (query ignored)', async () => {
+    expect((await serve({}, '/orders', (local) => `${local}/orders`)).status).toBe(200);
+    expect((await serve({}, '/orders', () => 'https://orders.example.test/orders')).body.error).toBe('invalid_dpop_proof');
+  });
+
+  it('believes X-Forwarded-Proto and -Host only with app.proxy', async () => {
+    const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'orders.example.test' };
+    expect((await serve({ proxy: true }, '/orders', () => 'https://orders.example.test/orders', forwarded)).status).toBe(200);
+    expect((await serve({ proxy: false }, '/orders', () => 'https://orders.example.test/orders', forwarded)).status).toBe(401);
+  });
+
+  it('is publicUrl + the path when given (a proxy that strips a prefix)', async () => {
+    expect((await serve({ publicUrl: 'https://example.test/orders-service/' }, '/orders', () => 'https://example.test/orders-service/orders')).status).toBe(200);
+    expect(() => requireToken({ verifier: verifier(), publicUrl: 'ftp://example.test' })).toThrow(TypeError);
   });
 });
