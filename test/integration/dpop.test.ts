@@ -4,13 +4,14 @@
 // accepts the bound token only with a proof of that key. A replayed proof or
 // one made for another URL is refused by Latchkey's token endpoint and by the
 // verifier; a --require-dpop client gets nothing without a proof.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Koa from 'koa';
 import * as oidc from 'openid-client';
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { createVerifier, requireToken, type TokenState } from '../../packages/verify/src/index.ts';
+import { createTestDatabase } from '../helpers/database.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createRelyingParty, oauthError, signInAndAllow, type RelyingParty } from '../helpers/rp.ts';
 
@@ -217,5 +218,44 @@ describe("Latchkey's token endpoint", () => {
     const served = await clientCredentials(strictService, await proof(key, 'POST', `${server.issuer}/token`));
     expect(served.status).toBe(200);
     expect(served.body.token_type).toBe('DPoP');
+  });
+});
+
+describe('two instances on one database', () => {
+  it('refuse a proof at one instance that the other has already accepted', async () => {
+    const database = await createTestDatabase();
+    // Behind one trusted proxy, as in production: both see the same public host, so one proof's htu fits both.
+    // And one master secret, as every instance sharing a database has.
+    const env = { LATCHKEY_TRUST_PROXY: 'true', LATCHKEY_SECRET: randomBytes(32).toString('base64url') };
+    const first = await startTestServer({ database, env });
+    const second = await startTestServer({ database, env });
+    try {
+      await first.services.resources.create({ identifier: ORDERS, scopes: ['orders:read'] });
+      const created = await first.services.clients.create({ name: 'Order sync', grantTypes: ['client_credentials'], resources: [ORDERS] });
+      const key = await proofKey();
+      const once = await proof(key, 'POST', 'http://latchkey.example.test/token');
+      const send = async (instance: TestServer) => {
+        const response = await fetch(`${instance.issuer}/token`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-forwarded-host': 'latchkey.example.test',
+            'x-forwarded-proto': 'http',
+            authorization: `Basic ${Buffer.from(`${created.client.clientId}:${created.clientSecret}`).toString('base64')}`,
+            dpop: once,
+          },
+          body: new URLSearchParams({ grant_type: 'client_credentials', resource: ORDERS, scope: 'orders:read' }),
+        });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+      };
+      const accepted = await send(first);
+      expect(accepted.status).toBe(200);
+      expect(accepted.body.token_type).toBe('DPoP');
+      expect(await send(second)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    } finally {
+      await second.stop();
+      await first.stop();
+      await database.drop();
+    }
   });
 });
