@@ -98,7 +98,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const throttle = createThrottleService({ repository: createThrottleRepository(db) });
   const throttleKeys = createThrottleKeys(keys.masterSecret);
   const registry = await createRegistryCache({
-    clients: { findProviderMetadata: providerClientSource(services.clients, { [ACCOUNT_CLIENT_ID]: accountClientMetadata(config.issuer), [ADMIN_CLIENT_ID]: adminClientMetadata(config.issuer) }).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
+    clients: { findProviderMetadata: providerClientSource(services.clients, { builtIn: { [ACCOUNT_CLIENT_ID]: accountClientMetadata(config.issuer), [ADMIN_CLIENT_ID]: adminClientMetadata(config.issuer) }, requirePar: config.requirePar }).findProviderMetadata, changeMarker: () => services.clients.changeMarker() },
     resources: services.resources,
   });
   const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });

@@ -1,5 +1,7 @@
 // The OpenAPI part for /clients: OAuth clients, in RFC 7591 client metadata
-// names, plus Latchkey's own (resources, require_verified_email, require_mfa).
+// names (RFC 9126's require_pushed_authorization_requests and RFC 9449's
+// dpop_bound_access_tokens among them), plus Latchkey's own (resources,
+// require_verified_email, require_mfa).
 import { body, cursorParameter, ifMatchParameter, json, limitParameter, page, pathParameter, problems, ref, requires, type JsonSchema, type OpenApiPart } from './openapi-common.ts';
 
 const uri: JsonSchema = { type: 'string', format: 'uri', maxLength: 2048 };
@@ -31,6 +33,8 @@ const metadata = (nullable: boolean): Record<string, JsonSchema> => {
     tos_uri: orNull(uri),
     policy_uri: orNull(uri),
     contacts: orNull({ type: 'array', maxItems: 10, items: { type: 'string', format: 'email', maxLength: 254 } }),
+    require_pushed_authorization_requests: orNull({ type: 'boolean', description: 'RFC 9126: authorization requests must be pushed to /request first' }),
+    dpop_bound_access_tokens: orNull({ type: 'boolean', description: 'RFC 9449: every token request must carry a DPoP proof; tokens are bound to its key' }),
   };
 };
 
@@ -39,7 +43,7 @@ export const clientsPart: OpenApiPart = {
   schemas: {
     Client: {
       type: 'object',
-      required: ['client_id', 'client_name', 'application_type', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'redirect_uris', 'post_logout_redirect_uris', 'scope', 'resources', 'require_verified_email', 'require_mfa', 'client_secret_set', 'created_at', 'updated_at'],
+      required: ['client_id', 'client_name', 'application_type', 'token_endpoint_auth_method', 'grant_types', 'response_types', 'redirect_uris', 'post_logout_redirect_uris', 'scope', 'resources', 'require_verified_email', 'require_mfa', 'require_pushed_authorization_requests', 'dpop_bound_access_tokens', 'client_secret_set', 'created_at', 'updated_at'],
       properties: {
         client_id: { type: 'string' },
         client_name: { type: 'string' },
@@ -60,6 +64,8 @@ export const clientsPart: OpenApiPart = {
         tos_uri: { type: 'string' },
         policy_uri: { type: 'string' },
         contacts: { type: 'array', items: { type: 'string' } },
+        require_pushed_authorization_requests: { type: 'boolean' },
+        dpop_bound_access_tokens: { type: 'boolean' },
         client_secret_set: { type: 'boolean', description: 'Whether the client authenticates with a secret (never shown after creation)' },
         created_at: { type: 'string', format: 'date-time' },
         updated_at: { type: 'string', format: 'date-time' },

@@ -50,6 +50,10 @@ export type StoredClientMetadata = {
   readonly tos_uri?: string;
   readonly policy_uri?: string;
   readonly contacts?: string[];
+  /** Present (true) when authorization requests must be pushed first (RFC 9126 §6); oidc-provider enforces it. */
+  readonly require_pushed_authorization_requests?: boolean;
+  /** Present (true) when every token request must carry a DPoP proof (RFC 9449 §5.2); oidc-provider enforces it. */
+  readonly dpop_bound_access_tokens?: boolean;
 };
 
 /** What oidc-provider's client lookup needs: client_secret is the stored digest, not a secret. */
@@ -81,6 +85,8 @@ export interface ClientView {
   /** client_uri, logo_uri, tos_uri, policy_uri: only those set. */
   readonly about: ClientAboutInput;
   readonly contacts: string[];
+  readonly requirePar: boolean;
+  readonly requireDpop: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -114,6 +120,8 @@ export interface UpdateClientInput {
   /** Per field: absent stays, null removes. */
   readonly about?: { readonly [field in AboutUri]?: string | null };
   readonly contacts?: readonly string[] | null;
+  readonly requirePar?: boolean | null;
+  readonly requireDpop?: boolean | null;
 }
 
 export interface ClientServiceDeps {
@@ -172,6 +180,8 @@ export function createClientService({ repository, resources, config }: ClientSer
       ...(registration.requireMfa && { require_mfa: true }),
       ...registration.about,
       ...(registration.contacts.length > 0 && { contacts: registration.contacts }),
+      ...(registration.requirePar && { require_pushed_authorization_requests: true }),
+      ...(registration.requireDpop && { dpop_bound_access_tokens: true }),
     };
   }
 
@@ -251,6 +261,8 @@ export function createClientService({ repository, resources, config }: ClientSer
             requireMfa: pick(input.requireMfa, before.require_mfa === true),
             about: Object.fromEntries(ABOUT_URIS.map((field) => [field, pick(input.about?.[field], before[field])]).filter(([, value]) => value !== undefined)),
             contacts: pick(input.contacts, before.contacts),
+            requirePar: pick(input.requirePar, before.require_pushed_authorization_requests === true),
+            requireDpop: pick(input.requireDpop, before.dpop_bound_access_tokens === true),
           });
           const usesSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method);
           const clientSecret = usesSecret && current.secretHash === null ? generateClientSecret() : undefined;
@@ -340,6 +352,8 @@ function toView(row: ClientRow): ClientView {
     requireMfa: metadata.require_mfa === true,
     about: Object.fromEntries(ABOUT_URIS.filter((field) => metadata[field] !== undefined).map((field) => [field, metadata[field]])),
     contacts: metadata.contacts ?? [],
+    requirePar: metadata.require_pushed_authorization_requests === true,
+    requireDpop: metadata.dpop_bound_access_tokens === true,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -36,6 +36,10 @@ export interface ClientRegistrationInput {
   readonly about?: ClientAboutInput;
   /** RFC 7591 §2: people responsible for the client (email addresses). */
   readonly contacts?: readonly string[];
+  /** Authorization requests must be pushed first (RFC 9126 require_pushed_authorization_requests). */
+  readonly requirePar?: boolean;
+  /** Every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens). */
+  readonly requireDpop?: boolean;
 }
 
 /** RFC 7591 §2's human-facing URLs, by their metadata names. */
@@ -60,6 +64,8 @@ export interface ClientRegistration {
   readonly requireMfa: boolean;
   readonly about: ClientAboutInput;
   readonly contacts: string[];
+  readonly requirePar: boolean;
+  readonly requireDpop: boolean;
 }
 
 const MAX_NAME_LENGTH = 200;
@@ -98,6 +104,9 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   if (requireVerifiedEmail && !usesCode) throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in', { field: 'require_verified_email' });
   const requireMfa = input.requireMfa === true;
   if (requireMfa && !usesCode) throw new InvalidInputError('requiring a second factor needs the authorization_code grant: only people sign in', { field: 'require_mfa' });
+  const requirePar = input.requirePar === true;
+  if (requirePar && !usesCode) throw new InvalidInputError('requiring pushed authorization requests needs the authorization_code grant: only it makes authorization requests', { field: 'require_pushed_authorization_requests' });
+  const requireDpop = input.requireDpop === true;
 
   const applicationType: ApplicationType = [...redirectUris, ...postLogoutRedirectUris].some((uri) => PRIVATE_USE_SCHEME.test(URL.parse(uri)?.protocol ?? ''))
     ? 'native'
@@ -130,6 +139,8 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
     requireMfa,
     about,
     contacts,
+    requirePar,
+    requireDpop,
   };
 }
 

@@ -62,6 +62,12 @@ export interface Config {
    * asks every sign-in for one.
    */
   readonly mfa: 'optional' | 'required';
+  /**
+   * LATCHKEY_REQUIRE_PAR: every authorization request must come through a
+   * pushed authorization request (RFC 9126 require_pushed_authorization_requests,
+   * server-wide); otherwise only clients registered with --require-par.
+   */
+  readonly requirePar: boolean;
 }
 
 /** What people may do for themselves, through mail (src/self-service/). */
@@ -201,7 +207,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
 
   const mfa = parseEnum(env, 'LATCHKEY_MFA', ['optional', 'required'] as const, 'optional');
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail, selfService, mfa });
+  // Off: PAR is served to every client, and required of those registered with --require-par.
+  const requirePar = parseBoolean(env, 'LATCHKEY_REQUIRE_PAR', false);
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail, selfService, mfa, requirePar });
 }
 
 /**

@@ -25,16 +25,28 @@ export function toProviderMetadata(stored: Record<string, unknown>): Record<stri
   };
 }
 
-/**
- * The registered clients as oidc-provider sees them, and the built-in ones
- * (`builtIn`, by client_id: account-client.ts), which win over any row.
- */
-export function providerClientSource(clients: ClientMetadataSource, builtIn: Readonly<Record<string, Record<string, unknown>>> = {}): ClientMetadataSource {
+export interface ClientSourceOptions {
+  /** Built-in clients by client_id (account-client.ts), which win over any row. */
+  readonly builtIn?: Readonly<Record<string, Record<string, unknown>>>;
+  /**
+   * LATCHKEY_REQUIRE_PAR: every registered client must push its authorization
+   * requests (RFC 9126 require_pushed_authorization_requests), whatever its
+   * own registration says. Built-in clients are not bound: Latchkey builds
+   * their requests itself.
+   */
+  readonly requirePar?: boolean;
+}
+
+/** The registered clients as oidc-provider sees them, and the built-in ones. */
+export function providerClientSource(clients: ClientMetadataSource, options: ClientSourceOptions = {}): ClientMetadataSource {
+  const builtIn = options.builtIn ?? {};
   return {
     async findProviderMetadata(clientId) {
       if (Object.hasOwn(builtIn, clientId)) return builtIn[clientId];
       const stored = await clients.findProviderMetadata(clientId);
-      return stored && toProviderMetadata(stored);
+      if (!stored) return undefined;
+      const metadata = toProviderMetadata(stored);
+      return options.requirePar ? { ...metadata, require_pushed_authorization_requests: true } : metadata;
     },
   };
 }

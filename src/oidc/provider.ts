@@ -20,6 +20,7 @@ import { createRoleScopes } from './role-scopes.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
+import { answerDpopProofRequired } from './dpop-proof-required.ts';
 import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
 import { cachePublicMetadata } from './public-metadata-caching.ts';
 import { compareClientSecretsWith } from './provider-internals.ts';
@@ -50,14 +51,18 @@ const SIGNING_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 
 /**
  * oidc-provider's finished answers put right (503 while the database is away,
- * RFC 6749's unauthorized_client) and made cacheable (discovery, JWKS). The
+ * RFC 6749's unauthorized_client, RFC 9449's invalid_dpop_proof) and made cacheable (discovery, JWKS). The
  * outer request layer runs this on every response (http/provider-response-fixups.ts): as
  * post-layers inside the provider they were async layers of their own, and
  * each costs every request.
  */
+/** DPoP proof algorithms accepted at the token and userinfo endpoints. */
+export const DPOP_SIGNING_ALGS = ['ES256', 'EdDSA', 'Ed25519', 'PS256', 'RS256'] as const;
+
 export function finishProviderResponse(ctx: Context): void {
   answerDatabaseUnavailable(ctx);
   answerUnauthorizedClient(ctx);
+  answerDpopProofRequired(ctx);
   cachePublicMetadata(ctx);
 }
 
@@ -77,12 +82,25 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
     backchannelLogout: { enabled: true },
     resourceIndicators: createResourceIndicators(deps.resources, deps.personScopes),
-    // PAR (RFC 9126): on by the library's default and advertised; optional for clients.
+    // PAR (RFC 9126): served to every client and advertised; required of a
+    // client whose metadata says require_pushed_authorization_requests
+    // (--require-par, or every registered client with LATCHKEY_REQUIRE_PAR:
+    // client-metadata.ts). Not the library's server-wide switch: that would
+    // bind the built-in account client too, whose request Latchkey builds
+    // itself (account-client.ts). Discovery says it when server-wide (below).
+    // Client authentication at /request goes through the same throttle as
+    // /token (client-auth-throttle.ts).
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
-    // Off. DPoP would issue `token_type: DPoP` tokens with cnf.jkt, but no
-    // resource server checks a proof yet (@latchkey/verify refuses cnf), so a
-    // bound token would only be a Bearer token that says otherwise.
-    dPoP: { enabled: false },
+    // DPoP (RFC 9449): a client that sends a proof gets tokens bound to its key
+    // (cnf.jkt, token_type DPoP; refresh tokens of public clients are bound
+    // too); a client registered with --require-dpop (dpop_bound_access_tokens)
+    // must. No nonces (they cost every bound request a round trip and a
+    // shared secret); proofs are fresh by iat instead, and a proof's jti is
+    // refused the second time through oidc-provider's ReplayDetection model,
+    // which our adapter stores in the shared artifact table, so a proof
+    // replayed at another instance is refused too. @latchkey/verify checks
+    // proofs at resource servers (its `dpop` option).
+    dPoP: { enabled: true, allowReplay: false },
     devInteractions: { enabled: false },
     // Off: Latchkey neither needs nor tests them.
     attestClientAuth: { enabled: false },
@@ -141,6 +159,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       userinfoSigningAlgValues: [...SIGNING_ALGS],
       introspectionSigningAlgValues: [...SIGNING_ALGS],
       authorizationSigningAlgValues: [...SIGNING_ALGS],
+      // What a client may sign DPoP proofs with (asymmetric only, RFC 9449 §4.2); advertised as dpop_signing_alg_values_supported.
+      dPoPSigningAlgValues: [...DPOP_SIGNING_ALGS],
     },
     extraClientMetadata: {
       // require_verified_email: the login step reads it (self-service/email-verification.ts);
@@ -192,7 +212,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       Grant: config.ttl.grant,
     },
     // The languages of the sign-in, consent and logout pages (locales/), for ui_locales.
-    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...deps.views.locales] },
+    // require_pushed_authorization_requests (RFC 9126 §5) when LATCHKEY_REQUIRE_PAR binds every registered client.
+    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...deps.views.locales], ...(config.requirePar && { require_pushed_authorization_requests: true }) },
     // What a sign-in reached (interactions/acr.ts); advertised as acr_values_supported.
     acrValues: [...ACR_VALUES],
     interactions: {

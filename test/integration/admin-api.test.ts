@@ -101,6 +101,18 @@ describe('clients', () => {
     expect(new Set(answers.map((answer) => answer.headers.get('etag'))).size).toBe(3);
   });
 
+  it('sets and clears RFC 9126 require_pushed_authorization_requests and RFC 9449 dpop_bound_access_tokens', async () => {
+    const { body: created } = await api('/clients', { body: { ...newWebClient(), require_pushed_authorization_requests: true, dpop_bound_access_tokens: true } });
+    expect(created).toMatchObject({ require_pushed_authorization_requests: true, dpop_bound_access_tokens: true });
+    const metadata = await server.services.clients.findProviderMetadata(created.client_id);
+    expect(metadata).toMatchObject({ require_pushed_authorization_requests: true, dpop_bound_access_tokens: true });
+    const patched = await api(`/clients/${created.client_id}`, { method: 'PATCH', body: { require_pushed_authorization_requests: null, dpop_bound_access_tokens: false } });
+    expect(patched.body).toMatchObject({ require_pushed_authorization_requests: false, dpop_bound_access_tokens: false });
+    const machine = await api('/clients', { body: { client_name: 'Sync', grant_types: ['client_credentials'], resources: [ORDERS], require_pushed_authorization_requests: true } });
+    expect(machine.status).toBe(400);
+    expect(machine.body.errors[0].field).toBe('require_pushed_authorization_requests');
+  });
+
   it('patch with null puts a field back to its default, and the result is checked like a registration', async () => {
     const { body: created } = await api('/clients', { body: { ...newWebClient(), backchannel_logout_uri: 'https://app.example.test/logout', require_mfa: true } });
     const reset = await api(`/clients/${created.client_id}`, { method: 'PATCH', body: { backchannel_logout_uri: null, require_mfa: null } });

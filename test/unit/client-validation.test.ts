@@ -23,6 +23,8 @@ describe('client registration: what is accepted', () => {
       requireMfa: false,
       about: {},
       contacts: [],
+      requirePar: false,
+      requireDpop: false,
     });
   });
 
@@ -50,6 +52,11 @@ describe('client registration: what is accepted', () => {
     });
   }
 
+  it('keeps PAR and DPoP requirements (DPoP for a machine client too)', () => {
+    expect(parseClientRegistration({ name: 'W', redirectUris: ['https://a.example.com/cb'], requirePar: true, requireDpop: true }, 'production')).toMatchObject({ requirePar: true, requireDpop: true });
+    expect(parseClientRegistration({ name: 'M', grantTypes: ['client_credentials'], resources: ['https://api.example.com'], requireDpop: true }, 'production')).toMatchObject({ requireDpop: true });
+  });
+
   it('keeps an explicit scope as distinct tokens and a private_key_jwt JWKS URI', () => {
     expect(
       parseClientRegistration(
@@ -69,6 +76,7 @@ describe('client registration: what is refused', () => {
     ['the password grant', { ...web, grantTypes: ['password'] }, 'test', 'unknown grant type "password"'],
     ['only blank grant types', { ...web, grantTypes: [' ', ''] }, 'test', 'at least one grant type'],
     ['verified emails for a machine client', { name: 'M', grantTypes: ['client_credentials'], resources: ['https://api.example.com'], requireVerifiedEmail: true }, 'test', 'needs the authorization_code grant'],
+    ['PAR required of a machine client', { name: 'M', grantTypes: ['client_credentials'], resources: ['https://api.example.com'], requirePar: true }, 'test', 'needs the authorization_code grant'],
     ['no redirect URI and no grant type', { name: 'X' }, 'test', 'or choose the client_credentials grant'],
     ['authorization_code without redirect URI', { name: 'X', grantTypes: ['authorization_code', 'refresh_token'] }, 'test', 'needs at least one redirect URI'],
     ['refresh_token with client_credentials only', { name: 'X', grantTypes: ['client_credentials', 'refresh_token'] }, 'test', 'only useful together with authorization_code'],

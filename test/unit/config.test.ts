@@ -62,6 +62,7 @@ describe('loadConfig', () => {
     [{ LATCHKEY_REFRESH_TOKEN_TTL: '1.5' }, 'LATCHKEY_REFRESH_TOKEN_TTL', 'not a whole number'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'not one of'],
     [{ LATCHKEY_TRUST_PROXY: 'yes' }, 'LATCHKEY_TRUST_PROXY', 'not true or false'],
+    [{ LATCHKEY_REQUIRE_PAR: 'always' }, 'LATCHKEY_REQUIRE_PAR', 'not true or false'],
     [{ LATCHKEY_KEY_ACTIVATION_DELAY: '1h' }, 'LATCHKEY_KEY_ACTIVATION_DELAY', 'not a whole number'],
     [{ LATCHKEY_KEY_ACTIVATION_DELAY: '2592001' }, 'LATCHKEY_KEY_ACTIVATION_DELAY', 'between 0 and 2592000'],
     [{ LATCHKEY_KEY_ROTATION_DAYS: '-7' }, 'LATCHKEY_KEY_ROTATION_DAYS', 'not a whole number'],
@@ -117,6 +118,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).refreshReuseGrace).toBe(5);
     expect(loadConfig({ LATCHKEY_REFRESH_REUSE_GRACE: '0' }).refreshReuseGrace).toBe(0);
     expect(loadConfig({ LATCHKEY_REFRESH_REUSE_GRACE: '300' }).refreshReuseGrace).toBe(300);
+  });
+
+  it('requires PAR of every client only when LATCHKEY_REQUIRE_PAR is true', () => {
+    expect(loadConfig({}).requirePar).toBe(false);
+    expect(loadConfig({ LATCHKEY_REQUIRE_PAR: 'true' }).requirePar).toBe(true);
+    expect(loadConfig({ LATCHKEY_REQUIRE_PAR: 'false' }).requirePar).toBe(false);
   });
 
   it('lets one address make 120 authorization requests a minute unless set', () => {

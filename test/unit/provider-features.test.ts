@@ -17,7 +17,7 @@ describe('providerFeatures', () => {
   });
 
   it.each([
-    ['dPoP', false],
+    ['dPoP', true],
     ['devInteractions', false],
     ['pushedAuthorizationRequests', true],
     ['clientCredentials', true],
@@ -31,6 +31,14 @@ describe('providerFeatures', () => {
     ['requestObjects', false],
   ])('sets %s to enabled: %s explicitly', (name, enabled) => {
     expect((features as Record<string, { enabled?: boolean }>)[name]?.enabled).toBe(enabled);
+  });
+
+  it("leaves PAR optional in the library: LATCHKEY_REQUIRE_PAR binds registered clients through their metadata, not the built-in account client", () => {
+    expect(features.pushedAuthorizationRequests?.requirePushedAuthorizationRequests).toBe(false);
+  });
+
+  it('keeps DPoP proofs single-use (no replay allowed)', () => {
+    expect(features.dPoP).toMatchObject({ enabled: true, allowReplay: false });
   });
 
   it('switches every other feature off explicitly', () => {

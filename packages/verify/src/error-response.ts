@@ -1,11 +1,18 @@
 // Turns a VerifyError into the RFC 6750 §3 response (with RFC 9470's
 // acr_values for a step-up): status, WWW-Authenticate challenge and a JSON
 // body. Framework-free, so any HTTP stack can send it.
-import { InsufficientScopeError, InsufficientUserAuthenticationError, type VerifyError } from './errors.ts';
+import { InsufficientScopeError, InsufficientUserAuthenticationError, InvalidDpopProofError, InvalidTokenError, type VerifyError } from './errors.ts';
 
 export interface ChallengeOptions {
   /** Optional `realm` for the challenge (RFC 6750 §3). */
   readonly realm?: string;
+  /**
+   * The DPoP proof algorithms accepted (a verifier's `dpopAlgorithms`): then a
+   * `DPoP algs="…"` challenge (RFC 9449 §7.1) comes first, and the Bearer
+   * challenge after it. An error about the binding (invalid_dpop_proof, a
+   * bound token without its proof) is on the DPoP challenge only.
+   */
+  readonly dpopAlgorithms?: readonly string[];
 }
 
 export interface BearerErrorResponse {
@@ -17,8 +24,20 @@ export interface BearerErrorResponse {
 /** The `WWW-Authenticate` value, or undefined for a 503 (the client can do nothing about it). */
 export function bearerChallenge(error: VerifyError, options: ChallengeOptions = {}): string | undefined {
   if (error.status === 503) return undefined;
+  if (options.dpopAlgorithms === undefined) return challenge('Bearer', error, options.realm, true);
+  const bindingError = error instanceof InvalidDpopProofError || (error instanceof InvalidTokenError && BINDING_CODES.has(error.code));
+  const dpop = challenge('DPoP', error, options.realm, true, `algs=${quote(options.dpopAlgorithms.join(' '))}`);
+  return `${dpop}, ${challenge('Bearer', error, options.realm, !bindingError)}`;
+}
+
+/** Refusals about a token's key binding: only the DPoP challenge names them. */
+const BINDING_CODES = new Set<string>(['sender_constrained', 'dpop_binding_mismatch', 'not_sender_constrained']);
+
+function challenge(scheme: 'Bearer' | 'DPoP', error: VerifyError, realm: string | undefined, withError: boolean, extra?: string): string {
   const params: string[] = [];
-  if (options.realm !== undefined) params.push(`realm=${quote(options.realm)}`);
+  if (realm !== undefined) params.push(`realm=${quote(realm)}`);
+  if (extra) params.push(extra);
+  if (!withError) return params.length ? `${scheme} ${params.join(', ')}` : scheme;
   if (error.bearerError) {
     params.push(`error=${quote(error.bearerError)}`, `error_description=${quote(error.message)}`);
   }
@@ -29,7 +48,7 @@ export function bearerChallenge(error: VerifyError, options: ChallengeOptions = 
   if (error instanceof InsufficientUserAuthenticationError) {
     params.push(`acr_values=${quote(error.requiredAcr.join(' '))}`);
   }
-  return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+  return params.length ? `${scheme} ${params.join(', ')}` : scheme;
 }
 
 export function errorResponse(error: VerifyError, options: ChallengeOptions = {}): BearerErrorResponse {

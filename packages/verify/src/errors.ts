@@ -20,7 +20,10 @@ export type VerifyErrorCode =
   | 'audience_mismatch'
   | 'claim_invalid'
   | 'sender_constrained'
+  | 'dpop_binding_mismatch'
+  | 'not_sender_constrained'
   | 'token_inactive'
+  | 'invalid_dpop_proof'
   | 'insufficient_scope'
   | 'insufficient_acr'
   | 'keys_unavailable'
@@ -31,7 +34,7 @@ export type VerifyErrorCode =
  * The RFC 6750 §3.1 error code (or RFC 9470's insufficient_user_authentication),
  * or undefined when the request carried no bearer token at all.
  */
-export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication' | undefined;
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'insufficient_user_authentication' | 'invalid_dpop_proof' | undefined;
 
 export abstract class VerifyError extends Error {
   abstract readonly code: VerifyErrorCode;
@@ -74,6 +77,8 @@ export type InvalidTokenCode = Extract<
   | 'audience_mismatch'
   | 'claim_invalid'
   | 'sender_constrained'
+  | 'dpop_binding_mismatch'
+  | 'not_sender_constrained'
   | 'token_inactive'
 >;
 
@@ -83,6 +88,40 @@ export class InvalidTokenError extends VerifyError {
   readonly bearerError = 'invalid_token';
   constructor(
     readonly code: InvalidTokenCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Why a DPoP proof (RFC 9449 §4.3) was refused; the client only learns invalid_dpop_proof. */
+export type DpopProofReason =
+  | 'proof_missing'
+  | 'proof_repeated'
+  | 'malformed_proof'
+  | 'wrong_proof_type'
+  | 'algorithm_not_allowed'
+  | 'private_key_in_proof'
+  | 'signature_invalid'
+  | 'claim_invalid'
+  | 'htm_mismatch'
+  | 'htu_mismatch'
+  | 'iat_out_of_window'
+  | 'ath_mismatch'
+  | 'jti_replayed';
+
+/**
+ * RFC 9449 §7.1: the request carries a DPoP-bound token, and its DPoP proof
+ * is missing, malformed, or does not fit this request (method, URL, time,
+ * token hash) or was seen before. 401 with a `DPoP` challenge.
+ */
+export class InvalidDpopProofError extends VerifyError {
+  readonly code = 'invalid_dpop_proof';
+  readonly status = 401;
+  readonly bearerError = 'invalid_dpop_proof';
+  constructor(
+    readonly reason: DpopProofReason,
     message: string,
     options?: ErrorOptions,
   ) {

@@ -1,7 +1,11 @@
 // @latchkey/verify: offline verification of Latchkey's JWT access tokens for
 // resource servers. Everything public is re-exported here by name.
 export { createVerifier, SUPPORTED_ALGORITHMS } from './verifier.ts';
-export type { AccessTokenClaims, Algorithm, VerifiedAccessToken, Verifier, VerifierOptions, VerifyOptions } from './verifier.ts';
+export type { AccessTokenClaims, Algorithm, DpopPresentation, VerifiedAccessToken, Verifier, VerifierOptions, VerifyOptions } from './verifier.ts';
+export { DPOP_ALGORITHMS } from './dpop-proof.ts';
+export type { DpopAlgorithm, DpopOptions, DpopRequest } from './dpop-proof.ts';
+export { extractAccessToken } from './access-token-header.ts';
+export type { PresentedToken, TokenScheme } from './access-token-header.ts';
 export { authenticate } from './authenticate.ts';
 export type { AuthenticateOptions } from './authenticate.ts';
 export { extractBearerToken } from './bearer-header.ts';
@@ -15,9 +19,10 @@ export {
   InsufficientScopeError,
   InsufficientUserAuthenticationError,
   InvalidAuthorizationHeaderError,
+  InvalidDpopProofError,
   InvalidTokenError,
   TokenMissingError,
   VerifierUnavailableError,
   VerifyError,
 } from './errors.ts';
-export type { BearerErrorCode, InsecureUrlField, InvalidTokenCode, VerifyErrorCode } from './errors.ts';
+export type { BearerErrorCode, DpopProofReason, InsecureUrlField, InvalidTokenCode, VerifyErrorCode } from './errors.ts';

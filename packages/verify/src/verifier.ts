@@ -3,6 +3,8 @@
 // (shape, algorithm, typ) run first, so garbage never costs a key lookup,
 // let alone a JWKS refetch.
 import { decodeProtectedHeader, jwtVerify, type JWSHeaderParameters, type JWTPayload, type JWTVerifyResult } from 'jose';
+import type { TokenScheme } from './access-token-header.ts';
+import { createDpopChecker, type DpopChecker, type DpopOptions, type DpopRequest } from './dpop-proof.ts';
 import { InsufficientScopeError, InsufficientUserAuthenticationError, InvalidTokenError, VerifyError, type InvalidTokenCode } from './errors.ts';
 import { requireActive, type IntrospectionCredentials } from './introspection.ts';
 import type { Fetch } from './issuer-metadata.ts';
@@ -43,6 +45,14 @@ export interface VerifierOptions {
    * compared exactly. Default: none required.
    */
   readonly requireAcr?: string | readonly string[];
+  /**
+   * Accept DPoP-bound tokens (RFC 9449): `true` for the defaults, or options.
+   * A token with `cnf.jkt` is then accepted only as `Authorization: DPoP
+   * <token>` with a valid proof of its key (verify(token, { dpop })); without
+   * this option every token with `cnf` is refused (sender_constrained).
+   * The jti replay cache is in memory, per verifier: per instance.
+   */
+  readonly dpop?: boolean | DpopOptions;
   /** Milliseconds since the epoch; for tests. */
   readonly now?: () => number;
 }
@@ -58,6 +68,17 @@ export interface VerifyOptions {
    * Otherwise: InsufficientUserAuthenticationError, 401 insufficient_user_authentication (RFC 9470).
    */
   readonly requireAcr?: string | readonly string[];
+  /**
+   * How the token came (its Authorization scheme) and the request its DPoP
+   * proof must fit. Needed for a DPoP-bound token, with a verifier made with
+   * `dpop`; absent, the token is taken as a Bearer token.
+   */
+  readonly dpop?: DpopPresentation;
+}
+
+/** A token's scheme, and the request (DPoP header, method, URL) a DPoP proof must fit. */
+export interface DpopPresentation extends DpopRequest {
+  readonly scheme: TokenScheme;
 }
 
 export interface AccessTokenClaims extends JWTPayload {
@@ -73,6 +94,8 @@ export interface AccessTokenClaims extends JWTPayload {
   readonly acr?: string;
   readonly amr?: readonly string[];
   readonly auth_time?: number;
+  /** RFC 7800 confirmation: `jkt`, the thumbprint of the DPoP key the token is bound to. */
+  readonly cnf?: { readonly jkt?: string };
 }
 
 export interface VerifiedAccessToken {
@@ -118,6 +141,7 @@ export function createVerifier(options: VerifierOptions) {
   }
   const defaultAcr = options.requireAcr === undefined ? undefined : checkAcrValues(options.requireAcr);
   const now = options.now;
+  const dpop = createDpop(options.dpop, clockTolerance, now ?? Date.now);
   const jwtOptions = {
     issuer,
     audience: [...audience],
@@ -181,12 +205,11 @@ export function createVerifier(options: VerifierOptions) {
         throw new InvalidTokenError('claim_invalid', 'the access token claims are not well-formed');
       }
       // A `cnf` claim (RFC 7800) binds the token to a key or certificate: it is
-      // only safe where the proof of possession is checked (DPoP, RFC 9449;
-      // mTLS, RFC 8705), and this verifier checks none. Accepting it as a plain
-      // Bearer token would let whoever copies it use it, the very thing the
-      // binding exists to prevent.
-      if (claims.cnf !== undefined) {
-        throw new InvalidTokenError('sender_constrained', 'the access token is bound to a key (cnf), and this resource cannot check proof of possession');
+      // only safe where the proof of possession is checked. Accepting it as a
+      // plain Bearer token would let whoever copies it use it, the very thing
+      // the binding exists to prevent.
+      if (claims.cnf !== undefined || verifyOptions.dpop?.scheme === 'DPoP') {
+        await checkBinding(dpop, token, claims, verifyOptions.dpop);
       }
       const scopes = claims.scope ? claims.scope.split(' ').filter(Boolean) : [];
 
@@ -215,7 +238,38 @@ export function createVerifier(options: VerifierOptions) {
 
     /** The key set currently trusted. */
     jwks: () => keys.keys(),
+
+    /** The DPoP proof algorithms accepted (for the `DPoP algs` challenge), or undefined without the `dpop` option. */
+    dpopAlgorithms: dpop?.algorithms,
   };
+}
+
+function createDpop(option: VerifierOptions['dpop'], clockToleranceSec: number, now: () => number): DpopChecker | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return createDpopChecker({}, clockToleranceSec, now);
+  if (typeof option !== 'object' || option === null) throw new TypeError('dpop must be true, false or an options object');
+  return createDpopChecker(option, clockToleranceSec, now);
+}
+
+/**
+ * RFC 9449 §7: a bound token (cnf.jkt) comes with the DPoP scheme and a proof
+ * by the key it names, made for this request and this token, and seen once;
+ * a DPoP-scheme token is bound. Only DPoP is checked: a token bound otherwise
+ * (a certificate, RFC 8705) stays refused.
+ */
+async function checkBinding(dpop: DpopChecker | undefined, token: string, claims: AccessTokenClaims, presented: DpopPresentation | undefined): Promise<void> {
+  const cnf = claims.cnf as Record<string, unknown> | undefined;
+  if (cnf === undefined) throw new InvalidTokenError('not_sender_constrained', 'the access token is not bound to a key, and the DPoP scheme is for bound tokens');
+  const jkt = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) && Object.keys(cnf).length === 1 ? cnf.jkt : undefined;
+  if (!dpop || typeof jkt !== 'string') {
+    throw new InvalidTokenError('sender_constrained', 'the access token is bound to a key (cnf), and this resource cannot check proof of possession');
+  }
+  if (presented?.scheme !== 'DPoP') {
+    throw new InvalidTokenError('sender_constrained', 'the access token is bound to a DPoP key: present it with the DPoP scheme and a proof');
+  }
+  const proof = await dpop.check(presented, token);
+  if (proof.jkt !== jkt) throw new InvalidTokenError('dpop_binding_mismatch', 'the access token is bound to another key than the DPoP proof’s');
+  dpop.remember(proof);
 }
 
 export type Verifier = ReturnType<typeof createVerifier>;

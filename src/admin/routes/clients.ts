@@ -28,6 +28,8 @@ interface ClientBody {
   readonly tos_uri?: string | null;
   readonly policy_uri?: string | null;
   readonly contacts?: string[] | null;
+  readonly require_pushed_authorization_requests?: boolean | null;
+  readonly dpop_bound_access_tokens?: boolean | null;
 }
 
 const aboutOf = (body: ClientBody) => Object.fromEntries(ABOUT_URIS.filter((field) => body[field] !== undefined).map((field) => [field, body[field]]));
@@ -51,6 +53,8 @@ export function clientJson(client: ClientView) {
     require_mfa: client.requireMfa,
     ...client.about,
     ...(client.contacts.length > 0 && { contacts: client.contacts }),
+    require_pushed_authorization_requests: client.requirePar,
+    dpop_bound_access_tokens: client.requireDpop,
     client_secret_set: client.secretSet,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
@@ -73,6 +77,8 @@ function toUpdate(body: ClientBody): UpdateClientInput {
     requireMfa: body.require_mfa,
     about: ABOUT_URIS.some((field) => body[field] !== undefined) ? aboutOf(body) : undefined,
     contacts: body.contacts,
+    requirePar: body.require_pushed_authorization_requests,
+    requireDpop: body.dpop_bound_access_tokens,
   };
   return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as UpdateClientInput;
 }
@@ -93,6 +99,8 @@ function toRegistration(body: ClientBody): ClientRegistrationInput {
     requireMfa: body.require_mfa === true,
     about: aboutOf(body) as ClientAboutInput,
     contacts: orUndefined(body.contacts),
+    requirePar: body.require_pushed_authorization_requests === true,
+    requireDpop: body.dpop_bound_access_tokens === true,
   };
 }
 

@@ -22,6 +22,8 @@ function describe(client: ClientView, clientSecret?: string): string {
     ...(client.backchannelLogoutUri ? ([['back-channel logout URI', client.backchannelLogoutUri]] as const) : []),
     ...(client.requireVerifiedEmail ? ([['requires verified email', 'yes']] as const) : []),
     ...(client.requireMfa ? ([['requires a second factor', 'yes']] as const) : []),
+    ...(client.requirePar ? ([['requires PAR', 'yes']] as const) : []),
+    ...(client.requireDpop ? ([['requires DPoP', 'yes']] as const) : []),
     ['created', client.createdAt],
     ...(clientSecret !== undefined ? ([['client_secret', clientSecret]] as const) : []),
   ]);
@@ -33,7 +35,7 @@ function withSecret(client: ClientView, clientSecret: string | undefined): strin
 
 const create = defineCommand<CreateClientInput>({
   usage:
-    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email] [--require-mfa]',
+    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email] [--require-mfa] [--require-par] [--require-dpop]',
   summary: 'Register a client; prints its client_id and (confidential clients) its secret, once',
   options: {
     name: { type: 'string' },
@@ -48,6 +50,8 @@ const create = defineCommand<CreateClientInput>({
     'backchannel-logout-uri': { type: 'string' },
     'require-verified-email': { type: 'boolean' },
     'require-mfa': { type: 'boolean' },
+    'require-par': { type: 'boolean' },
+    'require-dpop': { type: 'boolean' },
   },
   parse: (args) => ({
     name: requiredString(args, 'name'),
@@ -62,6 +66,8 @@ const create = defineCommand<CreateClientInput>({
     backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
     requireVerifiedEmail: flag(args, 'require-verified-email'),
     requireMfa: flag(args, 'require-mfa'),
+    requirePar: flag(args, 'require-par'),
+    requireDpop: flag(args, 'require-dpop'),
   }),
   async run({ services, audit }, input) {
     const { client, clientSecret } = await services.clients.create(input);
@@ -82,7 +88,7 @@ const CLEARABLE = {
 
 const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
   usage:
-    'update CLIENT_ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email true|false] [--require-mfa true|false] [--clear redirect-uri|post-logout-redirect-uri|scope|resource|jwks-uri|backchannel-logout-uri]...',
+    'update CLIENT_ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email true|false] [--require-mfa true|false] [--require-par true|false] [--require-dpop true|false] [--clear redirect-uri|post-logout-redirect-uri|scope|resource|jwks-uri|backchannel-logout-uri]...',
   summary: "Change a client's registration; a list given replaces the old one, --clear empties one (a cleared scope is derived from the resources again); checked like a new registration",
   options: {
     name: { type: 'string' },
@@ -96,6 +102,8 @@ const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
     'backchannel-logout-uri': { type: 'string' },
     'require-verified-email': { type: 'string' },
     'require-mfa': { type: 'string' },
+    'require-par': { type: 'string' },
+    'require-dpop': { type: 'string' },
     clear: { type: 'string', multiple: true },
   },
   arguments: ['CLIENT_ID'],
@@ -124,6 +132,8 @@ const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
       backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
       requireVerifiedEmail: toggle('require-verified-email'),
       requireMfa: toggle('require-mfa'),
+      requirePar: toggle('require-par'),
+      requireDpop: toggle('require-dpop'),
     };
     const input = { ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)), ...cleared } as UpdateClientInput;
     if (Object.keys(input).length === 0) throw new UsageError('nothing to change: give at least one option (see `latchkey client update --help`)');
