@@ -10,6 +10,7 @@ import type { ClientRepository, ClientRow } from './client-repository.ts';
 import { generateClientSecret, hashClientSecret } from './client-secret.ts';
 import {
   parseClientRegistration,
+  signsInPeople,
   type ApplicationType,
   type AuthMethod,
   type ClientRegistrationInput,
@@ -133,7 +134,7 @@ export function createClientService({ repository, resources, config }: ClientSer
     let scope = registration.scope;
     if (scope === undefined) {
       const resourceScopes = registered.flatMap((resource) => resource.scopes);
-      const userScopes = registration.grantTypes.includes('authorization_code')
+      const userScopes = signsInPeople(registration.grantTypes)
         ? [...OIDC_SCOPES, ...(registration.grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
         : [];
       scope = [...new Set([...userScopes, ...resourceScopes])];

@@ -10,6 +10,16 @@ declare module 'oidc-provider/lib/actions/grants/index.js' {
   }
   export const authorization_code: BuiltInGrant;
   export const refresh_token: BuiltInGrant;
+  export const device_code: BuiltInGrant;
+}
+
+declare module 'oidc-provider/lib/helpers/re_render_errors.js' {
+  export class ReRenderError extends Error {}
+  export class NotFoundError extends ReRenderError {}
+  export class ExpiredError extends ReRenderError {}
+  export class AbortedError extends ReRenderError {}
+  export class AlreadyUsedError extends ReRenderError {}
+  export class NoCodeError extends ReRenderError {}
 }
 
 declare module 'oidc-provider/lib/helpers/grants.js' {

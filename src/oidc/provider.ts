@@ -25,6 +25,7 @@ import { compareClientSecretsWith } from './provider-internals.ts';
 import { clientSecretMatches } from '../clients/client-secret.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { throttleClientAuthentication, type ClientAuthThrottleDeps } from './client-auth-throttle.ts';
+import { createDevicePages, USER_CODE_CHARSET, USER_CODE_MASK } from './device-pages.ts';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -76,6 +77,12 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
     backchannelLogout: { enabled: true },
     resourceIndicators: createResourceIndicators(deps.resources),
+    // The device authorization grant (RFC 8628), for clients registered for it
+    // (client-validation.ts): /device/auth for the device, /device for the
+    // person, rendered from views/ (device-pages.ts). Codes easy to type:
+    // consonants without look-alikes, two groups of four; what is typed is
+    // normalised (case, spaces, dashes) before the lookup.
+    deviceFlow: { enabled: true, charset: USER_CODE_CHARSET, mask: USER_CODE_MASK, ...createDevicePages(deps.views) },
     // PAR (RFC 9126): on by the library's default and advertised; optional for clients.
     pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
     // Off. DPoP would issue `token_type: DPoP` tokens with cnf.jkt, but no
@@ -88,7 +95,6 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     ciba: { enabled: false },
     claimsParameter: { enabled: false },
     clientIdMetadataDocument: { enabled: false },
-    deviceFlow: { enabled: false },
     encryption: { enabled: false },
     externalSigningSupport: { enabled: false },
     fapi: { enabled: false },
@@ -187,6 +193,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       Session: config.ttl.session,
       Interaction: config.ttl.interaction,
       Grant: config.ttl.grant,
+      DeviceCode: config.ttl.deviceCode,
     },
     // The languages of the sign-in, consent and logout pages (locales/), for ui_locales.
     discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...deps.views.locales] },
@@ -221,7 +228,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   // Secrets are stored as digests: the presented one is hashed, then compared (provider-internals.ts).
   compareClientSecretsWith(provider, clientSecretMatches);
-  provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
+  // /device too: a verification_uri_complete link answers with oidc-provider's auto-submitting form to the confirmation page.
+  provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session'), provider.pathFor('code_verification')]));
   // Innermost: it reads the outcome, and what oidc-provider parsed, as soon as the route has answered.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);
   markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));
