@@ -88,7 +88,10 @@ const SEALED_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> = 
 };
 
 function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }: AdapterDeps, now: () => number): Adapter {
-  const liveNow = () => ({ liveAt: new Date(now()) });
+  // A device code past its expiry is still found, until the purge removes it:
+  // oidc-provider answers it by name (RFC 8628 expired_token; the "expired"
+  // page at /device) instead of as an unknown code.
+  const liveNow = model === 'DeviceCode' ? () => ({}) : () => ({ liveAt: new Date(now()) });
   const sealed = SEALED_FIELDS[model] ?? [];
   const redeemedOnce = REDEEMED_AT_TOKEN_ENDPOINT.has(model);
 

@@ -7,6 +7,19 @@
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { AuditService } from '../audit/audit-service.ts';
 
+/**
+ * A person who cancels at sign-in or consent comes back to /device/:uid with
+ * the refusal, which oidc-provider records on the device code it loads by
+ * itself, without naming it on the request: read again, by the interaction's
+ * own reference to it (one lookup, on this path only).
+ */
+async function deniedAtSignIn(provider: Provider, oidc: Partial<KoaContextWithOIDC['oidc']>): Promise<DeviceCodeEntity | undefined> {
+  const deviceCode = (oidc.entities?.Interaction as { deviceCode?: unknown } | undefined)?.deviceCode;
+  if (oidc.route !== 'device_resume' || typeof deviceCode !== 'string') return undefined;
+  const code = (await provider.DeviceCode.find(deviceCode, { ignoreExpiration: true })) as DeviceCodeEntity | undefined;
+  return code?.error === 'access_denied' ? code : undefined;
+}
+
 const DEVICE_ROUTES = new Set(['code_verification', 'device_resume']);
 
 interface DeviceCodeEntity {
@@ -22,7 +35,7 @@ export function auditDeviceApprovals(provider: Provider, audit: Pick<AuditServic
     await next();
     const oidc = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc;
     if (!oidc?.route || !DEVICE_ROUTES.has(oidc.route)) return;
-    const code = oidc.entities?.DeviceCode as DeviceCodeEntity | undefined;
+    const code = (oidc.entities?.DeviceCode as DeviceCodeEntity | undefined) ?? (await deniedAtSignIn(provider, oidc));
     if (!code) return;
     const requestId = (ctx.state as { requestId?: unknown }).requestId;
     const common = { ip: ctx.ip, clientId: code.clientId ?? null, ...(typeof requestId === 'string' && { requestId }) };
