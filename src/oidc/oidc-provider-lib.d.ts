@@ -36,3 +36,9 @@ declare module 'oidc-provider/lib/helpers/revoke.js' {
 declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   export default function instance(provider: object): Record<string, unknown>;
 }
+
+// For test/integration/provider-contract.test.ts only: the device flow's form markup, which deviceFormXsrf reads.
+declare module 'oidc-provider/lib/helpers/user_code_form.js' {
+  export function input(action: string, csrfToken: string, code: string | undefined, charset: string): string;
+  export function confirm(action: string, csrfToken: string, code: string): string;
+}
