@@ -4,7 +4,9 @@
 // consent). Read through oidc-provider's documented `provider.use` hook from
 // the DeviceCode it loaded on the request, after it has answered. Only
 // identifiers are recorded: never the user code or the device code.
+import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { underPagePaths } from '../http/page-paths.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 
 /**
@@ -31,7 +33,9 @@ interface DeviceCodeEntity {
 }
 
 export function auditDeviceApprovals(provider: Provider, audit: Pick<AuditService, 'record'>): void {
-  provider.use(async (ctx, next) => {
+  // /device and /device/:uid only; every other request passes on without an await of this layer's own.
+  const isDevicePage = underPagePaths([provider.pathFor('code_verification')]);
+  const auditOutcome = async (ctx: Context, next: Next) => {
     await next();
     const oidc = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc;
     if (!oidc?.route || !DEVICE_ROUTES.has(oidc.route)) return;
@@ -51,5 +55,6 @@ export function auditDeviceApprovals(provider: Provider, audit: Pick<AuditServic
         details: { ...(code.scope && { scope: code.scope.split(' ') }), ...(code.grantId && { grantId: code.grantId }) },
       });
     }
-  });
+  };
+  provider.use((ctx, next) => (isDevicePage(ctx.path) ? auditOutcome(ctx, next) : next()));
 }
