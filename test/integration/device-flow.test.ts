@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
+import { codeAt, enrol } from '../helpers/mfa.ts';
 import { expectPage, heading, parseForms, UserAgent, type Step } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -154,6 +155,29 @@ describe('device authorization grant: the happy paths', () => {
     const result = await tokens;
     expect(decodeJwt(result.id_token!)).toMatchObject({ sub: ada.id, aud: cli.id });
     expect(await oidc.fetchUserInfo(config, result.access_token, ada.id)).toMatchObject({ sub: ada.id, email: ada.email });
+  });
+
+  it('a client that requires a second factor: the person signs in with the password, then the app code, as at any sign-in', async () => {
+    const email = 'grace@example.test';
+    const grace = await server.services.accounts.create({ email, name: 'Grace Hopper', password: PASSWORD });
+    // Enrolled with the code of the step before, so the current one is still unused for the sign-in.
+    const { secret } = await enrol(new UserAgent(new URL(server.issuer).origin), email, PASSWORD, -1);
+    const strict = await server.services.clients.create({ name: 'Kiosk', public: true, grantTypes: ['device_code'], requireMfa: true });
+    const config = await deviceConfig(strict.client.clientId);
+    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const tokens = oidc.pollDeviceAuthorizationGrant(config, authorization);
+
+    const ua = new UserAgent(new URL(server.issuer).origin);
+    const login = await ua.submit(await enterCode(ua, authorization.user_code), {}, 'Continue');
+    expect(h1(login)).toBe('Sign in');
+    const prompt = await ua.submit(login, { email, password: PASSWORD });
+    expect(h1(prompt)).toBe('Enter your code');
+    const consent = await ua.submit(prompt, { code: codeAt(secret) });
+    expect(h1(consent)).toBe('Kiosk wants to access your account');
+    expect(h1(await ua.submit(consent, {}, 'Allow'))).toBe('You are connected');
+
+    const result = await tokens;
+    expect(result.claims()).toMatchObject({ sub: grace.id, acr: 'urn:latchkey:acr:mfa' });
   });
 
   it('serves verification_uri_complete as an SVG QR code, for a well-formed user code only', async () => {
