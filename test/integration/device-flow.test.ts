@@ -41,6 +41,16 @@ async function poll(deviceCode: string, clientId: string, secret?: string, issue
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+/** Every device code and user code handed out, to check that none reaches a log line. */
+const handedOut: string[] = [];
+const logLines: string[] = [];
+
+async function initiate(config: oidc.Configuration, parameters: Record<string, string>) {
+  const authorization = await oidc.initiateDeviceAuthorization(config, parameters);
+  handedOut.push(authorization.device_code, authorization.user_code, authorization.user_code.replace('-', ''));
+  return authorization;
+}
+
 const h1 = (step: Step) => heading(step)?.replace(/<[^>]+>/g, '');
 
 /** The person at /device: types `typed`, and is shown the confirmation page (or whatever came instead). */
@@ -71,7 +81,7 @@ async function auditEvents(type: string, atLeast = 1) {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { LATCHKEY_TRUST_PROXY: 'true' } });
+  server = await startTestServer({ env: { LATCHKEY_TRUST_PROXY: 'true', LOG_LEVEL: 'debug' }, logTo: { write: (line: string) => void logLines.push(line) } });
   const { clients, accounts } = server.services;
   const account = await accounts.create({ email: 'ada@example.test', name: 'Ada Lovelace', password: PASSWORD });
   ada = { id: account.id, email: account.email };
@@ -104,7 +114,7 @@ describe('device authorization grant: registration and discovery', () => {
 describe('device authorization grant: the happy paths', () => {
   it('a public device: the person types the code (any case, no dash) on /device, signs in, consents, and the device gets tokens', async () => {
     const config = await deviceConfig(tv.id);
-    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access' });
+    const authorization = await initiate(config, { scope: 'openid profile offline_access' });
     expect(authorization).toMatchObject({
       user_code: expect.stringMatching(USER_CODE),
       verification_uri: `${server.issuer}/device`,
@@ -141,7 +151,7 @@ describe('device authorization grant: the happy paths', () => {
 
   it('a confidential device, through verification_uri_complete: the code comes pre-filled and the person still confirms it', async () => {
     const config = await deviceConfig(cli.id, cli.secret);
-    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid email' });
+    const authorization = await initiate(config, { scope: 'openid email' });
     const tokens = oidc.pollDeviceAuthorizationGrant(config, authorization);
 
     const ua = new UserAgent(new URL(server.issuer).origin);
@@ -164,7 +174,7 @@ describe('device authorization grant: the happy paths', () => {
     const { secret } = await enrol(new UserAgent(new URL(server.issuer).origin), email, PASSWORD, -1);
     const strict = await server.services.clients.create({ name: 'Kiosk', public: true, grantTypes: ['device_code'], requireMfa: true });
     const config = await deviceConfig(strict.client.clientId);
-    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const authorization = await initiate(config, { scope: 'openid' });
     const tokens = oidc.pollDeviceAuthorizationGrant(config, authorization);
 
     const ua = new UserAgent(new URL(server.issuer).origin);
@@ -207,7 +217,7 @@ describe('device authorization grant: refusals at the token endpoint', () => {
     ['invalid_grant for a device code used once already', 'reused'],
   ] as const)('%s', async (_label, scenario) => {
     const config = await deviceConfig(tv.id);
-    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const authorization = await initiate(config, { scope: 'openid' });
     const ua = new UserAgent(new URL(server.issuer).origin);
     let expected: { status: number; error: string };
     switch (scenario) {
@@ -258,7 +268,7 @@ describe('device authorization grant: refusals at the token endpoint', () => {
     try {
       const client = await short.services.clients.create({ name: 'Short-lived', public: true, grantTypes: ['device_code'] });
       const config = await deviceConfig(client.client.clientId, undefined, short.issuer);
-      const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+      const authorization = await initiate(config, { scope: 'openid' });
       expect(authorization.expires_in).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(await poll(authorization.device_code, client.client.clientId, undefined, short.issuer)).toMatchObject({ status: 400, body: { error: 'expired_token' } });
@@ -273,7 +283,7 @@ describe('device authorization grant: refusals at the token endpoint', () => {
 
   it('of ten parallel polls after approval, exactly one gets tokens', async () => {
     const config = await deviceConfig(tv.id);
-    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const authorization = await initiate(config, { scope: 'openid' });
     const ua = new UserAgent(new URL(server.issuer).origin);
     expect(h1(await confirmSignInAllow(ua, await enterCode(ua, authorization.user_code)))).toBe('You are connected');
     const answers = await Promise.all(Array.from({ length: 10 }, () => poll(authorization.device_code, tv.id)));
@@ -293,7 +303,7 @@ describe('device authorization grant: the /device page', () => {
 
   it('refuses a form without its xsrf token (CSRF), and the code stays pending', async () => {
     const config = await deviceConfig(tv.id);
-    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const authorization = await initiate(config, { scope: 'openid' });
     const ua = new UserAgent(new URL(server.issuer).origin);
     await ua.open('/device');
     const forged = expectPage(await ua.post('/device', new URLSearchParams({ user_code: authorization.user_code, confirm: 'yes' }), { 'x-forwarded-for': '198.51.100.8' }));
@@ -315,7 +325,7 @@ describe('device authorization grant: the /device page', () => {
     expect(refused.html).toContain('too_many_requests');
     // Elsewhere, a right code still works.
     const config = await deviceConfig(tv.id);
-    const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
+    const authorization = await initiate(config, { scope: 'openid' });
     const confirm = await enterCode(new UserAgent(new URL(server.issuer).origin), authorization.user_code, { 'x-forwarded-for': '203.0.113.10' });
     expect(h1(confirm)).toBe('Connect Living-room TV?');
   });
@@ -324,5 +334,14 @@ describe('device authorization grant: the /device page', () => {
     const ua = new UserAgent(new URL(server.issuer).origin);
     const page = expectPage(await ua.open('/device', { headers: { 'accept-language': 'de' } }));
     expect(h1(page)).toBe('Gerät verbinden');
+  });
+});
+
+describe('device authorization grant: logs', () => {
+  it('never carry a device code or a user code (access log, audit lines, debug)', () => {
+    expect(handedOut.length).toBeGreaterThan(20);
+    expect(logLines.some((line) => line.includes('"audit":true') && line.includes('device.approved'))).toBe(true);
+    const log = logLines.join('');
+    for (const code of handedOut) expect(log).not.toContain(code);
   });
 });
