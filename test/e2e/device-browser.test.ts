@@ -6,7 +6,7 @@
 // oidc-provider's hand-over form posts the code by itself under Latchkey's
 // CSP, and the person still confirms it. No page may trip the CSP.
 // Screenshots go to $SCREENSHOTS (device-code.png, device-consent.png,
-// device-done.png, and device-confirm.png), else to test-results/.
+// device-done.png, and device-confirm.png, device-denied-phone.png), else to test-results/.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +39,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function openContext(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: VIEWPORTS.desktop });
+async function openContext(viewport: (typeof VIEWPORTS)[keyof typeof VIEWPORTS] = VIEWPORTS.desktop): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const problems: string[] = [];
@@ -53,6 +53,8 @@ async function openContext(): Promise<{ context: BrowserContext; page: Page; pro
 }
 
 const h1 = (page: Page) => page.locator('h1').innerText();
+/** Nothing wider than the screen: a phone never scrolls sideways. */
+const fitsWidth = (page: Page) => page.evaluate<boolean>('document.documentElement.scrollWidth <= window.innerWidth');
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 async function signInAndAllow(page: Page, { screenshots = false } = {}) {
@@ -102,8 +104,8 @@ describe('the device flow in Chromium', () => {
     }
   });
 
-  it('verification_uri_complete pre-fills the code, and the person still confirms it (or cancels, and the device hears access_denied)', async () => {
-    const { context, page, problems } = await openContext();
+  it('verification_uri_complete (on a phone, as from the QR code) pre-fills the code, and the person still confirms it (or cancels, and the device hears access_denied)', async () => {
+    const { context, page, problems } = await openContext(VIEWPORTS.phone);
     try {
       const authorization = await oidc.initiateDeviceAuthorization(config, { scope: 'openid' });
       await page.goto(authorization.verification_uri_complete!);
@@ -111,8 +113,11 @@ describe('the device flow in Chromium', () => {
       await page.waitForURL(`${server.issuer}/device`);
       expect(await h1(page)).toBe('Connect Living-room TV?');
       expect(await page.locator('#user-code').innerText()).toBe(authorization.user_code);
+      expect(await fitsWidth(page)).toBe(true);
       await page.getByRole('button', { name: 'Cancel' }).click();
       expect(await h1(page)).toBe('Device not connected');
+      expect(await fitsWidth(page)).toBe(true);
+      await shot(page, 'device-denied-phone');
       const refused = await oidc.pollDeviceAuthorizationGrant(config, authorization).then(
         () => 'tokens',
         (error: unknown) => (error instanceof oidc.ResponseBodyError ? error.error : String(error)),
