@@ -65,7 +65,7 @@ export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapt
  * oidc-provider's own check, made several awaits before the consume, never
  * fires. Everywhere else (introspection, revocation) it is kept.
  */
-const REDEEMED_AT_TOKEN_ENDPOINT = new Set(['AuthorizationCode', 'RefreshToken']);
+const REDEEMED_AT_TOKEN_ENDPOINT = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode']);
 
 /**
  * Payload fields holding bearer values (an interaction's session cookie

@@ -8,12 +8,26 @@
 // keyed digest of the device code, so every instance sees every poll; only
 // a poll answered `authorization_pending` writes, so unknown or expired codes
 // leave nothing behind.
+//
+// The device code is redeemed once, decided by the database, like an
+// authorization code (single-use-grants.ts): run as a redemption
+// (redemption-scope.ts), oidc-provider's own earlier check of `consumed` never
+// fires, and the conditional consume alone says who won. Of parallel polls
+// after approval exactly one gets tokens; a device code presented again (a
+// parallel loser, or a copy used later) is invalid_grant and revokes the
+// grant, as oidc-provider itself does for a consumed device code, and is
+// audited as device_code.reuse_detected. Without this, a loser that read the
+// code after the winner's consume revoked the grant before the winner had
+// read it, and nobody got tokens.
 import type { Context, Next } from 'koa';
-import { errors, type Provider } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import type { ThrottleKeys } from '../throttle/throttle-keys.ts';
 import type { ThrottleScope } from '../throttle/throttle-policy.ts';
 import type { ThrottleService } from '../throttle/throttle-service.ts';
-import { builtInGrant } from './provider-internals.ts';
+import { ArtifactConsumedError } from '../errors.ts';
+import { GrantReuseDetected } from './grant-reuse-detected.ts';
+import { builtInGrant, revokeGrant } from './provider-internals.ts';
+import { redeeming } from './redemption-scope.ts';
 
 /** Seconds between polls, as the device authorization response states it (RFC 8628's default). */
 export const DEVICE_POLL_INTERVAL = 5;
@@ -39,9 +53,10 @@ export function paceDevicePolling(provider: Provider, deps: DevicePollingDeps): 
         throw new errors.SlowDown();
       }
       try {
-        await handler(ctx);
+        await redeeming(ctx, () => handler(ctx));
       } catch (error) {
         if (error instanceof errors.AuthorizationPending) await deps.throttle.fail([key]);
+        if (error instanceof ArtifactConsumedError) await answerReuse(ctx, error);
         throw error;
       }
     },
@@ -57,4 +72,11 @@ export function paceDevicePolling(provider: Provider, deps: DevicePollingDeps): 
   };
   // Not async for every other request: a layer of its own would cost each one an await.
   provider.use((ctx, next) => (ctx.path === path ? statesInterval(ctx, next) : next()));
+}
+
+/** A device code consumed before: its grant revoked (as oidc-provider's own reuse check does), invalid_grant. */
+async function answerReuse(ctx: KoaContextWithOIDC, consumed: ArtifactConsumedError): Promise<never> {
+  const grantId = consumed.row?.grantId ?? undefined;
+  if (grantId) await revokeGrant(ctx, grantId);
+  throw new GrantReuseDetected({ type: 'device_code.reuse_detected', grantId, accountId: undefined });
 }

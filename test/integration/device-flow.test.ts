@@ -289,6 +289,10 @@ describe('device authorization grant: refusals at the token endpoint', () => {
     const answers = await Promise.all(Array.from({ length: 10 }, () => poll(authorization.device_code, tv.id)));
     expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
     expect(answers.filter((answer) => answer.status !== 200).map((answer) => answer.body.error)).toEqual(Array(9).fill('invalid_grant'));
+    // A loser that reached the consume is a reuse: audited, and the grant revoked as for a reused code (the
+    // later ones then find no code at all). The winner's answer stands: it was decided by the database.
+    const reuses = await auditEvents('device_code.reuse_detected');
+    expect(reuses.some((event) => event.clientId === tv.id && event.details?.grantRevoked === true)).toBe(true);
   });
 });
 
