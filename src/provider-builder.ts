@@ -19,6 +19,9 @@ import { createJwtAccessTokens } from './oidc/jwt-access-tokens.ts';
 import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
 import { createJwtRevocation } from './oidc/jwt-revocation.ts';
 import { createProvider } from './oidc/provider.ts';
+import { auditDeviceApprovals } from './oidc/device-audit.ts';
+import { throttleDeviceCodeEntry } from './oidc/device-code-throttle.ts';
+import { paceDevicePolling } from './oidc/device-polling.ts';
 import type { RefreshRetries } from './oidc/refresh-retries.ts';
 import type { RegistryCache } from './oidc/registry-cache.ts';
 import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
@@ -63,6 +66,11 @@ export function createProviderBuilder(deps: ProviderBuilderDeps) {
       rotatesRefreshToken: retries.rotates,
     });
     redeemGrantsOnce(provider, { retries });
+    // The device flow (RFC 8628): slow_down for a device polling too fast, brute-force protection for typed user codes, the audit of approvals.
+    const onThrottled = (scope: string) => metrics.throttled.inc({ scope });
+    paceDevicePolling(provider, { throttle: deps.throttle, keys: deps.throttleKeys, onThrottled });
+    throttleDeviceCodeEntry(provider, { throttle: deps.throttle, keys: deps.throttleKeys, views: deps.views, onThrottled });
+    auditDeviceApprovals(provider, deps.audit);
     provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
     metrics.observe(provider);
     auditProviderEvents(provider, deps.audit);

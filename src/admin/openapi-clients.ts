@@ -6,7 +6,16 @@ import { body, cursorParameter, ifMatchParameter, json, limitParameter, page, pa
 
 const uri: JsonSchema = { type: 'string', format: 'uri', maxLength: 2048 };
 const uris: JsonSchema = { type: 'array', items: uri, maxItems: 100 };
-const grantTypes: JsonSchema = { type: 'array', minItems: 1, items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] } };
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+/** Grant types as stored and shown: the device grant by its URN (RFC 8628). */
+const grantTypes: JsonSchema = { type: 'array', minItems: 1, items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE] } };
+/** Grant types as accepted: `device_code` too, stored as the URN. */
+const grantTypesIn: JsonSchema = {
+  type: 'array',
+  minItems: 1,
+  items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE, 'device_code'] },
+  description: `${DEVICE_CODE} (device authorization grant, RFC 8628) may be given as device_code; it is stored and shown as the URN`,
+};
 const authMethod: JsonSchema = { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] };
 const scope: JsonSchema = { type: 'string', minLength: 1, maxLength: 4096, description: 'Space-separated; bounds everything the client may be granted' };
 const clientName: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
@@ -18,7 +27,7 @@ const metadata = (nullable: boolean): Record<string, JsonSchema> => {
     client_name: clientName,
     redirect_uris: orNull(uris),
     post_logout_redirect_uris: orNull(uris),
-    grant_types: grantTypes,
+    grant_types: grantTypesIn,
     response_types: { type: 'array', items: { type: 'string', enum: ['code'] }, description: 'Follows from grant_types; accepted for RFC 7591 payloads' },
     token_endpoint_auth_method: authMethod,
     scope: orNull(scope),

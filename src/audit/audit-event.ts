@@ -13,6 +13,10 @@ export const AUDIT_EVENT_TYPES = [
   'token.issued',
   'refresh_token.reuse_detected',
   'authorization_code.reuse_detected',
+  'device_code.reuse_detected',
+  // The device flow's verification page (/device): the person approved the device, or cancelled.
+  'device.approved',
+  'device.denied',
   'client.created',
   'client.deleted',
   'client.secret_rotated',

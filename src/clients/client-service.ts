@@ -13,6 +13,7 @@ import {
   ABOUT_URIS,
   parseClientRegistration,
   type AboutUri,
+  signsInPeople,
   type ApplicationType,
   type ClientAboutInput,
   type AuthMethod,
@@ -152,7 +153,7 @@ export function createClientService({ repository, resources, config }: ClientSer
     let scope = registration.scope;
     if (scope === undefined) {
       const resourceScopes = registered.flatMap((resource) => resource.scopes);
-      const userScopes = registration.grantTypes.includes('authorization_code')
+      const userScopes = signsInPeople(registration.grantTypes)
         ? [...OIDC_SCOPES, ...(registration.grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
         : [];
       scope = [...new Set([...userScopes, ...resourceScopes])];

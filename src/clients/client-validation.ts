@@ -5,8 +5,18 @@ import { isLoopbackHost, type Config } from '../config/config.ts';
 import { InvalidInputError } from '../errors.ts';
 import { parseScopeTokens } from '../resources/scope.ts';
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** RFC 8628's grant type: a device without a browser (a TV, a CLI) has its person sign in on another screen. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
+
+/** Short names accepted where a grant type is typed (CLI, Admin API); stored as the full name. */
+const GRANT_TYPE_ALIASES: Readonly<Record<string, GrantType>> = { device_code: DEVICE_CODE_GRANT };
+
+/** The grant types through which a person signs in (and so may be asked for a verified email or a second factor). */
+export function signsInPeople(grantTypes: readonly string[]): boolean {
+  return grantTypes.includes('authorization_code') || grantTypes.includes(DEVICE_CODE_GRANT);
+}
 
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
@@ -100,10 +110,11 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   if (!usesCode && (redirectUris.length > 0 || postLogoutRedirectUris.length > 0)) {
     throw new InvalidInputError('redirect URIs are used only with the authorization_code grant', { field: 'redirect_uris' });
   }
+  const people = signsInPeople(grantTypes);
   const requireVerifiedEmail = input.requireVerifiedEmail === true;
-  if (requireVerifiedEmail && !usesCode) throw new InvalidInputError('requiring a verified email needs the authorization_code grant: only people sign in', { field: 'require_verified_email' });
+  if (requireVerifiedEmail && !people) throw new InvalidInputError('requiring a verified email needs the authorization_code or device_code grant: only people sign in', { field: 'require_verified_email' });
   const requireMfa = input.requireMfa === true;
-  if (requireMfa && !usesCode) throw new InvalidInputError('requiring a second factor needs the authorization_code grant: only people sign in', { field: 'require_mfa' });
+  if (requireMfa && !people) throw new InvalidInputError('requiring a second factor needs the authorization_code or device_code grant: only people sign in', { field: 'require_mfa' });
   const requirePar = input.requirePar === true;
   if (requirePar && !usesCode) throw new InvalidInputError('requiring pushed authorization requests needs the authorization_code grant: only it makes authorization requests', { field: 'require_pushed_authorization_requests' });
   const requireDpop = input.requireDpop === true;
@@ -196,15 +207,15 @@ function parseGrantTypes(given: readonly string[] | undefined, hasRedirectUris: 
     }
     return ['authorization_code', 'refresh_token'];
   }
-  const grantTypes = distinct(given.map((grant) => grant.trim()).filter(Boolean));
+  const grantTypes = distinct(given.map((grant) => grant.trim()).filter(Boolean).map((grant) => GRANT_TYPE_ALIASES[grant] ?? grant));
   if (grantTypes.length === 0) throw new InvalidInputError('at least one grant type is required', { field: 'grant_types' });
   for (const grant of grantTypes) {
     if (!(GRANT_TYPES as readonly string[]).includes(grant)) {
-      throw new InvalidInputError(`unknown grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')})`, { field: 'grant_types' });
+      throw new InvalidInputError(`unknown grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')}; device_code for short)`, { field: 'grant_types' });
     }
   }
-  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
-    throw new InvalidInputError('the refresh_token grant is only useful together with authorization_code', { field: 'grant_types' });
+  if (grantTypes.includes('refresh_token') && !signsInPeople(grantTypes)) {
+    throw new InvalidInputError('the refresh_token grant is only useful together with authorization_code or device_code', { field: 'grant_types' });
   }
   return grantTypes as GrantType[];
 }

@@ -26,6 +26,8 @@ export interface TtlConfig {
   readonly session: number;
   readonly interaction: number;
   readonly grant: number;
+  /** How long a device flow's device and user codes live (RFC 8628 expires_in). */
+  readonly deviceCode: number;
 }
 
 export interface Config {
@@ -118,6 +120,7 @@ const DEFAULT_TTL: TtlConfig = {
   session: 14 * 24 * 3600,
   interaction: 600,
   grant: 14 * 24 * 3600,
+  deviceCode: 600,
 };
 
 const TTL_VARIABLES: Record<keyof TtlConfig, string> = {
@@ -129,6 +132,7 @@ const TTL_VARIABLES: Record<keyof TtlConfig, string> = {
   session: 'LATCHKEY_SESSION_TTL',
   interaction: 'LATCHKEY_INTERACTION_TTL',
   grant: 'LATCHKEY_GRANT_TTL',
+  deviceCode: 'LATCHKEY_DEVICE_CODE_TTL',
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -54,6 +54,8 @@ export function createConsentStep({ provider, accounts, pages, formTokens, audit
         accountEmail: account?.email,
         uid: interaction.uid,
         token: formTokens.issue(interaction.uid),
+        // A device flow (RFC 8628) answers the device, not a redirect URI.
+        device: Boolean((interaction as { deviceCode?: unknown }).deviceCode),
         ...summary,
       });
     },

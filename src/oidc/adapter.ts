@@ -65,20 +65,33 @@ export function createAdapterFactory(deps: AdapterDeps): (name: string) => Adapt
  * oidc-provider's own check, made several awaits before the consume, never
  * fires. Everywhere else (introspection, revocation) it is kept.
  */
-const REDEEMED_AT_TOKEN_ENDPOINT = new Set(['AuthorizationCode', 'RefreshToken']);
+const REDEEMED_AT_TOKEN_ENDPOINT = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode']);
 
 /**
  * Payload fields holding bearer values (an interaction's session cookie
  * value, PAR and device code; a device code's user code): sealed under this
  * artifact's own id, so only find(id) opens them.
  */
+/**
+ * A device code's own id, sealed under its user code: the one way from the
+ * code a person types to the row oidc-provider saves the approval in. A user
+ * code has about 35 bits, so unlike the other seals this one yields to an
+ * offline search of a stolen copy of the database, within the code's
+ * minutes of life (LATCHKEY_DEVICE_CODE_TTL) and only for a code still
+ * waiting for its person.
+ */
+const ID_FOR_USER_CODE = 'idForUserCode';
+
 const SEALED_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> = {
   Interaction: [['session', 'cookie'], ['parJti'], ['deviceCode']],
   DeviceCode: [['userCode']],
 };
 
 function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }: AdapterDeps, now: () => number): Adapter {
-  const liveNow = () => ({ liveAt: new Date(now()) });
+  // A device code past its expiry is still found, until the purge removes it:
+  // oidc-provider answers it by name (RFC 8628 expired_token; the "expired"
+  // page at /device) instead of as an unknown code.
+  const liveNow = model === 'DeviceCode' ? () => ({}) : () => ({ liveAt: new Date(now()) });
   const sealed = SEALED_FIELDS[model] ?? [];
   const redeemedOnce = REDEEMED_AT_TOKEN_ENDPOINT.has(model);
 
@@ -92,6 +105,15 @@ function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }:
   function toPayload(row: ArtifactRow | null, presented: { id?: string; userCode?: string }): AdapterPayload | undefined {
     if (!row) return undefined;
     const payload = JSON.parse(row.payload) as AdapterPayload & Record<string, unknown>;
+    // A device code found by its user code (the person at /device) is saved
+    // again by oidc-provider under its id, so the id comes back: sealed for
+    // the user code, which only whoever typed it has.
+    const sealedId = payload[ID_FOR_USER_CODE];
+    delete payload[ID_FOR_USER_CODE];
+    if (presented.id === undefined && presented.userCode !== undefined && typeof sealedId === 'string') {
+      const id = openForBearer(presented.userCode, sealedId, row.id);
+      if (id !== undefined) presented = { ...presented, id };
+    }
     for (const path of sealed) openField(payload, path, presented.id, row.id);
     if (presented.id !== undefined) payload.jti = presented.id;
     if (presented.userCode !== undefined) payload.userCode = presented.userCode;
@@ -106,6 +128,7 @@ function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }:
       const stored: Record<string, unknown> = { ...payload };
       if (stored.jti === id) delete stored.jti;
       for (const path of sealed) sealField(stored, path, id, key);
+      if (model === 'DeviceCode' && typeof payload.userCode === 'string') stored[ID_FOR_USER_CODE] = sealForBearer(payload.userCode, id, key);
       await artifacts.upsert(model, key, {
         payload: JSON.stringify(stored),
         grantId: column(model, 'grantId', payload.grantId),

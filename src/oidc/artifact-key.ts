@@ -6,7 +6,7 @@
 // first. A plain digest, not a keyed one: the ids are random values of 126
 // bits (sessions, interactions) to 256 (tokens, codes), far too many to
 // search, and a key would only be one more secret whose loss logs everybody
-// out. (Device user codes are short; the device flow is off in Latchkey.) The migration that upgraded
+// out. (Device user codes are short: about 35 bits, live for minutes, and typed on a page that limits guesses per address; adapter.ts says what their digest can give away.) The migration that upgraded
 // rows of the earlier clear format computes the same digest in SQL
 // (prisma/*/migrations/*_artifact_digests).
 import { createHash } from 'node:crypto';

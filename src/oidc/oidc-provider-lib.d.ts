@@ -10,6 +10,16 @@ declare module 'oidc-provider/lib/actions/grants/index.js' {
   }
   export const authorization_code: BuiltInGrant;
   export const refresh_token: BuiltInGrant;
+  export const device_code: BuiltInGrant;
+}
+
+declare module 'oidc-provider/lib/helpers/re_render_errors.js' {
+  export class ReRenderError extends Error {}
+  export class NotFoundError extends ReRenderError {}
+  export class ExpiredError extends ReRenderError {}
+  export class AbortedError extends ReRenderError {}
+  export class AlreadyUsedError extends ReRenderError {}
+  export class NoCodeError extends ReRenderError {}
 }
 
 declare module 'oidc-provider/lib/helpers/grants.js' {
@@ -25,4 +35,10 @@ declare module 'oidc-provider/lib/helpers/revoke.js' {
 // For test/integration/provider-contract.test.ts only: the per-provider internal state it inspects.
 declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   export default function instance(provider: object): Record<string, unknown>;
+}
+
+// For test/integration/provider-contract.test.ts only: the device flow's form markup, which deviceFormXsrf reads.
+declare module 'oidc-provider/lib/helpers/user_code_form.js' {
+  export function input(action: string, csrfToken: string, code: string | undefined, charset: string): string;
+  export function confirm(action: string, csrfToken: string, code: string): string;
 }

@@ -7,6 +7,7 @@ import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import * as grants from 'oidc-provider/lib/actions/grants/index.js';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import revoke from 'oidc-provider/lib/helpers/revoke.js';
+import { AbortedError, AlreadyUsedError, ExpiredError, NoCodeError, NotFoundError } from 'oidc-provider/lib/helpers/re_render_errors.js';
 
 export type GrantHandler = (ctx: KoaContextWithOIDC) => Promise<void>;
 
@@ -18,11 +19,46 @@ export type GrantHandler = (ctx: KoaContextWithOIDC) => Promise<void>;
  * oidc-provider registers for it with resource indicators on and rich
  * authorization requests off, as Latchkey configures it (provider.ts).
  */
-export function builtInGrant(provider: Provider, grantType: 'authorization_code' | 'refresh_token') {
+export function builtInGrant(provider: Provider, grantType: 'authorization_code' | 'refresh_token' | 'device_code') {
   const grant = grants[grantType];
   const helpers = Object.fromEntries(Object.entries(grantHelpers).map(([name, helper]) => [name, (helper as (...args: unknown[]) => unknown).bind(undefined, provider)]));
   const handler: GrantHandler = (ctx) => grant.handler(provider, helpers, ctx);
-  return { handler, parameters: new Set([...grant.parameters, 'resource']), duplicates: ['resource'] };
+  // `grantType` is the name it is registered under (the device grant's is its URN).
+  return { handler, grantType: grant.grantType, parameters: new Set([...grant.parameters, 'resource']), duplicates: ['resource'] };
+}
+
+/**
+ * Contract: the device flow's page helpers (features.deviceFlow
+ * userCodeInputSource and userCodeConfirmSource) get their form as markup
+ * from lib/helpers/user_code_form.js, whose one hidden `xsrf` input carries
+ * the token lib/shared/xsrf.js checks on the POST to /device.
+ *
+ * Why internal: the token is passed only inside that markup, and Latchkey
+ * renders its own form (views/device-code.eta) in its own layout, so it
+ * reads the token out of it. Hex, as lib/shared/xsrf.js makes it; anything
+ * else is refused (and the page then shows a form that cannot succeed).
+ */
+export function deviceFormXsrf(form: string): string {
+  const match = /<input type="hidden" name="xsrf" value="([0-9a-f]{16,128})"\/>/.exec(form);
+  if (!match) throw new Error('oidc-provider device form without the expected xsrf input');
+  return match[1]!;
+}
+
+/**
+ * Contract: lib/helpers/re_render_errors.js's classes are what the device
+ * flow's userCodeInputSource gets as `err` for a code not found, expired or
+ * used already, no code at all, and a person who cancelled (on the
+ * confirmation page, or at sign-in or consent). Told apart by class.
+ */
+export type DeviceCodeProblem = 'wrong_code' | 'expired' | 'used' | 'no_code' | 'aborted';
+
+export function deviceCodeProblem(error: unknown): DeviceCodeProblem | undefined {
+  if (error instanceof NotFoundError) return 'wrong_code';
+  if (error instanceof ExpiredError) return 'expired';
+  if (error instanceof AlreadyUsedError) return 'used';
+  if (error instanceof NoCodeError) return 'no_code';
+  if (error instanceof AbortedError) return 'aborted';
+  return undefined;
 }
 
 /**

@@ -27,6 +27,7 @@ import { compareClientSecretsWith } from './provider-internals.ts';
 import { clientSecretMatches } from '../clients/client-secret.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { throttleClientAuthentication, type ClientAuthThrottleDeps } from './client-auth-throttle.ts';
+import { createDevicePages, USER_CODE_CHARSET, USER_CODE_MASK } from './device-pages.ts';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -82,6 +83,12 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
     backchannelLogout: { enabled: true },
     resourceIndicators: createResourceIndicators(deps.resources, deps.personScopes),
+    // The device authorization grant (RFC 8628), for clients registered for it
+    // (client-validation.ts): /device/auth for the device, /device for the
+    // person, rendered from views/ (device-pages.ts). Codes easy to type:
+    // consonants without look-alikes, two groups of four; what is typed is
+    // normalised (case, spaces, dashes) before the lookup.
+    deviceFlow: { enabled: true, charset: USER_CODE_CHARSET, mask: USER_CODE_MASK, ...createDevicePages(deps.views) },
     // PAR (RFC 9126): served to every client and advertised; required of a
     // client whose metadata says require_pushed_authorization_requests
     // (--require-par, or every registered client with LATCHKEY_REQUIRE_PAR:
@@ -107,7 +114,6 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     ciba: { enabled: false },
     claimsParameter: { enabled: false },
     clientIdMetadataDocument: { enabled: false },
-    deviceFlow: { enabled: false },
     encryption: { enabled: false },
     externalSigningSupport: { enabled: false },
     fapi: { enabled: false },
@@ -210,6 +216,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       Session: config.ttl.session,
       Interaction: config.ttl.interaction,
       Grant: config.ttl.grant,
+      DeviceCode: config.ttl.deviceCode,
     },
     // The languages of the sign-in, consent and logout pages (locales/), for ui_locales.
     // require_pushed_authorization_requests (RFC 9126 §5) when LATCHKEY_REQUIRE_PAR binds every registered client.
@@ -245,7 +252,8 @@ export function createProvider(deps: ProviderDeps): Provider {
   provider.proxy = config.trustProxy;
   // Secrets are stored as digests: the presented one is hashed, then compared (provider-internals.ts).
   compareClientSecretsWith(provider, clientSecretMatches);
-  provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session')]));
+  // /device too: a verification_uri_complete link answers with oidc-provider's auto-submitting form to the confirmation page.
+  provider.use(providerPagePolicy([provider.pathFor('authorization'), provider.pathFor('end_session'), provider.pathFor('code_verification')]));
   // Innermost: it reads the outcome, and what oidc-provider parsed, as soon as the route has answered.
   throttleClientAuthentication(provider, deps.clientAuthThrottle);
   markDatabaseOutages(provider, deps.onDatabaseOutage ?? (() => {}));

@@ -78,6 +78,16 @@ export function createThrottleKeys(masterSecret: string) {
       return { scope: 'passkey_ip', id: digest('passkey-ip', throttledAddress(ip)) };
     },
 
+    /** The key of user codes typed on /device from `ip` (failures only: http/device-code-throttle.ts). */
+    deviceCodeEntry(ip: string): ThrottleKey {
+      return { scope: 'device_code_ip', id: digest('device-code-ip', throttledAddress(ip)) };
+    },
+
+    /** The key pacing the polls of one device code (oidc/device-polling.ts); the code itself is only digested. */
+    devicePoll(deviceCode: string): ThrottleKey {
+      return { scope: 'device_poll', id: digest('device-poll', deviceCode) };
+    },
+
     /** Keys of a self-service request (account-limits.ts): the client's address, and the address mailed to if any. */
     selfService(ip: string, email?: string): SelfServiceKeys {
       const address = throttledAddress(ip);

@@ -41,7 +41,11 @@ export type ThrottleScope =
   /** Wrong second-factor codes (TOTP or recovery) for one account, from anywhere. */
   | 'mfa_account'
   /** Failed passkey sign-ins (an unknown credential, a bad signature, a stale counter) from one client IP. */
-  | 'passkey_ip';
+  | 'passkey_ip'
+  /** Device-flow user codes typed on /device that matched no live code, from one client IP. */
+  | 'device_code_ip'
+  /** Polls of one pending device code at the token endpoint (RFC 8628 §3.5 slow_down). */
+  | 'device_poll';
 
 export interface ThrottlePolicy {
   /** The failure that starts the back-off (earlier ones are free). */
@@ -112,6 +116,18 @@ export const THROTTLE_POLICIES: Readonly<Record<ThrottleScope, ThrottlePolicy>> 
   // forging assertions, each of which costs a signature check and a row
   // lookup. Counted on failure only; a cancelled ceremony posts nothing.
   passkey_ip: { free: 20, baseBlock: MINUTE, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // A user code is 8 characters of 20 (about 2.6 × 10^10 codes), live for
+  // minutes: guessing one that someone is about to approve is the attack.
+  // Ten typos are free, then the back-off up to 15 minutes: at the cap an
+  // address gets under a hundred guesses a day, odds of about 4 in a billion
+  // per live code. Per address, never cleared: a right code does not buy
+  // more wrong ones.
+  device_code_ip: { free: 10, baseBlock: MINUTE, maxBlock: 15 * MINUTE, forgetAfter: HOUR, clearedBySuccess: false },
+  // Not a failure count but a pace: every poll of a pending device code
+  // blocks the next one for 4 s, so a device that keeps the advertised
+  // 5 s interval (a second for the network) never meets it, and one that
+  // polls faster gets slow_down (device-polling.ts).
+  device_poll: { free: 1, baseBlock: 4, maxBlock: 4, forgetAfter: 15 * MINUTE, clearedBySuccess: false },
 });
 
 /** Seconds the key is blocked for after its `failures`-th failure (0: not blocked). */

@@ -94,7 +94,8 @@ describe('adapter, method by method', () => {
 
     expect(await adapterFor('Interaction').find(id)).toEqual({ jti: id, session: { accountId: 'a', uid: 'session-uid', cookie: sessionCookie }, parJti, returnTo: 'https://x.example/' });
     expect(await adapterFor('DeviceCode').find(deviceCodeId)).toEqual({ jti: deviceCodeId, userCode });
-    expect(await adapterFor('DeviceCode').findByUserCode(userCode)).toEqual({ userCode });
+    // Found by its user code, a device code comes back with its id (sealed for that user code): oidc-provider saves the approval under it.
+    expect(await adapterFor('DeviceCode').findByUserCode(userCode)).toEqual({ jti: deviceCodeId, userCode });
     // A sealed field copied into another row of the same model does not open there.
     const other = unique('interaction');
     await adapterFor('Interaction').upsert(other, { jti: other }, 60);

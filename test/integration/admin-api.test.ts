@@ -51,6 +51,19 @@ describe('clients', () => {
     expect(orders.split('.')).toHaveLength(3);
   });
 
+  it('create and patch take the device grant by its URN, or as device_code, and show it as the URN', async () => {
+    const urn = 'urn:ietf:params:oauth:grant-type:device_code';
+    const created = await api('/clients', { body: { client_name: 'TV', grant_types: [urn, 'refresh_token'], token_endpoint_auth_method: 'none' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ grant_types: [urn, 'refresh_token'], redirect_uris: [], client_secret_set: false, scope: 'openid profile email offline_access' });
+    const { body: web } = await api('/clients', { body: newWebClient('Web and TV') });
+    const patched = await api(`/clients/${web.client_id}`, { method: 'PATCH', contentType: 'application/merge-patch+json', body: { grant_types: ['authorization_code', 'device_code'] } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.grant_types).toEqual(['authorization_code', urn]);
+    const refused = await api('/clients', { body: { client_name: 'TV', grant_types: ['urn:ietf:params:oauth:grant-type:device-code'] } });
+    expect(refused.status).toBe(400);
+  });
+
   it('get → the client without its secret, with the ETag of its version', async () => {
     const { body: created } = await api('/clients', { body: newWebClient() });
     const read = await api(`/clients/${created.client_id}`);

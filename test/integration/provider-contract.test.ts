@@ -16,7 +16,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { clientSecretMatches, hashClientSecret } from '../../src/clients/client-secret.ts';
 import { GrantReuseDetected } from '../../src/oidc/grant-reuse-detected.ts';
 import { createProviderHolder } from '../../src/oidc/provider-holder.ts';
-import { builtInGrant, compareClientSecretsWith, revokeGrant } from '../../src/oidc/provider-internals.ts';
+import { builtInGrant, compareClientSecretsWith, deviceCodeProblem, deviceFormXsrf, revokeGrant } from '../../src/oidc/provider-internals.ts';
+import { paceDevicePolling } from '../../src/oidc/device-polling.ts';
+import * as userCodeForm from 'oidc-provider/lib/helpers/user_code_form.js';
+import * as reRenderErrors from 'oidc-provider/lib/helpers/re_render_errors.js';
 import { createRefreshRetries } from '../../src/oidc/refresh-retries.ts';
 import { redeemGrantsOnce } from '../../src/oidc/single-use-grants.ts';
 
@@ -88,6 +91,40 @@ describe('oidc-provider internals (provider-internals.ts)', () => {
       expect(after[i]!.slice(1)).toEqual(before[i]!.slice(1));
     }
     expect(builtInGrant(provider, 'refresh_token').parameters).toEqual(new Set(['refresh_token', 'scope', 'resource']));
+  });
+
+  it('exports the device_code grant under its URN, and paceDevicePolling re-registers it with the same parameters and duplicates', () => {
+    expect(grants.device_code.grantType).toBe('urn:ietf:params:oauth:grant-type:device_code');
+    expect([...grants.device_code.parameters]).toEqual(['device_code']);
+    for (const name of ['checkDpopRequired', 'checkMtlsCert', 'validateDpop', 'findGrantSource', 'consumeGrantSource', 'validateGrant']) {
+      expect(source('actions/grants/device_code.js'), `device_code.js takes ${name} from its helpers`).toMatch(new RegExp(`\\b${name},`));
+    }
+    // It answers a pending code with AuthorizationPending, the class device-polling.ts counts a poll by.
+    expect(source('actions/grants/device_code.js')).toContain('throw new AuthorizationPending();');
+    const provider = new Provider('http://localhost:3000', {
+      features: { deviceFlow: { enabled: true }, resourceIndicators: { enabled: true, getResourceServerInfo: async () => ({ scope: 'x', accessTokenFormat: 'jwt' }) } },
+    } as never);
+    const internals = instance(provider) as unknown as Internals;
+    const urn = 'urn:ietf:params:oauth:grant-type:device_code';
+    const before = [internals.grantTypeHandlers.get(urn), [...internals.grantTypeParams.get(urn)!].sort(), [...(internals.grantTypeDupes.get(urn) ?? [])]];
+    paceDevicePolling(provider, { throttle: { check: async () => ({ allowed: true, retryAfter: 0, blocked: [], counted: [] }), fail: async () => 0 }, keys: { devicePoll: (code) => ({ scope: 'device_poll', id: code }) } });
+    const after = [internals.grantTypeHandlers.get(urn), [...internals.grantTypeParams.get(urn)!].sort(), [...(internals.grantTypeDupes.get(urn) ?? [])]];
+    expect(after[0]).not.toBe(before[0]);
+    expect(after.slice(1)).toEqual(before.slice(1));
+  });
+
+  it('hands the device pages their xsrf token in one hidden input, and tells a refused code apart by class', () => {
+    const xsrf = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718';
+    expect(deviceFormXsrf(userCodeForm.input('/device', xsrf, undefined, 'base-20'))).toBe(xsrf);
+    expect(deviceFormXsrf(userCodeForm.confirm('/device', xsrf, 'BCDF-GHJK'))).toBe(xsrf);
+    // lib/shared/xsrf.js makes the token as hex.
+    expect(source('shared/xsrf.js')).toContain("crypto.randomBytes(24).toString('hex')");
+    expect(deviceCodeProblem(new reRenderErrors.NotFoundError('X'))).toBe('wrong_code');
+    expect(deviceCodeProblem(new reRenderErrors.ExpiredError('X'))).toBe('expired');
+    expect(deviceCodeProblem(new reRenderErrors.AlreadyUsedError('X'))).toBe('used');
+    expect(deviceCodeProblem(new reRenderErrors.NoCodeError())).toBe('no_code');
+    expect(deviceCodeProblem(new reRenderErrors.AbortedError())).toBe('aborted');
+    expect(deviceCodeProblem(new errors.InvalidRequest('xsrf token invalid'))).toBeUndefined();
   });
 
   it('refreshes the token named by ctx.oidc.params.refresh_token, saving a successor in that request only when rotateRefreshToken(ctx) says so', () => {

@@ -39,6 +39,20 @@ describe('client registration: what is accepted', () => {
     expect(parseClientRegistration({ name: 'SPA', tokenEndpointAuthMethod: 'none', redirectUris: ['https://spa.example.com/cb'] }, 'production')).toMatchObject({ applicationType: 'web', tokenEndpointAuthMethod: 'none' });
   });
 
+  it('accepts the device grant by its URN or as device_code, stored as the URN, public or confidential, with no redirect URI', () => {
+    const urn = 'urn:ietf:params:oauth:grant-type:device_code';
+    for (const given of [urn, 'device_code', ' device_code ']) {
+      expect(parseClientRegistration({ name: 'TV', public: true, grantTypes: [given, 'refresh_token'] }, 'production')).toMatchObject({
+        grantTypes: [urn, 'refresh_token'],
+        responseTypes: [],
+        redirectUris: [],
+        tokenEndpointAuthMethod: 'none',
+      });
+    }
+    expect(parseClientRegistration({ name: 'CLI', grantTypes: ['device_code', urn], requireMfa: true }, 'production')).toMatchObject({ grantTypes: [urn], tokenEndpointAuthMethod: 'client_secret_basic', requireMfa: true });
+    expect(parseClientRegistration({ name: 'Both', redirectUris: ['https://a.example.com/cb'], grantTypes: ['authorization_code', 'device_code'] }, 'production')).toMatchObject({ grantTypes: ['authorization_code', urn], responseTypes: ['code'] });
+  });
+
   const acceptedUris: [string, Env][] = [
     ['http://localhost:3000/cb', 'production'],
     ['http://127.0.0.2/cb', 'production'],
@@ -75,11 +89,13 @@ describe('client registration: what is refused', () => {
     ['an unknown grant type', { ...web, grantTypes: ['authorization_code', 'implicit'] }, 'test', 'unknown grant type "implicit"'],
     ['the password grant', { ...web, grantTypes: ['password'] }, 'test', 'unknown grant type "password"'],
     ['only blank grant types', { ...web, grantTypes: [' ', ''] }, 'test', 'at least one grant type'],
-    ['verified emails for a machine client', { name: 'M', grantTypes: ['client_credentials'], resources: ['https://api.example.com'], requireVerifiedEmail: true }, 'test', 'needs the authorization_code grant'],
+    ['verified emails for a machine client', { name: 'M', grantTypes: ['client_credentials'], resources: ['https://api.example.com'], requireVerifiedEmail: true }, 'test', 'needs the authorization_code or device_code grant'],
     ['PAR required of a machine client', { name: 'M', grantTypes: ['client_credentials'], resources: ['https://api.example.com'], requirePar: true }, 'test', 'needs the authorization_code grant'],
     ['no redirect URI and no grant type', { name: 'X' }, 'test', 'or choose the client_credentials grant'],
     ['authorization_code without redirect URI', { name: 'X', grantTypes: ['authorization_code', 'refresh_token'] }, 'test', 'needs at least one redirect URI'],
-    ['refresh_token with client_credentials only', { name: 'X', grantTypes: ['client_credentials', 'refresh_token'] }, 'test', 'only useful together with authorization_code'],
+    ['refresh_token with client_credentials only', { name: 'X', grantTypes: ['client_credentials', 'refresh_token'] }, 'test', 'only useful together with authorization_code or device_code'],
+    ['a redirect URI on a device client', { name: 'X', grantTypes: ['device_code'], redirectUris: ['https://a.example.com/cb'] }, 'test', 'only with the authorization_code grant'],
+    ['a misspelt device grant', { name: 'X', grantTypes: ['urn:ietf:params:oauth:grant-type:device-code'] }, 'test', 'unknown grant type'],
     ['a post-logout URI on a machine client', { name: 'X', grantTypes: ['client_credentials'], postLogoutRedirectUris: ['https://a.example.com/'] }, 'test', 'only with the authorization_code grant'],
     ['a relative redirect URI', { name: 'X', redirectUris: ['/cb'] }, 'test', 'is not an absolute URI'],
     ['a scheme-relative redirect URI', { name: 'X', redirectUris: ['//app.example.com/cb'] }, 'test', 'is not an absolute URI'],

@@ -20,6 +20,7 @@ describe('providerFeatures', () => {
     ['dPoP', true],
     ['devInteractions', false],
     ['pushedAuthorizationRequests', true],
+    ['deviceFlow', true],
     ['clientCredentials', true],
     ['introspection', true],
     ['revocation', true],

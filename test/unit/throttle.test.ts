@@ -28,6 +28,10 @@ describe('back-off', () => {
     // Second-factor codes per account: five tries, then the back-off to 15 minutes.
     ['mfa_account', [0, 0, 0, 0, 15, 30, 60, 120, 240, 480, 900, 900]],
     ['passkey_ip', [...new Array<number>(19).fill(0), 60, 120, 240, 480, 900, 900]],
+    // Device-flow user codes from one address: the tenth miss starts the back-off, to 15 minutes.
+    ['device_code_ip', [...new Array<number>(9).fill(0), 60, 120, 240, 480, 900, 900]],
+    // A pace, not a count: every poll of a pending device code holds the next one off 4 s.
+    ['device_poll', [4, 4, 4, 4]],
   ])('%s blocks for %o seconds', (scope, expected) => {
     expect(expected.map((_, index) => blockSeconds(THROTTLE_POLICIES[scope], index + 1))).toEqual(expected);
   });

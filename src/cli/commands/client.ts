@@ -29,13 +29,21 @@ function describe(client: ClientView, clientSecret?: string): string {
   ]);
 }
 
+/** --auth-method is the short spelling of --token-endpoint-auth-method; giving both, differently, is a mistake. */
+function authMethod(args: Parameters<typeof optionalString>[0]): string | undefined {
+  const long = optionalString(args, 'token-endpoint-auth-method');
+  const short = optionalString(args, 'auth-method');
+  if (long !== undefined && short !== undefined && long !== short) throw new UsageError('--auth-method and --token-endpoint-auth-method name the same setting; give one');
+  return long ?? short;
+}
+
 function withSecret(client: ClientView, clientSecret: string | undefined): string {
   return clientSecret === undefined ? describe(client) : `${describe(client, clientSecret)}\n\n${SECRET_NOTICE}`;
 }
 
 const create = defineCommand<CreateClientInput>({
   usage:
-    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email] [--require-mfa] [--require-par] [--require-dpop]',
+    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials|device_code[,refresh_token]] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method|--auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email] [--require-mfa] [--require-par] [--require-dpop]',
   summary: 'Register a client; prints its client_id and (confidential clients) its secret, once',
   options: {
     name: { type: 'string' },
@@ -46,6 +54,7 @@ const create = defineCommand<CreateClientInput>({
     resource: { type: 'string', multiple: true },
     public: { type: 'boolean' },
     'token-endpoint-auth-method': { type: 'string' },
+    'auth-method': { type: 'string' },
     'jwks-uri': { type: 'string' },
     'backchannel-logout-uri': { type: 'string' },
     'require-verified-email': { type: 'boolean' },
@@ -61,7 +70,7 @@ const create = defineCommand<CreateClientInput>({
     scope: optionalString(args, 'scope'),
     resources: stringList(args, 'resource'),
     public: flag(args, 'public'),
-    tokenEndpointAuthMethod: optionalString(args, 'token-endpoint-auth-method'),
+    tokenEndpointAuthMethod: authMethod(args),
     jwksUri: optionalString(args, 'jwks-uri'),
     backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
     requireVerifiedEmail: flag(args, 'require-verified-email'),
@@ -88,7 +97,7 @@ const CLEARABLE = {
 
 const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
   usage:
-    'update CLIENT_ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials] [--scope "S1 S2"] [--resource URL]... [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email true|false] [--require-mfa true|false] [--require-par true|false] [--require-dpop true|false] [--clear redirect-uri|post-logout-redirect-uri|scope|resource|jwks-uri|backchannel-logout-uri]...',
+    'update CLIENT_ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials|device_code[,refresh_token]] [--scope "S1 S2"] [--resource URL]... [--token-endpoint-auth-method|--auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email true|false] [--require-mfa true|false] [--require-par true|false] [--require-dpop true|false] [--clear redirect-uri|post-logout-redirect-uri|scope|resource|jwks-uri|backchannel-logout-uri]...',
   summary: "Change a client's registration; a list given replaces the old one, --clear empties one (a cleared scope is derived from the resources again); checked like a new registration",
   options: {
     name: { type: 'string' },
@@ -98,6 +107,7 @@ const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
     scope: { type: 'string' },
     resource: { type: 'string', multiple: true },
     'token-endpoint-auth-method': { type: 'string' },
+    'auth-method': { type: 'string' },
     'jwks-uri': { type: 'string' },
     'backchannel-logout-uri': { type: 'string' },
     'require-verified-email': { type: 'string' },
@@ -127,7 +137,7 @@ const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
       grantTypes: stringList(args, 'grant-types', { commas: true }),
       scope: optionalString(args, 'scope'),
       resources: stringList(args, 'resource'),
-      tokenEndpointAuthMethod: optionalString(args, 'token-endpoint-auth-method'),
+      tokenEndpointAuthMethod: authMethod(args),
       jwksUri: optionalString(args, 'jwks-uri'),
       backchannelLogoutUri: optionalString(args, 'backchannel-logout-uri'),
       requireVerifiedEmail: toggle('require-verified-email'),
