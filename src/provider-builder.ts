@@ -20,6 +20,7 @@ import { createJwtIntrospection } from './oidc/jwt-introspection.ts';
 import { createJwtRevocation } from './oidc/jwt-revocation.ts';
 import { createProvider } from './oidc/provider.ts';
 import { auditDeviceApprovals } from './oidc/device-audit.ts';
+import { guardDeviceResume } from './oidc/device-resume-guard.ts';
 import { throttleDeviceCodeEntry } from './oidc/device-code-throttle.ts';
 import { paceDevicePolling } from './oidc/device-polling.ts';
 import type { RefreshRetries } from './oidc/refresh-retries.ts';
@@ -71,6 +72,7 @@ export function createProviderBuilder(deps: ProviderBuilderDeps) {
     paceDevicePolling(provider, { throttle: deps.throttle, keys: deps.throttleKeys, onThrottled });
     throttleDeviceCodeEntry(provider, { throttle: deps.throttle, keys: deps.throttleKeys, views: deps.views, onThrottled });
     auditDeviceApprovals(provider, deps.audit);
+    guardDeviceResume(provider);
     provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
     metrics.observe(provider);
     auditProviderEvents(provider, deps.audit);

@@ -305,6 +305,15 @@ describe('device authorization grant: the /device page', () => {
     expect(parseForms(page.html)[0]?.fields).toMatchObject({ user_code: 'BCDF-BCDF', xsrf: expect.stringMatching(/^[0-9a-f]+$/) });
   });
 
+  it('sends a /device/:uid reached without a sign-in to hand back (a stale or guessed link) to the code entry page, not a 500', async () => {
+    for (const path of ['/device/auth', '/device/x0x0x0', '/device/x0x0x0/']) {
+      for (const method of ['GET', 'HEAD']) {
+        const response = await fetch(new URL(path, server.issuer), { method, redirect: 'manual' });
+        expect([path, method, response.status, response.headers.get('location')]).toEqual([path, method, 303, '/device']);
+      }
+    }
+  });
+
   it('refuses a form without its xsrf token (CSRF), and the code stays pending', async () => {
     const config = await deviceConfig(tv.id);
     const authorization = await initiate(config, { scope: 'openid' });
