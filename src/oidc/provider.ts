@@ -171,7 +171,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: {
       // require_verified_email: the login step reads it (self-service/email-verification.ts);
       // require_mfa: the step-up check and the code step (interactions/mfa-wanted.ts).
-      properties: ['resources', 'resource_scopes', 'require_verified_email', 'require_mfa'],
+      // token_exchange_audiences: the resources a client may exchange a person's token for (token-exchange.ts).
+      properties: ['resources', 'resource_scopes', 'require_verified_email', 'require_mfa', 'token_exchange_audiences'],
       validator(_ctx, key, value) {
         if (value === undefined) return;
         if (key === 'require_verified_email' || key === 'require_mfa') {
