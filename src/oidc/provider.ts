@@ -19,6 +19,7 @@ import { createResourceIndicators, type PersonScopes, type ResourceLookup } from
 import { createRoleScopes } from './role-scopes.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
+import { exchangedTokenClaims } from './token-exchange.ts';
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
 import { answerDpopProofRequired } from './dpop-proof-required.ts';
 import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
@@ -199,6 +200,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     // JWT access tokens name their grant, so introspection can tell when it is
     // revoked, and say how the person signed in (acr, amr, auth_time), so a
     // resource server can demand a second factor.
+    // An exchanged token's act, acr, amr and auth_time (RFC 8693, token-exchange.ts).
+    extraTokenClaims: (_ctx, token) => exchangedTokenClaims(token),
     formats: {
       customizers: {
         jwt(ctx, token, jwt) {

@@ -72,6 +72,15 @@ function actorClaim(clientId: string, previous: unknown): Record<string, unknown
   return previous && typeof previous === 'object' && !Array.isArray(previous) ? { sub: clientId, act: previous } : { sub: clientId };
 }
 
+// What each exchanged token says beyond oidc-provider's own claims, until it is signed: handed
+// over through the documented extraTokenClaims hook (provider.ts), which owns a token's `extra`.
+const exchangeClaims = new WeakMap<object, Record<string, unknown>>();
+
+/** For oidc-provider's `extraTokenClaims`: act, acr, amr, auth_time of an exchanged token; nothing for any other. */
+export function exchangedTokenClaims(token: object): Record<string, unknown> | undefined {
+  return exchangeClaims.get(token);
+}
+
 export function exchangeTokens(provider: Provider, deps: TokenExchangeDeps): void {
   provider.registerGrantType(TOKEN_EXCHANGE_GRANT, (ctx) => exchange(provider, deps, ctx), PARAMETERS, DUPLICATES);
 }
@@ -123,8 +132,8 @@ async function exchange(provider: Provider, deps: TokenExchangeDeps, ctx: KoaCon
     grantId,
     scope: scopes.join(' '),
     gty: 'token_exchange',
-    extra,
   });
+  exchangeClaims.set(token, extra);
   // What oidc-provider's own resolution would have made of B (a ResourceServerInstance).
   token.resourceServer = { ...resourceServerOf(resource, allowed), scopes: new Set(allowed), identifier: () => resource.identifier };
   ctx.oidc.entity('AccessToken', token);
