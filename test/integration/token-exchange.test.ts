@@ -13,6 +13,8 @@ import { createVerifier } from '../../packages/verify/src/index.ts';
 import { InvalidInputError } from '../../src/errors.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { createRelyingParty, oauthError, signInAndAllow } from '../helpers/rp.ts';
+import { adminCall, adminToken } from '../helpers/admin.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -100,6 +102,29 @@ describe('registration', () => {
     const error = await server.services.clients.create({ name: 'Refused', ...input }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as InvalidInputError).field).toBe(field);
+  });
+
+  it('takes --token-exchange-audience on `latchkey client create/update`, and --clear it only with the grant gone too', async () => {
+    const env = { DATABASE_URL: server.database.url, ISSUER: server.issuer };
+    const created = await runCli(['client', 'create', '--name', 'CLI exchanger', '--grant-types', 'token-exchange', '--resource', ORDERS, '--token-exchange-audience', INVENTORY, '--json'], { env });
+    expect(created.code, created.stderr).toBe(0);
+    const { client } = JSON.parse(created.stdout) as { client: { clientId: string; grantTypes: string[]; tokenExchangeAudiences: string[] } };
+    expect(client).toMatchObject({ grantTypes: [GRANT], tokenExchangeAudiences: [INVENTORY] });
+    const updated = await runCli(['client', 'update', client.clientId, '--token-exchange-audience', INVENTORY, '--token-exchange-audience', BILLING, '--json'], { env });
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout).client.tokenExchangeAudiences).toEqual([INVENTORY, BILLING]);
+    const cleared = await runCli(['client', 'update', client.clientId, '--clear', 'token-exchange-audience'], { env });
+    expect(cleared.code).not.toBe(0);
+    expect(cleared.stderr).toMatch(/token-exchange-audience|token_exchange_audiences/);
+  });
+
+  it('takes token_exchange_audiences in the Admin API, the grant by its short name', async () => {
+    const token = await adminToken(server, ['clients:write', 'clients:read']);
+    const created = await adminCall(server, '/clients', { token, body: { client_name: 'API exchanger', grant_types: ['token-exchange'], resources: [ORDERS], token_exchange_audiences: [INVENTORY] } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ grant_types: [GRANT], token_exchange_audiences: [INVENTORY] });
+    const refused = await adminCall(server, '/clients', { token, body: { client_name: 'API exchanger', grant_types: [GRANT], resources: [ORDERS], token_exchange_audiences: ['https://nowhere.example.test'] } });
+    expect(refused.status).toBe(400);
   });
 
   it('advertises the grant in discovery', async () => {
