@@ -131,6 +131,9 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   if (tokenExchangeAudiences.length > 0 && !exchanges) {
     throw new InvalidInputError(`token-exchange audiences are used only with the ${TOKEN_EXCHANGE_GRANT} grant`, { field: 'token_exchange_audiences' });
   }
+  if (exchanges && requireDpop) {
+    throw new InvalidInputError('token exchange issues Bearer tokens only: a client that must bind every token with DPoP cannot use it', { field: 'dpop_bound_access_tokens' });
+  }
   if (exchanges && tokenExchangeAudiences.length === 0) {
     throw new InvalidInputError('the token-exchange grant needs at least one --token-exchange-audience: the resources this client may exchange tokens for', { field: 'token_exchange_audiences' });
   }

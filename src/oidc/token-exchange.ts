@@ -91,6 +91,8 @@ async function exchange(provider: Provider, deps: TokenExchangeDeps, ctx: KoaCon
   // It acts on someone else's token: only a client that proved who it is may (RFC 8693 §2.1).
   if (client.clientAuthMethod === 'none') throw new errors.UnauthorizedClient('a public client cannot exchange tokens');
 
+  // Exchanged tokens are Bearer only; a client registered for DPoP-bound tokens alone gets none (client-validation.ts refuses the pair too).
+  if ((client as { dpopBoundAccessTokens?: unknown }).dpopBoundAccessTokens === true) throw new errors.UnauthorizedClient('token exchange issues Bearer tokens only, and this client must bind its tokens with DPoP');
   if (typeof params.subject_token !== 'string' || params.subject_token === '') throw new errors.InvalidRequest('missing required parameter subject_token');
   if (params.subject_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
   if (params.actor_token !== undefined || params.actor_token_type !== undefined) throw new errors.InvalidRequest('actor_token is not supported: the actor is the authenticated client');

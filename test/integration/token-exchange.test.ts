@@ -97,6 +97,7 @@ describe('registration', () => {
     ['a public client', { public: true, grantTypes: [GRANT], resources: [ORDERS], tokenExchangeAudiences: [INVENTORY] }, 'grant_types'],
     ['the grant without an allow-list', { grantTypes: [GRANT], resources: [ORDERS] }, 'token_exchange_audiences'],
     ['an allow-list without the grant', { grantTypes: ['client_credentials'], resources: [ORDERS], tokenExchangeAudiences: [INVENTORY] }, 'token_exchange_audiences'],
+    ['a client that must bind its tokens with DPoP (exchanged tokens are Bearer)', { grantTypes: [GRANT], resources: [ORDERS], tokenExchangeAudiences: [INVENTORY], requireDpop: true }, 'dpop_bound_access_tokens'],
     ['an unregistered audience', { grantTypes: [GRANT], resources: [ORDERS], tokenExchangeAudiences: ['https://nowhere.example.test'] }, 'token_exchange_audiences[0]'],
   ])('refuses %s', async (_name, input, field) => {
     const error = await server.services.clients.create({ name: 'Refused', ...input }).catch((caught: unknown) => caught);
@@ -125,6 +126,14 @@ describe('registration', () => {
     expect(created.body).toMatchObject({ grant_types: [GRANT], token_exchange_audiences: [INVENTORY] });
     const refused = await adminCall(server, '/clients', { token, body: { client_name: 'API exchanger', grant_types: [GRANT], resources: [ORDERS], token_exchange_audiences: ['https://nowhere.example.test'] } });
     expect(refused.status).toBe(400);
+  });
+
+  it('takes a deleted resource off every allow-list', async () => {
+    const doomed = 'https://doomed.example.test/api';
+    await server.services.resources.create({ identifier: doomed, scopes: ['inventory:read'] });
+    const created = await server.services.clients.create({ name: 'Doomed exchanger', grantTypes: [GRANT], resources: [ORDERS], tokenExchangeAudiences: [INVENTORY, doomed] });
+    await server.services.resources.delete(doomed);
+    expect((await server.services.clients.get(created.client.clientId)).tokenExchangeAudiences).toEqual([INVENTORY]);
   });
 
   it('advertises the grant in discovery', async () => {
