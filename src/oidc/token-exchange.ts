@@ -61,9 +61,11 @@ function spaced(value: unknown): string[] {
 
 function oneTarget(params: Record<string, unknown>): string {
   const given = [params.resource, params.audience].flatMap((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]));
-  const targets = [...new Set(given.filter((value): value is string => typeof value === 'string' && value !== ''))];
+  if (given.some((value) => typeof value !== 'string' || value === '')) throw new errors.InvalidRequest('resource and audience must be non-empty strings');
+  // The same service named as resource and as audience is still one target.
+  const targets = [...new Set(given as string[])];
   if (targets.length === 0) throw new errors.InvalidRequest('resource or audience is required: the service the token is for');
-  if (targets.length > 1 || given.length !== targets.length) throw new errors.InvalidTarget('only one resource or audience may be requested');
+  if (targets.length > 1) throw new errors.InvalidTarget('only one resource or audience may be requested');
   return targets[0]!;
 }
 

@@ -183,6 +183,11 @@ describe('openid-client as service A: A → B', () => {
     expect(introspected).toMatchObject({ active: true, sub: userId, aud: INVENTORY });
   });
 
+  it('takes the same service named as resource and as audience as one target', async () => {
+    const both = await exchange(await asClient(orderService), { subject_token: subjectToken, subject_token_type: ACCESS_TOKEN, resource: INVENTORY, audience: INVENTORY });
+    expect(decodeJwt(both.access_token).aud).toBe(INVENTORY);
+  });
+
   it('nests the actor when an exchanged token is exchanged again (B → billing)', async () => {
     const again = await exchange(await asClient(inventoryService), { subject_token: answer.access_token, subject_token_type: ACCESS_TOKEN, resource: BILLING });
     expect(decodeJwt(again.access_token)).toMatchObject({ sub: userId, aud: BILLING, scope: 'inventory:read', act: { sub: inventoryService.id, act: { sub: orderService.id } } });
