@@ -8,7 +8,7 @@ import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrator.ts';
 import { createServices } from '../src/services.ts';
 import { ADMIN_SCOPES, adminResourceIdentifier } from '../src/resources/admin-resource.ts';
-import { ADMIN_BENCH_CLIENTS, API, API_SCOPES, CALLBACK, USER, type Credentials } from './fixture.ts';
+import { ADMIN_BENCH_CLIENTS, API, API2, API2_SCOPES, API_SCOPES, CALLBACK, TOKEN_EXCHANGE_GRANT, USER, type Credentials } from './fixture.ts';
 
 export async function provisionLatchkey(config: Config, options: { readonly adminClients?: boolean } = {}): Promise<Omit<Credentials, 'issuer' | 'admin'>> {
   await migrate(config.database);
@@ -16,6 +16,7 @@ export async function provisionLatchkey(config: Config, options: { readonly admi
   try {
     const { resources, clients, accounts } = createServices({ config, db });
     await resources.create({ identifier: API, scopes: [...API_SCOPES] });
+    await resources.create({ identifier: API2, scopes: [...API2_SCOPES] });
     const service = await clients.create({ name: 'Bench service', grantTypes: ['client_credentials'], resources: [API] });
     const web = await clients.create({
       name: 'Bench web app',
@@ -23,6 +24,7 @@ export async function provisionLatchkey(config: Config, options: { readonly admi
       grantTypes: ['authorization_code', 'refresh_token'],
       resources: [API],
     });
+    const exchanger = await clients.create({ name: 'Bench exchanger', grantTypes: [TOKEN_EXCHANGE_GRANT], resources: [API], tokenExchangeAudiences: [API2] });
     await accounts.create({ email: USER.email, password: USER.password });
     if (options.adminClients) {
       for (let i = 0; i < ADMIN_BENCH_CLIENTS; i++) {
@@ -32,6 +34,7 @@ export async function provisionLatchkey(config: Config, options: { readonly admi
     return {
       service: { id: service.client.clientId, secret: service.clientSecret! },
       web: { id: web.client.clientId, secret: web.clientSecret! },
+      exchanger: { id: exchanger.client.clientId, secret: exchanger.clientSecret! },
     };
   } finally {
     await db.close();

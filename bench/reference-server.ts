@@ -10,8 +10,9 @@ import http from 'node:http';
 import Router from '@koa/router';
 import { verify as argon2Verify } from '@node-rs/argon2';
 import type { Context } from 'koa';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { errors, Provider, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { API, API_SCOPES, CALLBACK } from './fixture.ts';
+import { API, API2, API2_SCOPES, API_SCOPES, CALLBACK, TOKEN_EXCHANGE_GRANT } from './fixture.ts';
 import type { ReferenceConfig } from './reference-config.ts';
 
 const file = process.env.BENCH_REFERENCE_CONFIG;
@@ -27,7 +28,7 @@ const configuration: Configuration = {
     {
       client_id: settings.client.id,
       client_secret: settings.client.secret,
-      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE_GRANT],
       response_types: ['code'],
       redirect_uris: [CALLBACK],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -50,7 +51,7 @@ const configuration: Configuration = {
       defaultResource: (ctx, _client, oneOf) => oneOf ?? (isClientCredentials(ctx) ? API : undefined),
       getResourceServerInfo(_ctx, indicator) {
         if (indicator !== API) throw new errors.InvalidTarget();
-        return { scope: API_SCOPES.join(' '), audience: API, accessTokenTTL: 900, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+        return resourceServer(API, API_SCOPES);
       },
       useGrantedResource: () => true,
     },
@@ -66,9 +67,42 @@ const configuration: Configuration = {
     Grant: 14 * 24 * 3600,
   },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  extraTokenClaims: (_ctx, token) => actors.get(token),
 };
 
+function resourceServer(audience: string, scopes: readonly string[]) {
+  return { scope: scopes.join(' '), audience, accessTokenTTL: 900, accessTokenFormat: 'jwt' as const, jwt: { sign: { alg: 'ES256' as const } } };
+}
+
 const provider = new Provider(settings.issuer, configuration);
+
+// Token exchange (RFC 8693) as bare as oidc-provider's custom grant API allows,
+// so the bench's ratio is Latchkey's product work over the same grant: the
+// subject token checked offline (signature, iss, aud API, exp, at+jwt), the
+// scope narrowed to what it holds, a JWT for API2 with `act`.
+const actors = new WeakMap<object, Record<string, unknown>>();
+const publicKeys = createLocalJWKSet({ keys: settings.jwks.keys.map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...rest }) => rest) });
+provider.registerGrantType(
+  TOKEN_EXCHANGE_GRANT,
+  async (ctx) => {
+    const { subject_token: subjectToken, resource, scope } = ctx.oidc.params as Record<string, string | undefined>;
+    if (!subjectToken) throw new errors.InvalidRequest('subject_token is required');
+    if (resource !== API2) throw new errors.InvalidTarget();
+    let claims;
+    try {
+      ({ payload: claims } = await jwtVerify(subjectToken, publicKeys, { issuer: settings.issuer, audience: API, typ: 'at+jwt' }));
+    } catch {
+      throw new errors.InvalidGrant('invalid subject_token');
+    }
+    const held = new Set(String(claims.scope ?? '').split(' '));
+    const scopes = (scope ? scope.split(' ') : API2_SCOPES.filter((s) => held.has(s))).filter((s) => held.has(s) && (API2_SCOPES as readonly string[]).includes(s));
+    const token = new provider.AccessToken({ accountId: String(claims.sub), client: ctx.oidc.client!, grantId: String(claims.jti), gty: 'token_exchange', scope: scopes.join(' ') });
+    token.resourceServer = { ...resourceServer(API2, API2_SCOPES), scopes: new Set(API2_SCOPES), identifier: () => API2 };
+    actors.set(token, { act: { sub: ctx.oidc.client!.clientId } });
+    ctx.body = { access_token: await token.save(), issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: token.expiration, scope: token.scope };
+  },
+  ['subject_token', 'subject_token_type', 'resource', 'audience', 'scope'],
+);
 
 const page = (uid: string, step: 'login' | 'consent') =>
   step === 'login'

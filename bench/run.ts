@@ -131,7 +131,7 @@ async function prepareReference(workDir: string, options: BenchOptions, index: n
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   const client = { id: config.client.id, secret: config.client.secret };
   return {
-    credentials: { issuer, service: client, web: client },
+    credentials: { issuer, service: client, web: client, exchanger: client },
     launcher: {
       launch: () =>
         launchServer({

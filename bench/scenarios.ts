@@ -2,7 +2,7 @@
 // A scenario gets a target (a running server and its credentials) and load
 // options, and returns one Measurement; minting whatever it needs first
 // (refresh tokens, an access token to introspect) is never measured.
-import { ADMIN_BENCH_CLIENTS, API, basicAuth, type Credentials } from './fixture.ts';
+import { ADMIN_BENCH_CLIENTS, API, API2, basicAuth, TOKEN_EXCHANGE_GRANT, type Credentials } from './fixture.ts';
 import { measureHttp, percentile, type LoadOptions, type Measurement } from './http-load.ts';
 import { createBrowser, loginLoad } from './login-flow.ts';
 import { verifyWithBareJose, verifyWithLatchkeyVerifier } from './offline-verify.ts';
@@ -178,6 +178,26 @@ export const SCENARIOS: readonly Scenario[] = [
       return target.name === 'latchkey'
         ? verifyWithLatchkeyVerifier(target.issuer, tokens, options.seconds, options.warmupSeconds)
         : verifyWithBareJose(target.issuer, tokens, options.seconds, options.warmupSeconds);
+    },
+  },
+  {
+    id: 'token-exchange',
+    title: 'token exchange (RFC 8693): a person’s JWT for API → JWT for API2 with act',
+    unit: 'req/s',
+    http: true,
+    async run(target, options) {
+      // One login gives the person's token (for API, scope read); every request exchanges that same token.
+      const { access_token: subjectToken } = await createBrowser(target.issuer, target.credentials.web).login({ scope: 'openid read', resource: API });
+      const request = {
+        method: 'POST' as const,
+        path: '/token',
+        headers: { authorization: basicAuth(target.credentials.exchanger), 'content-type': FORM },
+        body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE_GRANT, subject_token: subjectToken, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', resource: API2, scope: 'read' }).toString(),
+      };
+      const probe = await fetch(`${target.issuer}${request.path}`, { method: 'POST', headers: request.headers, body: request.body });
+      const answer = (await probe.json()) as { access_token?: string; error?: string; error_description?: string };
+      if (probe.status !== 200 || !answer.access_token) throw new Error(`${target.name}: token exchange failed: ${probe.status} ${answer.error ?? ''} ${answer.error_description ?? ''}`);
+      return measureHttp(target, request, options);
     },
   },
   {

@@ -27,6 +27,7 @@ import type { RefreshRetries } from './oidc/refresh-retries.ts';
 import type { RegistryCache } from './oidc/registry-cache.ts';
 import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
 import { redeemGrantsOnce } from './oidc/single-use-grants.ts';
+import { exchangeTokens } from './oidc/token-exchange.ts';
 import { answerStructuredTokens } from './oidc/structured-token-fallback.ts';
 import type { ThrottleKeys } from './throttle/throttle-keys.ts';
 import type { ThrottleService } from './throttle/throttle-service.ts';
@@ -73,6 +74,8 @@ export function createProviderBuilder(deps: ProviderBuilderDeps) {
     throttleDeviceCodeEntry(provider, { throttle: deps.throttle, keys: deps.throttleKeys, views: deps.views, onThrottled });
     auditDeviceApprovals(provider, deps.audit);
     guardDeviceResume(provider);
+    // Token exchange (RFC 8693): a service trades a person's token for one to another service (token-exchange.ts).
+    exchangeTokens(provider, { resources: deps.registry.resources, accessTokens: jwtAccessTokens, audit: deps.audit });
     provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
     metrics.observe(provider);
     auditProviderEvents(provider, deps.audit);

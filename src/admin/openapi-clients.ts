@@ -1,20 +1,21 @@
 // The OpenAPI part for /clients: OAuth clients, in RFC 7591 client metadata
 // names (RFC 9126's require_pushed_authorization_requests and RFC 9449's
 // dpop_bound_access_tokens among them), plus Latchkey's own (resources,
-// require_verified_email, require_mfa).
+// require_verified_email, require_mfa, token_exchange_audiences).
 import { body, cursorParameter, ifMatchParameter, json, limitParameter, page, pathParameter, problems, ref, requires, type JsonSchema, type OpenApiPart } from './openapi-common.ts';
 
 const uri: JsonSchema = { type: 'string', format: 'uri', maxLength: 2048 };
 const uris: JsonSchema = { type: 'array', items: uri, maxItems: 100 };
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** Grant types as stored and shown: the device grant by its URN (RFC 8628). */
-const grantTypes: JsonSchema = { type: 'array', minItems: 1, items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE] } };
+const grantTypes: JsonSchema = { type: 'array', minItems: 1, items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE, TOKEN_EXCHANGE] } };
 /** Grant types as accepted: `device_code` too, stored as the URN. */
 const grantTypesIn: JsonSchema = {
   type: 'array',
   minItems: 1,
-  items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE, 'device_code'] },
-  description: `${DEVICE_CODE} (device authorization grant, RFC 8628) may be given as device_code; it is stored and shown as the URN`,
+  items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE, 'device_code', TOKEN_EXCHANGE, 'token-exchange'] },
+  description: `${DEVICE_CODE} (device authorization grant, RFC 8628) may be given as device_code, ${TOKEN_EXCHANGE} (RFC 8693) as token-exchange; both are stored and shown as the URN`,
 };
 const authMethod: JsonSchema = { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] };
 const scope: JsonSchema = { type: 'string', minLength: 1, maxLength: 4096, description: 'Space-separated; bounds everything the client may be granted' };
@@ -44,6 +45,7 @@ const metadata = (nullable: boolean): Record<string, JsonSchema> => {
     contacts: orNull({ type: 'array', maxItems: 10, items: { type: 'string', format: 'email', maxLength: 254 } }),
     require_pushed_authorization_requests: orNull({ type: 'boolean', description: 'RFC 9126: authorization requests must be pushed to /request first' }),
     dpop_bound_access_tokens: orNull({ type: 'boolean', description: 'RFC 9449: every token request must carry a DPoP proof; tokens are bound to its key' }),
+    token_exchange_audiences: orNull({ type: 'array', items: uri, maxItems: 100, description: `RFC 8693: registered resources this client may exchange a person's token for (needs the ${TOKEN_EXCHANGE} grant)` }),
   };
 };
 
@@ -75,6 +77,7 @@ export const clientsPart: OpenApiPart = {
         contacts: { type: 'array', items: { type: 'string' } },
         require_pushed_authorization_requests: { type: 'boolean' },
         dpop_bound_access_tokens: { type: 'boolean' },
+        token_exchange_audiences: { type: 'array', items: { type: 'string' } },
         client_secret_set: { type: 'boolean', description: 'Whether the client authenticates with a secret (never shown after creation)' },
         created_at: { type: 'string', format: 'date-time' },
         updated_at: { type: 'string', format: 'date-time' },

@@ -11,6 +11,8 @@ export const AUDIT_EVENT_TYPES = [
   'consent.granted',
   'consent.denied',
   'token.issued',
+  // RFC 8693: a service (the actor) exchanged a person's access token for one for another service.
+  'token.exchanged',
   'refresh_token.reuse_detected',
   'authorization_code.reuse_detected',
   'device_code.reuse_detected',

@@ -55,6 +55,8 @@ export type StoredClientMetadata = {
   readonly require_pushed_authorization_requests?: boolean;
   /** Present (true) when every token request must carry a DPoP proof (RFC 9449 §5.2); oidc-provider enforces it. */
   readonly dpop_bound_access_tokens?: boolean;
+  /** Present (non-empty) with the token-exchange grant: the resources this client may exchange a person's token for (RFC 8693). */
+  readonly token_exchange_audiences?: string[];
 };
 
 /** What oidc-provider's client lookup needs: client_secret is the stored digest, not a secret. */
@@ -88,6 +90,7 @@ export interface ClientView {
   readonly contacts: string[];
   readonly requirePar: boolean;
   readonly requireDpop: boolean;
+  readonly tokenExchangeAudiences: string[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -123,6 +126,7 @@ export interface UpdateClientInput {
   readonly contacts?: readonly string[] | null;
   readonly requirePar?: boolean | null;
   readonly requireDpop?: boolean | null;
+  readonly tokenExchangeAudiences?: readonly string[] | null;
 }
 
 export interface ClientServiceDeps {
@@ -149,10 +153,17 @@ export function createClientService({ repository, resources, config }: ClientSer
     const known = new Set(registered.map((resource) => resource.identifier));
     const missing = registration.resources.findIndex((identifier) => !known.has(identifier));
     if (missing !== -1) throw new InvalidInputError(`resource ${registration.resources[missing]} is not registered`, { field: `resources[${missing}]` });
+    const audiences = await resources.findManyByIdentifier(registration.tokenExchangeAudiences);
+    const knownAudiences = new Set(audiences.map((resource) => resource.identifier));
+    const unknownAudience = registration.tokenExchangeAudiences.findIndex((identifier) => !knownAudiences.has(identifier));
+    if (unknownAudience !== -1) {
+      throw new InvalidInputError(`resource ${registration.tokenExchangeAudiences[unknownAudience]} is not registered`, { field: `token_exchange_audiences[${unknownAudience}]` });
+    }
 
     let scope = registration.scope;
     if (scope === undefined) {
-      const resourceScopes = registered.flatMap((resource) => resource.scopes);
+      // A derived scope covers the token-exchange audiences too: what it may pass on is bounded by the person's token anyway.
+      const resourceScopes = [...registered, ...audiences].flatMap((resource) => resource.scopes);
       const userScopes = signsInPeople(registration.grantTypes)
         ? [...OIDC_SCOPES, ...(registration.grantTypes.includes('refresh_token') ? ['offline_access'] : [])]
         : [];
@@ -183,6 +194,7 @@ export function createClientService({ repository, resources, config }: ClientSer
       ...(registration.contacts.length > 0 && { contacts: registration.contacts }),
       ...(registration.requirePar && { require_pushed_authorization_requests: true }),
       ...(registration.requireDpop && { dpop_bound_access_tokens: true }),
+      ...(registration.tokenExchangeAudiences.length > 0 && { token_exchange_audiences: registration.tokenExchangeAudiences }),
     };
   }
 
@@ -264,6 +276,7 @@ export function createClientService({ repository, resources, config }: ClientSer
             contacts: pick(input.contacts, before.contacts),
             requirePar: pick(input.requirePar, before.require_pushed_authorization_requests === true),
             requireDpop: pick(input.requireDpop, before.dpop_bound_access_tokens === true),
+            tokenExchangeAudiences: pick(input.tokenExchangeAudiences, before.token_exchange_audiences),
           });
           const usesSecret = SECRET_METHODS.includes(metadata.token_endpoint_auth_method);
           const clientSecret = usesSecret && current.secretHash === null ? generateClientSecret() : undefined;
@@ -355,6 +368,7 @@ function toView(row: ClientRow): ClientView {
     contacts: metadata.contacts ?? [],
     requirePar: metadata.require_pushed_authorization_requests === true,
     requireDpop: metadata.dpop_bound_access_tokens === true,
+    tokenExchangeAudiences: metadata.token_exchange_audiences ?? [],
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

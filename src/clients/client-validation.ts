@@ -7,11 +7,13 @@ import { parseScopeTokens } from '../resources/scope.ts';
 
 /** RFC 8628's grant type: a device without a browser (a TV, a CLI) has its person sign in on another screen. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
+/** RFC 8693's grant type: a service trades a person's access token for one to another service (oidc/token-exchange.ts). */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
 /** Short names accepted where a grant type is typed (CLI, Admin API); stored as the full name. */
-const GRANT_TYPE_ALIASES: Readonly<Record<string, GrantType>> = { device_code: DEVICE_CODE_GRANT };
+const GRANT_TYPE_ALIASES: Readonly<Record<string, GrantType>> = { device_code: DEVICE_CODE_GRANT, 'token-exchange': TOKEN_EXCHANGE_GRANT };
 
 /** The grant types through which a person signs in (and so may be asked for a verified email or a second factor). */
 export function signsInPeople(grantTypes: readonly string[]): boolean {
@@ -50,6 +52,8 @@ export interface ClientRegistrationInput {
   readonly requirePar?: boolean;
   /** Every token request must carry a DPoP proof (RFC 9449 dpop_bound_access_tokens). */
   readonly requireDpop?: boolean;
+  /** Resource identifiers this client may exchange a person's token for (RFC 8693); needs the token-exchange grant. */
+  readonly tokenExchangeAudiences?: readonly string[];
 }
 
 /** RFC 7591 §2's human-facing URLs, by their metadata names. */
@@ -76,6 +80,7 @@ export interface ClientRegistration {
   readonly contacts: string[];
   readonly requirePar: boolean;
   readonly requireDpop: boolean;
+  readonly tokenExchangeAudiences: string[];
 }
 
 const MAX_NAME_LENGTH = 200;
@@ -118,6 +123,20 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
   const requirePar = input.requirePar === true;
   if (requirePar && !usesCode) throw new InvalidInputError('requiring pushed authorization requests needs the authorization_code grant: only it makes authorization requests', { field: 'require_pushed_authorization_requests' });
   const requireDpop = input.requireDpop === true;
+  const exchanges = grantTypes.includes(TOKEN_EXCHANGE_GRANT);
+  if (isPublic && exchanges) {
+    throw new InvalidInputError('a public client cannot use the token-exchange grant: it acts on a person\'s token, so it must authenticate', { field: 'grant_types' });
+  }
+  const tokenExchangeAudiences = distinct((input.tokenExchangeAudiences ?? []).map((audience) => audience.trim()).filter(Boolean));
+  if (tokenExchangeAudiences.length > 0 && !exchanges) {
+    throw new InvalidInputError(`token-exchange audiences are used only with the ${TOKEN_EXCHANGE_GRANT} grant`, { field: 'token_exchange_audiences' });
+  }
+  if (exchanges && requireDpop) {
+    throw new InvalidInputError('token exchange issues Bearer tokens only: a client that must bind every token with DPoP cannot use it', { field: 'dpop_bound_access_tokens' });
+  }
+  if (exchanges && tokenExchangeAudiences.length === 0) {
+    throw new InvalidInputError('the token-exchange grant needs at least one --token-exchange-audience: the resources this client may exchange tokens for', { field: 'token_exchange_audiences' });
+  }
 
   const applicationType: ApplicationType = [...redirectUris, ...postLogoutRedirectUris].some((uri) => PRIVATE_USE_SCHEME.test(URL.parse(uri)?.protocol ?? ''))
     ? 'native'
@@ -152,6 +171,7 @@ export function parseClientRegistration(input: ClientRegistrationInput, env: Con
     contacts,
     requirePar,
     requireDpop,
+    tokenExchangeAudiences,
   };
 }
 
@@ -211,7 +231,7 @@ function parseGrantTypes(given: readonly string[] | undefined, hasRedirectUris: 
   if (grantTypes.length === 0) throw new InvalidInputError('at least one grant type is required', { field: 'grant_types' });
   for (const grant of grantTypes) {
     if (!(GRANT_TYPES as readonly string[]).includes(grant)) {
-      throw new InvalidInputError(`unknown grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')}; device_code for short)`, { field: 'grant_types' });
+      throw new InvalidInputError(`unknown grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')}; device_code and token-exchange for short)`, { field: 'grant_types' });
     }
   }
   if (grantTypes.includes('refresh_token') && !signsInPeople(grantTypes)) {

@@ -109,7 +109,7 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 const KNOWN_METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH']);
-const KNOWN_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']);
+const KNOWN_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange']);
 const OWN_ROUTES = new Map([
   ['/healthz', 'healthz'],
   ['/readyz', 'readyz'],

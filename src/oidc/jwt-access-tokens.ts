@@ -81,7 +81,10 @@ export function createJwtAccessTokens(deps: JwtAccessTokensDeps) {
         return claims.sub === claims.client_id;
       }
       const grant = await provider.Grant.find(grantId, { ignoreExpiration: true });
-      if (!grant || grant.isExpired || grant.clientId !== claims.client_id || grant.accountId !== claims.sub) return false;
+      // An exchanged token (RFC 8693, token-exchange.ts: it names its actor in `act`) goes to the
+      // actor, under the grant of the person's token it was exchanged for, which another client holds.
+      const exchanged = typeof claims.act === 'object' && claims.act !== null;
+      if (!grant || grant.isExpired || (grant.clientId !== claims.client_id && !exchanged) || grant.accountId !== claims.sub) return false;
       const account = await deps.accounts.findById(claims.sub);
       return Boolean(account && !account.disabled);
     },

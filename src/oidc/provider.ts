@@ -19,6 +19,7 @@ import { createResourceIndicators, type PersonScopes, type ResourceLookup } from
 import { createRoleScopes } from './role-scopes.ts';
 import { OIDC_SCOPES, SCOPE_CLAIMS } from './scopes.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-access-policy.ts';
+import { exchangedTokenClaims } from './token-exchange.ts';
 import { answerUnauthorizedClient } from './unauthorized-client.ts';
 import { answerDpopProofRequired } from './dpop-proof-required.ts';
 import { answerDatabaseUnavailable, markDatabaseOutages } from './database-unavailable.ts';
@@ -171,7 +172,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     extraClientMetadata: {
       // require_verified_email: the login step reads it (self-service/email-verification.ts);
       // require_mfa: the step-up check and the code step (interactions/mfa-wanted.ts).
-      properties: ['resources', 'resource_scopes', 'require_verified_email', 'require_mfa'],
+      // token_exchange_audiences: the resources a client may exchange a person's token for (token-exchange.ts).
+      properties: ['resources', 'resource_scopes', 'require_verified_email', 'require_mfa', 'token_exchange_audiences'],
       validator(_ctx, key, value) {
         if (value === undefined) return;
         if (key === 'require_verified_email' || key === 'require_mfa') {
@@ -198,6 +200,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     // JWT access tokens name their grant, so introspection can tell when it is
     // revoked, and say how the person signed in (acr, amr, auth_time), so a
     // resource server can demand a second factor.
+    // An exchanged token's act, acr, amr and auth_time (RFC 8693, token-exchange.ts).
+    extraTokenClaims: (_ctx, token) => exchangedTokenClaims(token),
     formats: {
       customizers: {
         jwt(ctx, token, jwt) {

@@ -24,7 +24,7 @@ export function registeredResources(client: unknown): string[] {
 }
 
 /** The API scopes a client was registered for (see client-metadata.ts). */
-function registeredResourceScopes(client: unknown): Set<string> {
+export function registeredResourceScopes(client: unknown): Set<string> {
   return new Set(stringList((client as { resourceScopes?: unknown; resource_scopes?: unknown } | undefined)?.resource_scopes ?? (client as { resourceScopes?: unknown }).resourceScopes));
 }
 
@@ -35,6 +35,17 @@ function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
 /** Narrows what a person may get for a resource (role-scopes.ts); absent, a person gets what the client may have. */
 export interface PersonScopes {
   forPerson(ctx: KoaContextWithOIDC, resource: string, allowed: readonly string[]): Promise<string[]>;
+}
+
+/** What oidc-provider signs a token for `resource` as: an RFC 9068 JWT with the resource's algorithm and lifetime. */
+export function resourceServerOf(resource: ResourceDefinition, allowed: readonly string[]): ResourceServer {
+  return {
+    scope: allowed.join(' '),
+    audience: resource.identifier,
+    accessTokenTTL: resource.accessTokenTtl,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: resource.signingAlg as 'ES256' } },
+  };
 }
 
 export function createResourceIndicators(resources: ResourceLookup, personScopes?: PersonScopes) {
@@ -83,13 +94,7 @@ export function createResourceIndicators(resources: ResourceLookup, personScopes
         }
       }
 
-      return {
-        scope: allowed.join(' '),
-        audience: resource.identifier,
-        accessTokenTTL: resource.accessTokenTtl,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: resource.signingAlg as 'ES256' } },
-      };
+      return resourceServerOf(resource, allowed);
     },
 
     async useGrantedResource() {

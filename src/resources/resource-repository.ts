@@ -80,7 +80,8 @@ export function createResourceRepository(prisma: PrismaClient) {
 
     /**
      * Deletes the resource (only while it still has `expected` as updatedAt,
-     * when given) and removes its identifier from every client's resources,
+     * when given) and removes its identifier from every client's resources
+     * and token-exchange audiences,
      * in one transaction: no client is left naming an API that no longer
      * exists. Resolves to whether the resource was deleted.
      */
@@ -94,9 +95,14 @@ export function createResourceRepository(prisma: PrismaClient) {
         // Metadata is JSON text: the identifier appears in it as a JSON string wherever a client names it.
         const candidates = await tx.client.findMany({ where: { metadata: { contains: JSON.stringify(row.identifier) } }, select: { id: true, metadata: true } });
         for (const client of candidates) {
-          const metadata = JSON.parse(client.metadata) as { resources?: string[] };
-          if (!metadata.resources?.includes(row.identifier)) continue;
-          metadata.resources = metadata.resources.filter((identifier) => identifier !== row.identifier);
+          // Its resources, and the audiences it may exchange tokens for (token_exchange_audiences, RFC 8693).
+          const metadata = JSON.parse(client.metadata) as { resources?: string[]; token_exchange_audiences?: string[] };
+          const named = (list: string[] | undefined) => list?.includes(row.identifier) === true;
+          if (!named(metadata.resources) && !named(metadata.token_exchange_audiences)) continue;
+          if (metadata.resources) metadata.resources = metadata.resources.filter((identifier) => identifier !== row.identifier);
+          const audiences = metadata.token_exchange_audiences?.filter((identifier) => identifier !== row.identifier);
+          if (audiences?.length) metadata.token_exchange_audiences = audiences;
+          else delete metadata.token_exchange_audiences;
           await tx.client.update({ where: { id: client.id }, data: { metadata: JSON.stringify(metadata) } });
         }
         return true;

@@ -25,7 +25,13 @@ describe('client registration: what is accepted', () => {
       contacts: [],
       requirePar: false,
       requireDpop: false,
+      tokenExchangeAudiences: [],
     });
+  });
+
+  it('takes the token-exchange grant by its short name, with its audiences (RFC 8693)', () => {
+    const registration = parseClientRegistration({ name: 'A', grantTypes: ['token-exchange'], resources: ['https://a.example.com'], tokenExchangeAudiences: [' https://b.example.com ', 'https://b.example.com'] }, 'production');
+    expect(registration).toMatchObject({ grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'], responseTypes: [], tokenExchangeAudiences: ['https://b.example.com'] });
   });
 
   it('gives a client_credentials client no response types', () => {

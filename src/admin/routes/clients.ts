@@ -30,6 +30,7 @@ interface ClientBody {
   readonly contacts?: string[] | null;
   readonly require_pushed_authorization_requests?: boolean | null;
   readonly dpop_bound_access_tokens?: boolean | null;
+  readonly token_exchange_audiences?: string[] | null;
 }
 
 const aboutOf = (body: ClientBody) => Object.fromEntries(ABOUT_URIS.filter((field) => body[field] !== undefined).map((field) => [field, body[field]]));
@@ -55,6 +56,7 @@ export function clientJson(client: ClientView) {
     ...(client.contacts.length > 0 && { contacts: client.contacts }),
     require_pushed_authorization_requests: client.requirePar,
     dpop_bound_access_tokens: client.requireDpop,
+    ...(client.tokenExchangeAudiences.length > 0 && { token_exchange_audiences: client.tokenExchangeAudiences }),
     client_secret_set: client.secretSet,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
@@ -79,6 +81,7 @@ function toUpdate(body: ClientBody): UpdateClientInput {
     contacts: body.contacts,
     requirePar: body.require_pushed_authorization_requests,
     requireDpop: body.dpop_bound_access_tokens,
+    tokenExchangeAudiences: body.token_exchange_audiences,
   };
   return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as UpdateClientInput;
 }
@@ -101,6 +104,7 @@ function toRegistration(body: ClientBody): ClientRegistrationInput {
     contacts: orUndefined(body.contacts),
     requirePar: body.require_pushed_authorization_requests === true,
     requireDpop: body.dpop_bound_access_tokens === true,
+    tokenExchangeAudiences: orUndefined(body.token_exchange_audiences),
   };
 }
 

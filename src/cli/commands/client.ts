@@ -24,6 +24,7 @@ function describe(client: ClientView, clientSecret?: string): string {
     ...(client.requireMfa ? ([['requires a second factor', 'yes']] as const) : []),
     ...(client.requirePar ? ([['requires PAR', 'yes']] as const) : []),
     ...(client.requireDpop ? ([['requires DPoP', 'yes']] as const) : []),
+    ...(client.tokenExchangeAudiences.length ? ([['token-exchange audiences', client.tokenExchangeAudiences]] as const) : []),
     ['created', client.createdAt],
     ...(clientSecret !== undefined ? ([['client_secret', clientSecret]] as const) : []),
   ]);
@@ -43,7 +44,7 @@ function withSecret(client: ClientView, clientSecret: string | undefined): strin
 
 const create = defineCommand<CreateClientInput>({
   usage:
-    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials|device_code[,refresh_token]] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method|--auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email] [--require-mfa] [--require-par] [--require-dpop]',
+    'create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials|device_code[,refresh_token]|token-exchange] [--scope "S1 S2"] [--resource URL]... [--public] [--token-endpoint-auth-method|--auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email] [--require-mfa] [--require-par] [--require-dpop] [--token-exchange-audience URL]...',
   summary: 'Register a client; prints its client_id and (confidential clients) its secret, once',
   options: {
     name: { type: 'string' },
@@ -52,6 +53,7 @@ const create = defineCommand<CreateClientInput>({
     'grant-types': { type: 'string', multiple: true },
     scope: { type: 'string' },
     resource: { type: 'string', multiple: true },
+    'token-exchange-audience': { type: 'string', multiple: true },
     public: { type: 'boolean' },
     'token-endpoint-auth-method': { type: 'string' },
     'auth-method': { type: 'string' },
@@ -77,6 +79,7 @@ const create = defineCommand<CreateClientInput>({
     requireMfa: flag(args, 'require-mfa'),
     requirePar: flag(args, 'require-par'),
     requireDpop: flag(args, 'require-dpop'),
+    tokenExchangeAudiences: stringList(args, 'token-exchange-audience'),
   }),
   async run({ services, audit }, input) {
     const { client, clientSecret } = await services.clients.create(input);
@@ -93,11 +96,12 @@ const CLEARABLE = {
   resource: 'resources',
   'jwks-uri': 'jwksUri',
   'backchannel-logout-uri': 'backchannelLogoutUri',
+  'token-exchange-audience': 'tokenExchangeAudiences',
 } as const;
 
 const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
   usage:
-    'update CLIENT_ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials|device_code[,refresh_token]] [--scope "S1 S2"] [--resource URL]... [--token-endpoint-auth-method|--auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email true|false] [--require-mfa true|false] [--require-par true|false] [--require-dpop true|false] [--clear redirect-uri|post-logout-redirect-uri|scope|resource|jwks-uri|backchannel-logout-uri]...',
+    'update CLIENT_ID [--name NAME] [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-types authorization_code,refresh_token|client_credentials|device_code[,refresh_token]|token-exchange] [--scope "S1 S2"] [--resource URL]... [--token-endpoint-auth-method|--auth-method client_secret_basic|client_secret_post|private_key_jwt|none] [--jwks-uri URL] [--backchannel-logout-uri URL] [--require-verified-email true|false] [--require-mfa true|false] [--require-par true|false] [--require-dpop true|false] [--token-exchange-audience URL]... [--clear redirect-uri|post-logout-redirect-uri|scope|resource|jwks-uri|backchannel-logout-uri|token-exchange-audience]...',
   summary: "Change a client's registration; a list given replaces the old one, --clear empties one (a cleared scope is derived from the resources again); checked like a new registration",
   options: {
     name: { type: 'string' },
@@ -106,6 +110,7 @@ const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
     'grant-types': { type: 'string', multiple: true },
     scope: { type: 'string' },
     resource: { type: 'string', multiple: true },
+    'token-exchange-audience': { type: 'string', multiple: true },
     'token-endpoint-auth-method': { type: 'string' },
     'auth-method': { type: 'string' },
     'jwks-uri': { type: 'string' },
@@ -144,6 +149,7 @@ const update = defineCommand<{ clientId: string; input: UpdateClientInput }>({
       requireMfa: toggle('require-mfa'),
       requirePar: toggle('require-par'),
       requireDpop: toggle('require-dpop'),
+      tokenExchangeAudiences: stringList(args, 'token-exchange-audience'),
     };
     const input = { ...Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)), ...cleared } as UpdateClientInput;
     if (Object.keys(input).length === 0) throw new UsageError('nothing to change: give at least one option (see `latchkey client update --help`)');
