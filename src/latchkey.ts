@@ -149,6 +149,10 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const ceremony = createWebAuthnCeremony({ issuer: config.issuer, passkeys: services.passkeys, challenges: createChallengeRepository(db) });
   const interactionAudit = createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret });
 
+  if (config.registration === 'open' && config.env === 'production') {
+    // Anyone who reaches /reg can then make clients that show their own name on the consent page; only the per-address throttle bounds how many.
+    log.warn({ registration: 'open' }, 'LATCHKEY_REGISTRATION=open in production: anyone can register a client (phishing-friendly names and redirect URIs on the consent page, rows bounded only per address); prefer initial-access-token');
+  }
   const app = createApp({
     metrics,
     config,

@@ -19,6 +19,7 @@ let gated: TestServer;
 let open: TestServer;
 let production: TestServer;
 
+const productionLog: string[] = [];
 const insecure = { execute: [oidc.allowInsecureRequests] };
 
 async function discovery(server: TestServer): Promise<Record<string, unknown>> {
@@ -61,7 +62,10 @@ beforeAll(async () => {
     startTestServer(),
     startTestServer({ env: { LATCHKEY_REGISTRATION: 'initial-access-token' } }),
     startTestServer({ env: { LATCHKEY_REGISTRATION: 'open' } }),
-    startTestServer({ env: { LATCHKEY_REGISTRATION: 'open', NODE_ENV: 'production', LATCHKEY_PASSWORD_RESET: 'false', LATCHKEY_TRUST_PROXY: 'true' } }),
+    startTestServer({
+      env: { LATCHKEY_REGISTRATION: 'open', NODE_ENV: 'production', LATCHKEY_PASSWORD_RESET: 'false', LATCHKEY_TRUST_PROXY: 'true', LOG_LEVEL: 'warn' },
+      logTo: { write: (line: string) => void productionLog.push(line) },
+    }),
   ]);
   await Promise.all([gated.services.accounts.create(USER), open.services.accounts.create(USER)]);
 });
@@ -231,6 +235,10 @@ describe('LATCHKEY_REGISTRATION=open, and RFC 7592 management', () => {
 });
 
 describe('refused metadata (production-like configuration)', () => {
+  it('warns at start that open registration in production lets anyone register', () => {
+    expect(productionLog.some((line) => line.includes('LATCHKEY_REGISTRATION=open in production'))).toBe(true);
+  });
+
   const cases: readonly [string, Record<string, unknown>, 'invalid_redirect_uri' | 'invalid_client_metadata'][] = [
     ['a fragment in a redirect URI', { redirect_uris: ['https://app.example.test/cb#frag'] }, 'invalid_redirect_uri'],
     ['a relative redirect URI', { redirect_uris: ['/callback'] }, 'invalid_redirect_uri'],
