@@ -156,6 +156,26 @@ describe('LATCHKEY_REGISTRATION=initial-access-token', () => {
     expect(revoked).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
   });
 
+  it('the CLI refuses a lifetime out of range as a usage error (exit 2), and names the group in its help', async () => {
+    for (const seconds of ['0', '31536001', 'soon']) {
+      const result = await runCli(['registration', 'token', 'create', '--expires-in', seconds, '--json'], { env: { DATABASE_URL: gated.database.url, ISSUER: gated.issuer } });
+      expect(result.code, seconds).toBe(2);
+      expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'usage_error' } });
+    }
+    const help = await runCli(['help', 'registration']);
+    expect(help.stdout).toContain('latchkey registration token create [--expires-in SECONDS]');
+  });
+
+  it('a client deleted by `latchkey client delete` takes its registration access token with it', async () => {
+    const { token } = await cliToken(gated);
+    const made = await post(gated, { client_name: 'Short-lived', redirect_uris: [REDIRECT_URI] }, token);
+    expect(made.status).toBe(201);
+    const removed = await runCli(['client', 'delete', made.body.client_id as string, '--json'], { env: { DATABASE_URL: gated.database.url, ISSUER: gated.issuer } });
+    expect(removed, removed.stderr).toMatchObject({ code: 0 });
+    const read = await manage(made.body.registration_client_uri as string, 'GET', made.body.registration_access_token as string);
+    expect(read).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+  });
+
   it('records client.registered naming the initial access token, never a token', async () => {
     const events = await vi.waitFor(async () => {
       const rows = await gated.database.db.prisma.auditEvent.findMany({ where: { type: { in: ['client.registered', 'registration_token.created', 'registration_token.revoked'] } } });
