@@ -141,12 +141,23 @@ export function registrationRoutes(deps: RegistrationRoutesDeps): Middleware {
         return await register(ctx);
       }
       if (!['GET', 'PUT', 'DELETE'].includes(ctx.method)) return methodNotAllowed(ctx, 'GET, PUT, DELETE');
-      return await configure(ctx, decodeURIComponent(rest));
+      const clientId = safeDecode(rest);
+      // A path no client_id can have: no registration access token is for it.
+      if (clientId === undefined) return invalidToken(ctx, 'the registration access token is missing or not this client\'s');
+      return await configure(ctx, clientId);
     } catch (error) {
       if (error instanceof InvalidInputError) return reply(ctx, 400, { error: registrationErrorCode(error), error_description: error.message });
       throw error;
     }
   };
+}
+
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The bearer token of the Authorization header (RFC 6750 §2.1), if any. */

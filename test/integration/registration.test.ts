@@ -221,6 +221,8 @@ describe('LATCHKEY_REGISTRATION=open, and RFC 7592 management', () => {
     }
     const bare = await fetch(registered.registration_client_uri);
     expect(bare.status).toBe(401);
+    const malformed = await fetch(`${open.issuer}/reg/%E0%A4%A`, { headers: { authorization: `Bearer ${registered.registration_access_token}` } });
+    expect(malformed.status).toBe(401);
     expect((await open.services.clients.get(registered.client_id)).name).toBe('Open app');
   });
 
