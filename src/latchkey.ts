@@ -49,6 +49,8 @@ import { createForgotPassword } from './self-service/forgot-password.ts';
 import { createResetRoutes } from './self-service/reset-routes.ts';
 import { ADMIN_SCOPES, adminResourceIdentifier } from './resources/admin-resource.ts';
 import { createServices } from './services.ts';
+import { registrationRoutes } from './registration/registration-routes.ts';
+import { REGISTRATIONS_PER_MINUTE, throttleRegistrations } from './registration/registration-throttle.ts';
 import { createAccountLimits } from './throttle/account-limits.ts';
 import { createConcurrencyLimit } from './throttle/concurrency-limit.ts';
 import { createLoginGuard } from './throttle/login-guard.ts';
@@ -147,6 +149,10 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   const ceremony = createWebAuthnCeremony({ issuer: config.issuer, passkeys: services.passkeys, challenges: createChallengeRepository(db) });
   const interactionAudit = createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret });
 
+  if (config.registration === 'open' && config.env === 'production') {
+    // Anyone who reaches /reg can then make clients that show their own name on the consent page; only the per-address throttle bounds how many.
+    log.warn({ registration: 'open' }, 'LATCHKEY_REGISTRATION=open in production: anyone can register a client (phishing-friendly names and redirect URIs on the consent page, rows bounded only per address); prefer initial-access-token');
+  }
   const app = createApp({
     metrics,
     config,
@@ -238,6 +244,13 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         formTokens: createConsoleFormTokens(cookieKeys),
         endSessionPath: provider.pathFor('end_session'),
       }),
+      // Dynamic client registration (RFC 7591/7592) at /reg, through the client service; not mounted when off.
+      ...(config.registration === 'off'
+        ? []
+        : [
+            throttleRegistrations({ limit: createRateLimit({ perMinute: REGISTRATIONS_PER_MINUTE }), onThrottled: () => metrics.throttled.inc({ scope: 'registration_ip' }) }),
+            registrationRoutes({ mode: config.registration, issuer: config.issuer, clients: services.clients, tokens: services.registrationTokens, audit: services.audit }),
+          ]),
     ],
     readiness: createReadinessCheck({
       probes: {

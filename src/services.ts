@@ -23,6 +23,7 @@ import { createPasskeyRepository } from './passkeys/passkey-repository.ts';
 import { createPasskeyService } from './passkeys/passkey-service.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
+import { createRegistrationTokens } from './registration/registration-tokens.ts';
 
 export interface ServicesDeps {
   readonly config: Config;
@@ -53,7 +54,9 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const invitations = createInvitations({ accounts, accountTokens, issuer: config.issuer });
   const secondFactorReset = createSecondFactorReset({ mfa, passkeys });
   const secondFactorSummary = createSecondFactorSummary(db);
-  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset, secondFactorSummary, artifacts };
+  // Dynamic client registration's bearer tokens (initial and registration access tokens), digested in the artifact table.
+  const registrationTokens = createRegistrationTokens({ artifacts });
+  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset, secondFactorSummary, artifacts, registrationTokens };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -23,6 +23,10 @@ export const AUDIT_EVENT_TYPES = [
   'client.deleted',
   'client.secret_rotated',
   'client.updated',
+  // Dynamic client registration (RFC 7591/7592, src/registration/): a client registered over /reg, its initial access tokens made and revoked by the CLI.
+  'client.registered',
+  'registration_token.created',
+  'registration_token.revoked',
   'user.created',
   'user.disabled',
   'user.enabled',

@@ -24,6 +24,7 @@ import { auditCommands } from './commands/audit.ts';
 import { clientCommands } from './commands/client.ts';
 import { keyCommands } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { registrationTokenCommands } from './commands/registration.ts';
 import { resourceCommands } from './commands/resource.ts';
 import { secretCommands } from './commands/secret.ts';
 import { userCommands } from './commands/user.ts';
@@ -35,7 +36,7 @@ export interface CliIo extends CliInput {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands, secretCommands];
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands, secretCommands, registrationTokenCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 const VERSION_WORDS = new Set(['version', '--version', '-V']);
 
@@ -76,6 +77,13 @@ function printHelp(text: string, json: boolean, io: CliIo): number {
 }
 
 function resolve(argv: readonly string[]): Resolved {
+  // A group named by two words (`registration token`) takes them as one.
+  if (argv.length >= 2 && GROUPS.some((g) => g.name === `${argv[0]} ${argv[1]}`)) return resolve([`${argv[0]} ${argv[1]}`, ...argv.slice(2)]);
+  if (argv[0] === 'help' && argv.length >= 3 && GROUPS.some((g) => g.name === `${argv[1]} ${argv[2]}`)) return resolve(['help', `${argv[1]} ${argv[2]}`]);
+  if (argv[0] === 'help' && argv.length === 2 && !GROUPS.some((g) => g.name === argv[1])) {
+    const group = GROUPS.find((g) => g.name.startsWith(`${argv[1]} `));
+    if (group) return { kind: 'help', text: groupHelp(group) };
+  }
   const [first, second, ...rest] = argv;
   if (first === undefined) throw new UsageError('no command given; run `latchkey help` for the list');
   if (HELP_WORDS.has(first)) {

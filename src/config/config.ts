@@ -70,7 +70,15 @@ export interface Config {
    * server-wide); otherwise only clients registered with --require-par.
    */
   readonly requirePar: boolean;
+  /**
+   * LATCHKEY_REGISTRATION: dynamic client registration (RFC 7591/7592) at
+   * /reg. 'off' (no endpoint), 'initial-access-token' (only with a token made
+   * by `latchkey registration token create`) or 'open' (anyone).
+   */
+  readonly registration: RegistrationMode;
 }
+
+export type RegistrationMode = 'off' | 'initial-access-token' | 'open';
 
 /** What people may do for themselves, through mail (src/self-service/). */
 export interface SelfServiceConfig {
@@ -213,7 +221,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const mfa = parseEnum(env, 'LATCHKEY_MFA', ['optional', 'required'] as const, 'optional');
   // Off: PAR is served to every client, and required of those registered with --require-par.
   const requirePar = parseBoolean(env, 'LATCHKEY_REQUIRE_PAR', false);
-  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail, selfService, mfa, requirePar });
+  // Off: letting strangers register clients is a decision, not a default.
+  const registration = parseEnum(env, 'LATCHKEY_REGISTRATION', ['off', 'initial-access-token', 'open'] as const, 'off');
+  return deepFreeze({ env: mode, port, host, issuer, database, dataDir, masterSecret, ttl, refreshReuseGrace, logLevel, trustProxy, metricsToken, registryWatchIntervalMs, auditRetentionDays, keys, passwordHashing, authorizationsPerMinute, mail, selfService, mfa, requirePar, registration });
 }
 
 /**

@@ -140,6 +140,11 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
      * refresh's candidates for its successor. A rare path (a retry), so a
      * model query.
      */
+    /** Every row of `model`, oldest expiry last: for the few operator-made artifacts (registration's initial access tokens). A rare path, so a model query. */
+    listByModel(model: string): Promise<ArtifactRow[]> {
+      return prisma.oidcArtifact.findMany({ where: { model }, orderBy: { expiresAt: 'desc' } });
+    },
+
     async findSealedForPredecessor(model: string, grantId: string, { consumedSince }: { consumedSince: Date }) {
       const rows = await prisma.oidcArtifact.findMany({
         where: { model, grantId, sealedForPredecessor: { not: null }, OR: [{ consumedAt: null }, { consumedAt: { gte: consumedSince } }] },

@@ -29,6 +29,7 @@ import { clientSecretMatches } from '../clients/client-secret.ts';
 import { isDatabaseUnavailable } from '../db/availability.ts';
 import { throttleClientAuthentication, type ClientAuthThrottleDeps } from './client-auth-throttle.ts';
 import { createDevicePages, USER_CODE_CHARSET, USER_CODE_MASK } from './device-pages.ts';
+import { REGISTRATION_PATH } from '../registration/registration-path.ts';
 
 export interface ProviderDeps {
   readonly config: Config;
@@ -123,6 +124,8 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     jwtUserinfo: { enabled: false },
     mTLS: { enabled: false },
     openid4vci: { enabled: false },
+    // Off: dynamic registration (LATCHKEY_REGISTRATION) is Latchkey's own /reg,
+    // which makes clients through the client service (registration-routes.ts).
     registration: { enabled: false },
     registrationManagement: { enabled: false },
     requestObjects: { enabled: false },
@@ -224,7 +227,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     // The languages of the sign-in, consent and logout pages (locales/), for ui_locales.
     // require_pushed_authorization_requests (RFC 9126 §5) when LATCHKEY_REQUIRE_PAR binds every registered client.
-    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...deps.views.locales], ...(config.requirePar && { require_pushed_authorization_requests: true }) },
+    // registration_endpoint when dynamic registration is on: served by Latchkey's own /reg (registration/registration-routes.ts), not oidc-provider's feature.
+    discovery: {
+      claim_types_supported: ['normal'],
+      ui_locales_supported: [...deps.views.locales],
+      ...(config.requirePar && { require_pushed_authorization_requests: true }),
+      ...(config.registration !== 'off' && { registration_endpoint: `${config.issuer}${REGISTRATION_PATH}` }),
+    },
     // What a sign-in reached (interactions/acr.ts); advertised as acr_values_supported.
     acrValues: [...ACR_VALUES],
     interactions: {

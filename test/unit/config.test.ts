@@ -63,6 +63,7 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'not one of'],
     [{ LATCHKEY_TRUST_PROXY: 'yes' }, 'LATCHKEY_TRUST_PROXY', 'not true or false'],
     [{ LATCHKEY_REQUIRE_PAR: 'always' }, 'LATCHKEY_REQUIRE_PAR', 'not true or false'],
+    [{ LATCHKEY_REGISTRATION: 'on' }, 'LATCHKEY_REGISTRATION', 'not one of'],
     [{ LATCHKEY_KEY_ACTIVATION_DELAY: '1h' }, 'LATCHKEY_KEY_ACTIVATION_DELAY', 'not a whole number'],
     [{ LATCHKEY_KEY_ACTIVATION_DELAY: '2592001' }, 'LATCHKEY_KEY_ACTIVATION_DELAY', 'between 0 and 2592000'],
     [{ LATCHKEY_KEY_ROTATION_DAYS: '-7' }, 'LATCHKEY_KEY_ROTATION_DAYS', 'not a whole number'],
@@ -124,6 +125,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).requirePar).toBe(false);
     expect(loadConfig({ LATCHKEY_REQUIRE_PAR: 'true' }).requirePar).toBe(true);
     expect(loadConfig({ LATCHKEY_REQUIRE_PAR: 'false' }).requirePar).toBe(false);
+  });
+
+  it('serves dynamic registration only when LATCHKEY_REGISTRATION asks for it', () => {
+    expect(loadConfig({}).registration).toBe('off');
+    expect(loadConfig({ LATCHKEY_REGISTRATION: 'initial-access-token' }).registration).toBe('initial-access-token');
+    expect(loadConfig({ LATCHKEY_REGISTRATION: 'open' }).registration).toBe('open');
   });
 
   it('lets one address make 120 authorization requests a minute unless set', () => {
