@@ -4,15 +4,19 @@
 // cannot succeed, and oidc-provider 9.13 answers it with a 500: its error
 // handler writes an xsrf secret into the fresh session the route never saved,
 // then its session save refuses a session that was never persisted
-// (lib/shared/error_handler.js, lib/helpers/initialize_app.js). Such a
-// request is sent to the code entry page instead, before the library sees it.
+// (lib/shared/error_handler.js, lib/helpers/initialize_app.js). A request
+// without the signed resume cookie of its own uid is sent to the code entry
+// page instead, before the library sees it.
 import type { Provider } from 'oidc-provider';
 import { RESUME_COOKIE } from './provider-internals.ts';
 
 export function guardDeviceResume(provider: Provider): void {
   const below = `${provider.pathFor('code_verification')}/`;
   provider.use((ctx, next) => {
-    if (!ctx.path.startsWith(below) || (ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.cookies.get(RESUME_COOKIE)) return next();
+    if (!ctx.path.startsWith(below) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    // The cookie oidc-provider signed for this very interaction (its value is the uid), as resume.js checks it.
+    const uid = ctx.path.slice(below.length).replace(/\/$/, '');
+    if (uid && ctx.cookies.get(RESUME_COOKIE, { signed: true }) === uid) return next();
     ctx.status = 303;
     ctx.redirect(provider.pathFor('code_verification'));
     return undefined;

@@ -308,8 +308,10 @@ describe('device authorization grant: the /device page', () => {
   it('sends a /device/:uid reached without a sign-in to hand back (a stale or guessed link) to the code entry page, not a 500', async () => {
     for (const path of ['/device/auth', '/device/x0x0x0', '/device/x0x0x0/']) {
       for (const method of ['GET', 'HEAD']) {
-        const response = await fetch(new URL(path, server.issuer), { method, redirect: 'manual' });
-        expect([path, method, response.status, response.headers.get('location')]).toEqual([path, method, 303, '/device']);
+        for (const cookie of [undefined, '_interaction_resume=x0x0x0', '_interaction_resume=x0x0x0; _interaction_resume.sig=forged']) {
+          const response = await fetch(new URL(path, server.issuer), { method, redirect: 'manual', headers: cookie ? { cookie } : {} });
+          expect([path, method, cookie, response.status, response.headers.get('location')]).toEqual([path, method, cookie, 303, '/device']);
+        }
       }
     }
   });
