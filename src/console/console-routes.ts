@@ -15,6 +15,7 @@ import type { AdminApiClient, ApiProblem, ApiResult } from './admin-api-client.t
 import { auditChart, type SummaryHour } from './audit-chart.ts';
 import type { ConsoleFormTokens } from './console-form-token.ts';
 import { safeReturnTo, type ConsoleSession, type ConsoleUser } from './console-session.ts';
+import { AUTH_METHODS, GRANT_TYPES } from '../clients/client-validation.ts';
 
 export interface ConsoleRoutesDeps {
   readonly issuer: string;
@@ -47,8 +48,6 @@ const NOTICES: Readonly<Record<string, string>> = {
   retired: 'The key was retired.',
 };
 
-const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 const ROLES = ['admin', 'viewer', 'none'] as const;
 /** Longer than any field the API takes; a field is cut here before it is sent on. */
 const FIELD_MAX = 8192;

@@ -197,6 +197,16 @@ describe('the pages and their actions, for an admin, against the real Admin API'
     expect((await server.services.clients.get(client.clientId)).name).toBe('Nightly export');
   });
 
+  it('edits a device client as it is: its grant (the device flow URN) is on the form and stays', async () => {
+    const device = 'urn:ietf:params:oauth:grant-type:device_code';
+    const { client } = await server.services.clients.create({ name: 'Living-room TV', grantTypes: [device], public: true });
+    const { agent, page } = await consoleSignIn(server, 'admin@example.test', `/admin/clients/${client.clientId}`);
+    expect(page.html).toMatch(new RegExp(`value="${device}" checked`));
+    const saved = expectPage(await submitForm(agent, page, `/admin/clients/${client.clientId}`, { client_name: 'Kitchen TV', grant_types: device }));
+    expect(saved.url.search, /<div class="error"[\s\S]*?<\/div>/.exec(saved.html)?.[0]).toBe('?done=saved');
+    expect(await server.services.clients.get(client.clientId)).toMatchObject({ name: 'Kitchen TV', grantTypes: [device] });
+  });
+
   it('creates, edits and deletes a resource; a bad one is answered on the page naming the field', async () => {
     const { agent, page } = await consoleSignIn(server, 'admin@example.test', '/admin/resources');
     const refused = expectPage(await submitForm(agent, page, '/admin/resources', { identifier: 'not a url', scopes: 'read' }));
