@@ -8,15 +8,15 @@
 // without the signed resume cookie of its own uid is sent to the code entry
 // page instead, before the library sees it.
 import type { Provider } from 'oidc-provider';
-import { RESUME_COOKIE } from './provider-internals.ts';
 
 export function guardDeviceResume(provider: Provider): void {
   const below = `${provider.pathFor('code_verification')}/`;
+  const resumeCookie = provider.cookieName('resume');
   provider.use((ctx, next) => {
     if (!ctx.path.startsWith(below) || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     // The cookie oidc-provider signed for this very interaction (its value is the uid), as resume.js checks it.
     const uid = ctx.path.slice(below.length).replace(/\/$/, '');
-    if (uid && ctx.cookies.get(RESUME_COOKIE, { signed: true }) === uid) return next();
+    if (uid && ctx.cookies.get(resumeCookie, { signed: true }) === uid) return next();
     ctx.status = 303;
     ctx.redirect(provider.pathFor('code_verification'));
     return undefined;

@@ -90,15 +90,3 @@ export function compareClientSecretsWith(provider: Provider, matches: (presented
 export function revokeGrant(ctx: KoaContextWithOIDC, grantId: string): Promise<void> {
   return revoke(ctx, grantId);
 }
-
-/**
- * The cookie oidc-provider sets when an interaction hands back to its resume
- * route (/auth/:uid, /device/:uid); Latchkey leaves cookies.names at the
- * library's defaults.
- *
- * Contract: lib/helpers/defaults.js names it `_interaction_resume`, and
- * lib/actions/authorization/resume.js refuses a resume without it. The device
- * flow's happy paths in test/integration/device-flow.test.ts resume through
- * device-resume-guard.ts, so they fail if the name changes.
- */
-export const RESUME_COOKIE = '_interaction_resume';
