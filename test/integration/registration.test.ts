@@ -187,6 +187,33 @@ describe('LATCHKEY_REGISTRATION=initial-access-token', () => {
   });
 });
 
+describe('one initial access token, ten registrations at once', () => {
+  // The token is checked before the client is made and used up after, so
+  // parallel registrations all pass the check; the conditional consume must
+  // let exactly one keep its client, on both dialects (the others' clients
+  // are removed again). A server of its own: the ten stay within the
+  // per-address registration budget.
+  let racing: TestServer;
+  beforeAll(async () => {
+    racing = await startTestServer({ env: { LATCHKEY_REGISTRATION: 'initial-access-token' } });
+  });
+  afterAll(async () => {
+    await racing?.stop();
+  });
+
+  it('registers exactly one client; the nine others get 401 invalid_token and leave no client behind', async () => {
+    const { token } = await racing.services.registrationTokens.createInitial(600);
+    const responses = await Promise.all(Array.from({ length: 10 }, (_, i) => post(racing, { client_name: `Racer ${i}`, redirect_uris: [REDIRECT_URI] }, token)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 401, 401, 401, 401, 401, 401, 401, 401, 401]);
+    for (const refused of responses.filter((r) => r.status === 401)) expect(refused.body.error).toBe('invalid_token');
+    const winner = responses.find((r) => r.status === 201)!;
+    const clients = await racing.services.clients.list();
+    expect(clients.map((c) => c.clientId)).toEqual([winner.body.client_id]);
+    expect((await racing.services.registrationTokens.listInitial()).map((t) => t.status)).toEqual(['used']);
+  });
+});
+
 describe('LATCHKEY_REGISTRATION=open, and RFC 7592 management', () => {
   let registered: Record<string, unknown> & { client_id: string; registration_client_uri: string; registration_access_token: string };
 
