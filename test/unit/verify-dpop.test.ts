@@ -184,6 +184,20 @@ describe('the challenge', () => {
     expect(response.headers['www-authenticate']).toBe(`DPoP algs="ES256 EdDSA Ed25519 PS256 RS256", error="invalid_dpop_proof", error_description="${error.message}", Bearer`);
   });
 
+  it('carries each refusal\'s description unchanged in the header (messages are plain ASCII, which a quoted-string can hold)', async () => {
+    const token = await accessToken();
+    const check = verifier();
+    const cases = [
+      async () => authenticate(`DPoP ${token}`, { verifier: check }, { proof: await proof(token, { key: stranger }), method: 'GET', url: URL_CALLED }),
+      () => authenticate(`Bearer ${token}`, { verifier: check }),
+      () => authenticate(`DPoP ${token}`, { verifier: check }, { proof: undefined, method: 'GET', url: URL_CALLED }),
+    ];
+    for (const refused of cases) {
+      const error = await refusal(refused());
+      expect(errorResponse(error, { dpopAlgorithms: check.dpopAlgorithms! }).headers['www-authenticate']).toContain(`error_description="${error.message}"`);
+    }
+  });
+
   it('names invalid_token on both schemes for an expired token', async () => {
     const token = await accessToken({ exp: nowSec() - 60, iat: nowSec() - 600, cnf: undefined });
     const error = await refusal(authenticate(`Bearer ${token}`, { verifier: verifier() }));

@@ -268,7 +268,7 @@ async function checkBinding(dpop: DpopChecker | undefined, token: string, claims
     throw new InvalidTokenError('sender_constrained', 'the access token is bound to a DPoP key: present it with the DPoP scheme and a proof');
   }
   const proof = await dpop.check(presented, token);
-  if (proof.jkt !== jkt) throw new InvalidTokenError('dpop_binding_mismatch', 'the access token is bound to another key than the DPoP proof’s');
+  if (proof.jkt !== jkt) throw new InvalidTokenError('dpop_binding_mismatch', 'the access token is bound to another key than the key of the DPoP proof');
   dpop.remember(proof);
 }
 
