@@ -33,7 +33,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--seconds N] [--rounds 
                  --quick): V8 gives memory back ~10-30 s after allocation slows down
   --connections  concurrent HTTP connections (default 10)
   --logins N     people signing in concurrently in the login scenario (default 4)
-  --only         scenarios: client-credentials, jwks, discovery, refresh, introspection, login, verify-offline,
+  --only         scenarios: client-credentials, jwks, discovery, refresh, introspection, login, verify-offline, token-exchange,
                  admin-clients (Latchkey only: the Admin API listing 50 of 1,000 clients)
   --profile      node --cpu-prof both servers and count Latchkey's SQL per operation
                  (only client-credentials unless --only says otherwise)
