@@ -13,6 +13,10 @@ import { createConsoleRoutes } from './console/console-routes.ts';
 import { createConsoleSession } from './console/console-session.ts';
 import { createSealedCookies } from './console/sealed-cookies.ts';
 import { createApp } from './app.ts';
+import { createLogoutDelivery } from './backchannel/logout-delivery.ts';
+import { createLogoutOutboxRepository } from './backchannel/logout-outbox-repository.ts';
+import { startLogoutSender, type LogoutSenderLoopOptions } from './backchannel/logout-sender.ts';
+import { createLogoutTokenSigner } from './backchannel/logout-token.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
 import { pendingMigrations } from './db/migrator.ts';
@@ -71,6 +75,8 @@ export interface LatchkeyOptions {
    * expiry matching the TTL asked for, no write after consumption).
    */
   readonly wrapAdapter?: (factory: AdapterFactory) => AdapterFactory;
+  /** Test-only: the back-channel logout sender's interval and retry schedule (tests shorten them). */
+  readonly logoutSender?: Pick<LogoutSenderLoopOptions, 'intervalMs' | 'schedule'>;
 }
 
 export interface Latchkey {
@@ -90,7 +96,9 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   await keys.service.reload();
   const cookieKeys = await keys.service.cookieKeys();
 
-  const services = createServices({ config, db, log });
+  // Started below, once the keys and registry it reads exist; services wake it when they queue a logout.
+  let logoutSender: Periodic | undefined;
+  const services = createServices({ config, db, log, onLogoutQueued: () => void logoutSender?.runNow() });
   // The Admin API's own resource (<issuer>/admin and its scopes): created at the first start, idempotent after.
   await services.resources.ensure({ identifier: adminResourceIdentifier(config.issuer), scopes: ADMIN_SCOPES });
   const artifacts = createArtifactRepository(db);
@@ -120,6 +128,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     throttle,
     throttleKeys,
     retries,
+    logoutNotices: services.logoutNotices,
   });
   const providers = createProviderHolder(await buildProvider());
   // The interaction pages keep the first instance: they only read and write
@@ -215,7 +224,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         issuer: config.issuer,
         accounts: services.accounts,
         accountTokens: services.accountTokens,
-        artifacts,
+        // The services' artifacts: ending the other sessions queues their back-channel logouts.
+        artifacts: services.artifacts,
         views,
         cookieKeys,
         guard,
@@ -267,6 +277,19 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     }),
   });
 
+  // Back-channel logouts (src/backchannel/): every instance delivers what any instance, or the CLI, queued.
+  logoutSender = startLogoutSender({
+    repository: createLogoutOutboxRepository(db),
+    clients: services.clients,
+    registeredDynamically: services.registrationTokens.isRegistered,
+    signer: createLogoutTokenSigner({ issuer: config.issuer, signingJwks: () => keys.service.signingJwks() }),
+    delivery: createLogoutDelivery(),
+    audit: services.audit,
+    log,
+    ...options.logoutSender,
+    onError: (error) => log.warn({ err: error }, 'delivering back-channel logouts failed'),
+  });
+
   const tasks: Periodic[] = [
     startKeySetWatcher({
       listKeyTimelines: () => keys.repository.listKeyTimelines(),
@@ -292,10 +315,12 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
       throttle,
       audit: services.audit,
       accountTokens: services.accountTokens,
+      logoutOutbox: createLogoutOutboxRepository(db),
       auditRetentionDays: config.auditRetentionDays,
       onError: (error, what) => log.warn({ err: error }, `purging ${what} failed`),
     }),
     ...mail.tasks,
+    logoutSender,
   ];
 
   return {

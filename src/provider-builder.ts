@@ -9,6 +9,7 @@ import type { AdapterFactory } from 'oidc-provider';
 import type { AccountService } from './accounts/account-service.ts';
 import { auditProviderEvents } from './oidc/provider-audit.ts';
 import type { AuditService } from './audit/audit-service.ts';
+import type { LogoutNotices } from './backchannel/logout-notices.ts';
 import type { Config } from './config/config.ts';
 import type { Metrics } from './http/metrics.ts';
 import type { Views } from './http/views.ts';
@@ -47,6 +48,7 @@ export interface ProviderBuilderDeps {
   readonly throttle: ThrottleService;
   readonly throttleKeys: ThrottleKeys;
   readonly retries: RefreshRetries;
+  readonly logoutNotices: Pick<LogoutNotices, 'queue'>;
 }
 
 export function createProviderBuilder(deps: ProviderBuilderDeps) {
@@ -66,6 +68,7 @@ export function createProviderBuilder(deps: ProviderBuilderDeps) {
       views: deps.views,
       clientAuthThrottle: { throttle: deps.throttle, keys: deps.throttleKeys, onThrottled: (scope) => metrics.throttled.inc({ scope }) },
       rotatesRefreshToken: retries.rotates,
+      logoutNotices: deps.logoutNotices,
     });
     redeemGrantsOnce(provider, { retries });
     // The device flow (RFC 8628): slow_down for a device polling too fast, brute-force protection for typed user codes, the audit of approvals.
@@ -79,8 +82,9 @@ export function createProviderBuilder(deps: ProviderBuilderDeps) {
     provider.on('server_error', (_ctx, error) => log.error({ err: error }, 'oidc-provider server error'));
     metrics.observe(provider);
     auditProviderEvents(provider, deps.audit);
-    // A client that misses its logout token keeps its session: worth a warning, not a failed sign-out.
-    provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'back-channel logout failed'));
+    // Logout tokens are only queued at end_session (backchannel/provider-logout-tokens.ts): this is a queueing that failed (the
+    // database away). The client keeps its session: worth a warning, not a failed sign-out.
+    provider.on('backchannel.error', (_ctx, error, client) => log.warn({ err: error, clientId: client.clientId }, 'queueing a back-channel logout failed'));
     answerStructuredTokens(provider, {
       introspection: createJwtIntrospection(jwtAccessTokens),
       revocation: createJwtRevocation(jwtAccessTokens, revokedAccessTokens),

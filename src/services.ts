@@ -8,6 +8,9 @@ import { createInvitations } from './accounts/invitation.ts';
 import { createPasswordHasher } from './accounts/password-hasher.ts';
 import { createAuditRepository } from './audit/audit-repository.ts';
 import { createAuditService } from './audit/audit-service.ts';
+import { createLogoutNotices } from './backchannel/logout-notices.ts';
+import { createLogoutOutboxRepository } from './backchannel/logout-outbox-repository.ts';
+import { createSessionEnds } from './backchannel/session-ends.ts';
 import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
 import type { Config } from './config/config.ts';
@@ -30,19 +33,25 @@ export interface ServicesDeps {
   readonly db: Database;
   /** Where audit events are logged as they are recorded: the server's log. The CLI passes none. */
   readonly log?: Log;
+  /** Told when back-channel logouts were queued: the server wakes its sender. The CLI passes none (a server delivers them). */
+  readonly onLogoutQueued?: () => void;
 }
 
-export function createServices({ config, db, log }: ServicesDeps) {
+export function createServices({ config, db, log, onLogoutQueued }: ServicesDeps) {
   const resources = createResourceService({ repository: createResourceRepository(db.prisma), config });
   const clients = createClientService({ repository: createClientRepository(db.prisma), resources, config });
-  // What accounts' sign-ins left behind (sessions, grants, tokens): ended with a password change, listed for operators.
-  const artifacts = createArtifactRepository(db);
+  const audit = createAuditService({ repository: createAuditRepository(db), log });
+  // Back-channel logouts owed by ended sessions, queued for every instance's sender (src/backchannel/).
+  const logoutNotices = createLogoutNotices({ repository: createLogoutOutboxRepository(db), clients, audit, onQueued: onLogoutQueued });
+  // What accounts' sign-ins left behind (sessions, grants, tokens): ended with a password change, listed for operators;
+  // the calls that end sessions queue their back-channel logouts first (backchannel/session-ends.ts).
+  const artifactRepository = createArtifactRepository(db);
+  const artifacts = { ...artifactRepository, ...createSessionEnds({ artifacts: artifactRepository, notices: logoutNotices }) };
   const accounts = createAccountService({
     repository: createAccountRepository(db),
     hasher: createPasswordHasher(config.passwordHashing.argon2),
     artifacts,
   });
-  const audit = createAuditService({ repository: createAuditRepository(db), log });
   // The links mailed to people (verification, reset, invitation).
   const accountTokens = createAccountTokens({ repository: createAccountTokenRepository(db) });
   // Second factors as far as they can be seen without their secrets (status, reset); codes are checked by mfa-service.ts.
@@ -56,7 +65,7 @@ export function createServices({ config, db, log }: ServicesDeps) {
   const secondFactorSummary = createSecondFactorSummary(db);
   // Dynamic client registration's bearer tokens (initial and registration access tokens), digested in the artifact table.
   const registrationTokens = createRegistrationTokens({ artifacts });
-  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset, secondFactorSummary, artifacts, registrationTokens };
+  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset, secondFactorSummary, artifacts, registrationTokens, logoutNotices };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -2,6 +2,7 @@
 // and password sign-in. Password hashes never leave this module: every method
 // returns an AccountView.
 import { randomUUID } from 'node:crypto';
+import type { SessionEndTrigger } from '../backchannel/logout-outbox-repository.ts';
 import { compareAndSwap } from '../compare-and-swap.ts';
 import { isDatabaseText } from '../db/database-text.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.ts';
@@ -33,10 +34,10 @@ export interface AccountView {
 
 /** What the account's sign-ins left behind at the authorization server: sessions, grants, codes, tokens. */
 export interface AccountArtifacts {
-  /** Deletes them all; returns how many there were. */
-  revokeByAccountId(accountId: string): Promise<number>;
+  /** Deletes them all; returns how many there were. `trigger` says why, to the back-channel logouts the sessions owe (backchannel/session-ends.ts). */
+  revokeByAccountId(accountId: string, trigger?: SessionEndTrigger): Promise<number>;
   /** Deletes them all but the session with this uid (the browser that asked). */
-  revokeByAccountIdExceptSession(accountId: string, keepUid: string): Promise<number>;
+  revokeByAccountIdExceptSession(accountId: string, keepUid: string, trigger?: SessionEndTrigger): Promise<number>;
 }
 
 /** An operator's change to an account (the Admin API's PATCH): absent fields stay, a null name clears it. */
@@ -219,7 +220,7 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       const row = await findRow(emailOrId);
       if (!row) throw new NotFoundError(`account ${emailOrId} does not exist`);
       const account = await update(row.id, { passwordHash: await hasher.hash(normalisePassword(password)) });
-      await artifacts.revokeByAccountId(row.id);
+      await artifacts.revokeByAccountId(row.id, 'password_set');
       return account;
     },
 
@@ -233,7 +234,7 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
     async changePassword(accountId: string, password: string, keepSessionUid: string): Promise<AccountView> {
       checkNewPassword(password);
       const account = await update(accountId, { passwordHash: await hasher.hash(normalisePassword(password)) });
-      await artifacts.revokeByAccountIdExceptSession(accountId, keepSessionUid);
+      await artifacts.revokeByAccountIdExceptSession(accountId, keepSessionUid, 'password_changed');
       return account;
     },
 
@@ -265,7 +266,7 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
      */
     async delete(accountId: string): Promise<boolean> {
       const deleted = await repository.delete(accountId);
-      await artifacts.revokeByAccountId(accountId);
+      await artifacts.revokeByAccountId(accountId, 'account_deleted');
       if (deleted) void decoy.refresh();
       return deleted;
     },

@@ -12,7 +12,7 @@ import type { MailService } from '../mail/mail-service.ts';
 import type { SecondFactorReset } from '../mfa/second-factor-reset.ts';
 import { NO_SECOND_FACTORS, type SecondFactorSummaries, type SecondFactorSummary } from '../mfa/second-factor-summary.ts';
 import type { AccountGrant, ArtifactRepository } from '../oidc/artifact-repository.ts';
-import type { AccountEditInput, AccountService, AccountView } from './account-service.ts';
+import type { AccountArtifacts, AccountEditInput, AccountService, AccountView } from './account-service.ts';
 import type { Invitations } from './invitation.ts';
 
 /** An account as an operator sees it: never a password hash, never a factor's secret. */
@@ -41,7 +41,7 @@ export interface NewUser {
 
 export interface UserAdministrationDeps {
   readonly accounts: AccountService;
-  readonly artifacts: Pick<ArtifactRepository, 'revokeByAccountId' | 'listGrants'>;
+  readonly artifacts: Pick<AccountArtifacts, 'revokeByAccountId'> & Pick<ArtifactRepository, 'listGrants'>;
   readonly secondFactors: SecondFactorSummaries;
   readonly secondFactorReset: SecondFactorReset;
   readonly invitations: Invitations;
@@ -119,10 +119,10 @@ export function createUserAdministration({ accounts, artifacts, secondFactors, s
       audit.record({ ...by, type: 'user.password_set', subject: account.id });
     },
 
-    /** Ends every session of the account, every grant and the codes and tokens issued under them. */
+    /** Ends every session of the account (each client told over the back channel), every grant and the codes and tokens issued under them. */
     async revokeSessions(id: string, by: Actor): Promise<number> {
       await existing(id);
-      const revoked = await artifacts.revokeByAccountId(id);
+      const revoked = await artifacts.revokeByAccountId(id, 'sessions_revoked');
       audit.record({ ...by, type: 'user.sessions_revoked', subject: id, details: { artifacts: revoked } });
       return revoked;
     },

@@ -70,6 +70,11 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.verified',
   'mfa.failed',
   'mfa.reset',
+  // Back-Channel Logout (src/backchannel/): a logout token owed to a client (subject: the account, clientId: the client;
+  // details: notice id and trigger), delivered, or given up (details: attempts and the error code).
+  'backchannel_logout.queued',
+  'backchannel_logout.delivered',
+  'backchannel_logout.failed',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

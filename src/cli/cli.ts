@@ -114,12 +114,14 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
     io.stderr.write(`latchkey: applied migration(s) ${migration.applied.join(', ')}\n`);
   }
   const db = await openDatabase(config.database, { poolSize: 2 });
+  let services: ReturnType<typeof createServices> | undefined;
   try {
-    const services = createServices({ config, db });
+    services = createServices({ config, db });
+    const { audit: auditService } = services;
     // Written before the command prints (not batched): the process exits right after.
     const audit = async (event: CliAuditEvent) => {
       try {
-        await services.audit.recordNow({ ...event, actor: CLI_ACTOR });
+        await auditService.recordNow({ ...event, actor: CLI_ACTOR });
       } catch (error) {
         io.stderr.write(`latchkey: warning: the change was made, but its audit event (${event.type}) could not be stored: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
       }
@@ -149,6 +151,8 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
       input,
     );
   } finally {
+    // What the services recorded through their buffer (the back-channel logouts a password change queued) is written before the database closes.
+    await services?.audit.stop();
     await db.close();
   }
 }

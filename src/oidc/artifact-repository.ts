@@ -220,6 +220,22 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
         .sort((a, b) => (b.signedInAt?.getTime() ?? 0) - (a.signedInAt?.getTime() ?? 0));
     },
 
+    /**
+     * The clients the account's live sessions (all, or all but the one with
+     * uid `exceptUid`) are signed in to, with the sid each was given: whom a
+     * back-channel logout is owed when they end (backchannel/session-ends.ts).
+     */
+    async listSessionClients(accountId: string, { exceptUid, liveAt }: { exceptUid?: string; liveAt: Date }): Promise<{ clientId: string; accountId: string; sid: string | null }[]> {
+      const rows = await prisma.oidcArtifact.findMany({
+        where: { model: 'Session', accountId, OR: [{ expiresAt: null }, { expiresAt: { gt: liveAt } }], ...(exceptUid !== undefined && { NOT: { uid: exceptUid } }) },
+        select: { payload: true },
+      });
+      return rows.flatMap((row) => {
+        const { authorizations } = JSON.parse(row.payload) as { authorizations?: Record<string, { sid?: unknown }> };
+        return Object.entries(authorizations ?? {}).map(([clientId, { sid }]) => ({ clientId, accountId, sid: typeof sid === 'string' ? sid : null }));
+      });
+    },
+
     /** Deletes the account's sessions except the one with uid `keepUid` (this browser's); returns how many. */
     async endSessionsExcept(accountId: string, keepUid: string): Promise<number> {
       const { count } = await prisma.oidcArtifact.deleteMany({ where: { model: 'Session', accountId, NOT: { uid: keepUid } } });

@@ -10,7 +10,8 @@ import { message, verbatim } from '../i18n/message.ts';
 import { createInteractionPolicy } from '../interactions/interaction-policy.ts';
 import { ACR_VALUES } from '../interactions/acr.ts';
 import { createLogoutPages } from '../interactions/logout-pages.ts';
-import { createProviderFetch } from '../interactions/logout-token-delivery.ts';
+import { createProviderFetch } from '../backchannel/provider-logout-tokens.ts';
+import type { LogoutNotices } from '../backchannel/logout-notices.ts';
 import { createFindAccount, type AccountLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
 import { addAuthenticationContext } from './authentication-context.ts';
@@ -47,6 +48,8 @@ export interface ProviderDeps {
   readonly clientAuthThrottle: ClientAuthThrottleDeps;
   /** Whether this refresh rotates its token: always, except for a retry answered inside the reuse grace (refresh-retries.ts). */
   readonly rotatesRefreshToken: (ctx: KoaContextWithOIDC) => boolean;
+  /** Where the logout tokens oidc-provider would post at end_session are queued instead (backchannel/provider-logout-tokens.ts). */
+  readonly logoutNotices: Pick<LogoutNotices, 'queue'>;
 }
 
 /** Asymmetric algorithms only: Latchkey keeps no client secret in clear, so nothing HS* can be verified. */
@@ -83,6 +86,9 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
     userinfo: { enabled: true },
     rpInitiatedLogout: { enabled: true, ...createLogoutPages(deps.views) },
+    // Back-Channel Logout 1.0: advertised, and clients' backchannel_logout_uri
+    // accepted; the logout tokens are delivered through Latchkey's queue
+    // (src/backchannel/), not by oidc-provider's fire-and-forget post.
     backchannelLogout: { enabled: true },
     resourceIndicators: createResourceIndicators(deps.resources, deps.personScopes),
     // The device authorization grant (RFC 8628), for clients registered for it
@@ -188,7 +194,7 @@ export function createProvider(deps: ProviderDeps): Provider {
         }
       },
     },
-    fetch: createProviderFetch(),
+    fetch: createProviderFetch(deps.logoutNotices),
     // Redirect URIs are always matched exactly, and always sent.
     allowOmittingSingleRegisteredRedirectUri: false,
     // PKCE for every code flow; 'none' asks for no code at all (checkPKCE applies to code only).

@@ -102,6 +102,11 @@ export function createRegistrationTokens({ artifacts, now = () => new Date() }: 
       return row !== null && (JSON.parse(row.payload) as RegistrationPayload).clientId === clientId;
     },
 
+    /** Whether `clientId` was registered over /reg (it has a registration access token): its back-channel URI may not reach special-use addresses (backchannel/logout-delivery.ts). */
+    async isRegistered(clientId: string): Promise<boolean> {
+      return (await artifacts.findByUid(REGISTRATION_ACCESS_TOKEN, clientId)) !== null;
+    },
+
     /** Removes a registration access token (its client is gone). */
     revokeRegistration(token: string): Promise<void> {
       return artifacts.destroy(REGISTRATION_ACCESS_TOKEN, artifactKey(token));

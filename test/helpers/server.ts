@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createLog } from '../../src/log.ts';
+import type { LatchkeyOptions } from '../../src/latchkey.ts';
 import { startLatchkey } from '../../src/server.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { createAdapterChecks } from './checked-adapter.ts';
@@ -35,6 +36,8 @@ export interface TestServerOptions {
    * 127.0.0.1. WebAuthn needs a domain: an IP address is no valid RP ID.
    */
   readonly issuerHost?: string;
+  /** The back-channel logout sender's interval and retry schedule (latchkey.ts; tests shorten them). */
+  readonly logoutSender?: LatchkeyOptions['logoutSender'];
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -44,7 +47,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const issuer = options.issuerHost ? { ISSUER: `http://${options.issuerHost}:${port}` } : {};
   const config = loadConfig(testEnv({ port, databaseUrl: database.url, dataDir }, { ...issuer, ...options.env }));
   const checks = createAdapterChecks(config.ttl);
-  const latchkey = await startLatchkey({ config, log: createLog(config, options.logTo), drainMs: 1000, wrapAdapter: checks.wrap });
+  const latchkey = await startLatchkey({ config, log: createLog(config, options.logTo), drainMs: 1000, wrapAdapter: checks.wrap, ...(options.logoutSender && { logoutSender: options.logoutSender }) });
   return {
     issuer: config.issuer,
     config,

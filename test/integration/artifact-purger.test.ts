@@ -8,9 +8,10 @@ import { createAccountTokenRepository } from '../../src/accounts/account-token-r
 import { createAccountTokens, type AccountTokens } from '../../src/accounts/account-tokens.ts';
 import { createAuditRepository } from '../../src/audit/audit-repository.ts';
 import { createAuditService } from '../../src/audit/audit-service.ts';
+import { createLogoutOutboxRepository } from '../../src/backchannel/logout-outbox-repository.ts';
 import { createArtifactRepository, PURGE_BATCH_SIZE, type ArtifactRepository } from '../../src/oidc/artifact-repository.ts';
 import type { Periodic } from '../../src/periodic.ts';
-import { startPurgeTasks } from '../../src/purge-tasks.ts';
+import { LOGOUT_NOTICE_RETENTION_MS, startPurgeTasks } from '../../src/purge-tasks.ts';
 import { createThrottleRepository } from '../../src/throttle/throttle-repository.ts';
 import { createThrottleService } from '../../src/throttle/throttle-service.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -96,6 +97,7 @@ describe('artifact repository purgeExpired', () => {
 describe('startPurgeTasks', () => {
   const audit = () => createAuditService({ repository: createAuditRepository(database.db) });
   const throttle = () => createThrottleService({ repository: createThrottleRepository(database.db) });
+  const logoutOutbox = () => createLogoutOutboxRepository(database.db);
   let tasks: Periodic[] = [];
   afterEach(async () => {
     for (const task of tasks) await task.stop();
@@ -122,6 +124,12 @@ describe('startPurgeTasks', () => {
     });
     const token = (id: string, expiresAt: Date) => ({ id, purpose: 'reset_password', accountId: randomUUID(), email: 'ada@example.test', expiresAt });
     await database.db.prisma.accountToken.createMany({ data: [token('expired', new Date(NOW - 1)), token('live', new Date(NOW + 60_000))] });
+    // Back-channel logouts: delivered and given up past the retention go; a recent one and a pending one stay.
+    const old = new Date(NOW - LOGOUT_NOTICE_RETENTION_MS - 1);
+    const notice = (id: string, finished: { deliveredAt?: Date; failedAt?: Date }) => ({ id, clientId: 'c', accountId: 'a', trigger: 'logout', nextAttemptAt: old, createdAt: old, ...finished });
+    await database.db.prisma.logoutOutbox.createMany({
+      data: [notice('delivered-old', { deliveredAt: old }), notice('failed-old', { failedAt: old }), notice('delivered-recent', { deliveredAt: new Date(NOW - 1) }), notice('pending', {})],
+    });
     const purged = new Map<string, number[]>();
     const errors: unknown[] = [];
     tasks = startPurgeTasks({
@@ -129,33 +137,36 @@ describe('startPurgeTasks', () => {
       throttle: throttle(),
       audit: audit(),
       accountTokens,
+      logoutOutbox: logoutOutbox(),
       auditRetentionDays: 30,
       intervalMs: 10,
       now: () => NOW,
       onError: (error) => errors.push(error),
       onPurged: (count, what) => purged.set(what, [...(purged.get(what) ?? []), count]),
     });
-    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'account token purge', 'audit purge']);
-    await waitFor(() => [...purged.values()].length === 4 && [...purged.values()].every((counts) => counts.length >= 2));
+    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'account token purge', 'logout notice purge', 'audit purge']);
+    await waitFor(() => [...purged.values()].length === 5 && [...purged.values()].every((counts) => counts.length >= 2));
 
     expect(errors).toEqual([]);
     expect(purged.get('expired artifacts')![0]).toBe(6);
     expect(purged.get('idle throttle keys')![0]).toBe(1);
     expect(purged.get('audit events past their retention')![0]).toBe(1);
     expect(purged.get('expired mailed links')![0]).toBe(1);
+    expect(purged.get('back-channel logouts finished a week ago')![0]).toBe(2);
     for (const counts of purged.values()) expect(counts.slice(1).every((count) => count === 0)).toBe(true);
     expect(await remaining()).toEqual(kept);
     expect((await database.db.prisma.throttle.findMany()).map((row) => row.key)).toEqual(['fresh']);
     expect(await database.db.prisma.auditEvent.count()).toBe(1);
     expect((await database.db.prisma.accountToken.findMany()).map((row) => row.id)).toEqual(['live']);
+    expect((await database.db.prisma.logoutOutbox.findMany({ orderBy: { id: 'asc' } })).map((row) => row.id)).toEqual(['delivered-recent', 'pending']);
   });
 
   it('keeps audit events forever when the retention is 0: no audit purge at all', async () => {
     await database.db.prisma.auditEvent.createMany({ data: [{ id: randomUUID(), type: 'login.success', at: new Date(0) }] });
     const seen: string[] = [];
-    tasks = startPurgeTasks({ artifacts, throttle: throttle(), audit: audit(), accountTokens, auditRetentionDays: 0, intervalMs: 10, onError: () => {}, onPurged: (_count, what) => seen.push(what) });
-    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'account token purge']);
-    await waitFor(() => seen.length >= 6);
+    tasks = startPurgeTasks({ artifacts, throttle: throttle(), audit: audit(), accountTokens, logoutOutbox: logoutOutbox(), auditRetentionDays: 0, intervalMs: 10, onError: () => {}, onPurged: (_count, what) => seen.push(what) });
+    expect(tasks.map((task) => task.name)).toEqual(['artifact purge', 'throttle purge', 'account token purge', 'logout notice purge']);
+    await waitFor(() => seen.length >= 8);
     expect(seen).not.toContain('audit events past their retention');
     expect(await database.db.prisma.auditEvent.count()).toBe(1);
   });
@@ -175,6 +186,7 @@ describe('startPurgeTasks', () => {
       throttle: throttle(),
       audit: audit(),
       accountTokens,
+      logoutOutbox: logoutOutbox(),
       auditRetentionDays: 0,
       intervalMs: 5,
       now: () => NOW,

@@ -58,7 +58,7 @@ afterAll(async () => {
 
 describe('createLatchkey', () => {
   it('starts one task per background loop, each with its name', () => {
-    expect(latchkey.tasks.map((task) => task.name)).toEqual(['key-set watcher', 'registry watcher', 'artifact purge', 'throttle purge', 'account token purge', 'audit purge', 'mail sender']);
+    expect(latchkey.tasks.map((task) => task.name)).toEqual(['key-set watcher', 'registry watcher', 'artifact purge', 'throttle purge', 'account token purge', 'logout notice purge', 'audit purge', 'mail sender', 'back-channel logout sender']);
   });
 
   it('serves: ready, with keys', async () => {

@@ -1,13 +1,17 @@
 // RP-initiated logout and back-channel logout: the confirmation page rendered
 // from views/, post_logout_redirect_uri checked against the client's list,
 // the session and its grants ended, and a logout token posted to every client
-// that registered a back-channel logout URI.
+// that registered a back-channel logout URI (through the queue: the rest of
+// back-channel logout is test/integration/backchannel-logout.test.ts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { createProviderFetch } from '../../src/interactions/logout-token-delivery.ts';
+import { SignJWT } from 'jose';
+import { createProviderFetch } from '../../src/backchannel/provider-logout-tokens.ts';
+import type { SessionClient } from '../../src/backchannel/logout-notices.ts';
+import { until } from '../helpers/admin.ts';
 import {
   createRelyingParty,
   expectPage,
@@ -198,6 +202,8 @@ describe('back-channel logout', () => {
     const confirmation = await rp.browser.open(rp.endSessionUrl({ id_token_hint: tokens.id_token! }));
     await rp.browser.submit(confirmation, {}, 'Sign out');
 
+    // Queued at the logout, delivered by the server's sender right after.
+    await until(() => logoutTokens.length === 1, { what: 'a logout token' });
     expect(logoutTokens).toHaveLength(1);
     const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
     expect(decodeProtectedHeader(logoutTokens[0]!).typ).toBe('logout+jwt');
@@ -229,19 +235,36 @@ describe('back-channel logout', () => {
 });
 
 describe('outgoing requests', () => {
+  const logoutToken = (claims: Record<string, unknown>) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new Uint8Array(32));
+
   it.each([
-    ['a logout token delivery', { method: 'POST', body: new URLSearchParams({ logout_token: 'x' }) }, false],
-    ['any other POST', { method: 'POST', body: new URLSearchParams({ token: 'x' }) }, true],
-    ['a GET (a jwks_uri)', { method: 'GET', body: undefined }, true],
-  ])('keep oidc-provider\'s SSRF filter for everything but logout tokens: %s', async (_name, init, filtered) => {
+    ['any other POST', { method: 'POST', body: new URLSearchParams({ token: 'x' }) }],
+    ['a GET (a jwks_uri)', { method: 'GET', body: undefined }],
+  ])('go out as oidc-provider asked, its SSRF filter kept: %s', async (_name, init) => {
     const seen: Record<string, unknown>[] = [];
-    const providerFetch = createProviderFetch(async (_input, options) => {
+    const queued: SessionClient[] = [];
+    const providerFetch = createProviderFetch({ queue: async (ended) => (queued.push(...ended), ended.length) }, async (_input, options) => {
       seen.push(options as Record<string, unknown>);
       return new Response(null, { status: 204 });
     });
     const ssrfFilter = { filter: true };
     await providerFetch('https://rp.example.test/x', { ...init, dispatcher: ssrfFilter } as unknown as RequestInit);
-    expect(seen[0]!.dispatcher === ssrfFilter).toBe(filtered);
+    expect(seen[0]!.dispatcher).toBe(ssrfFilter);
     expect(seen[0]!.body).toBe(init.body);
+    expect(queued).toEqual([]);
+  });
+
+  it('queue a logout token oidc-provider posts instead of sending it, and answer it 200', async () => {
+    const seen: unknown[] = [];
+    const queued: SessionClient[] = [];
+    const providerFetch = createProviderFetch({ queue: async (ended) => (queued.push(...ended), ended.length) }, async (...args) => {
+      seen.push(args);
+      return new Response(null, { status: 500 });
+    });
+    const body = new URLSearchParams({ logout_token: await logoutToken({ aud: 'lk_app', sub: 'acc-1', sid: 'sid-1' }) });
+    const answer = await providerFetch('https://rp.example.test/logout', { method: 'POST', body });
+    expect(answer.status).toBe(200);
+    expect(seen).toEqual([]);
+    expect(queued).toEqual([{ clientId: 'lk_app', accountId: 'acc-1', sid: 'sid-1' }]);
   });
 });
