@@ -162,7 +162,7 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       }
       const stale = () => new PreconditionFailedError(`account ${id} has changed since that version`);
       // With a version, the first lost race is a 412; without one, the edit is applied again to the newer row (compare-and-swap.ts).
-      return compareAndSwap(
+      const edited = await compareAndSwap(
         options,
         async () => {
           const result = await repository.editIfUnchanged(id, changes, expected);
@@ -179,6 +179,9 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
         },
         async () => ((await repository.findById(id)) ? stale() : new NotFoundError(`account ${id} does not exist`)),
       );
+      // Disabled by an operator: what the account is signed in to ends with it, as with disable().
+      if (changes.disabled === true && !row.disabled) await artifacts.revokeByAccountId(id, 'account_disabled');
+      return edited;
     },
 
     async findById(id: string): Promise<AccountView | undefined> {
@@ -191,8 +194,11 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       return row && toView(row);
     },
 
-    disable(emailOrId: string): Promise<AccountView> {
-      return update(emailOrId, { disabled: true });
+    /** Refuses the account's sign-ins from now on and ends what it is signed in to: sessions (each client told over the back channel), grants, tokens. */
+    async disable(emailOrId: string): Promise<AccountView> {
+      const account = await update(emailOrId, { disabled: true });
+      await artifacts.revokeByAccountId(account.id, 'account_disabled');
+      return account;
     },
 
     enable(emailOrId: string): Promise<AccountView> {

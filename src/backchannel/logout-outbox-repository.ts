@@ -10,7 +10,7 @@ import type { Database, Models } from '../db/database.ts';
 export type LogoutOutboxRow = Models.LogoutOutboxModel;
 
 /** What ended a session, as recorded on its notices and their audit events. */
-export type SessionEndTrigger = 'logout' | 'password_set' | 'password_changed' | 'sessions_revoked' | 'sessions_ended' | 'account_deleted';
+export type SessionEndTrigger = 'logout' | 'password_set' | 'password_changed' | 'sessions_revoked' | 'sessions_ended' | 'account_deleted' | 'account_disabled';
 
 export interface NewLogoutNotice {
   readonly clientId: string;

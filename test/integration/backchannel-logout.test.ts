@@ -264,6 +264,24 @@ describe('every end of a session reaches the RP once, with a valid logout token'
     expect((await auditEventually('backchannel_logout.queued', client.id))[0]!.details).toMatchObject({ trigger: 'sessions_ended' });
   });
 
+  it('an account disabled (latchkey user disable, and the Admin API)', async () => {
+    for (const [path, disable] of [
+      ['/disabled-cli', async (email: string) => expect((await runCli(['user', 'disable', email], { env: { DATABASE_URL: database.url, ISSUER: issuer } })).code).toBe(0)],
+      ['/disabled-api', async (_email: string, id: string) => expect((await adminCall(a, `/users/${id}`, { method: 'PATCH', token: await adminToken(a), body: { disabled: true } })).status).toBe(200)],
+    ] as const) {
+      const ada = await newAccount();
+      const client = await newClient(path);
+      const { sid } = await signIn(client, ada.email);
+      await disable(ada.email, ada.id);
+
+      const [logout] = await deliveredTo(path);
+      expect(await validLogoutToken(logout!, client.id)).toMatchObject({ sub: ada.id, sid });
+      expect((await auditEventually('backchannel_logout.queued', client.id))[0]!.details).toMatchObject({ trigger: 'account_disabled' });
+      // Its grants and refresh tokens ended with the sessions.
+      expect(await database.db.prisma.oidcArtifact.count({ where: { accountId: ada.id } })).toBe(0);
+    }
+  });
+
   it('an account deleted', async () => {
     const ada = await newAccount();
     const client = await newClient('/deleted');
