@@ -90,7 +90,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   await keys.service.reload();
   const cookieKeys = await keys.service.cookieKeys();
 
-  const services = createServices({ config, db, log });
+  const services = createServices({ config, db, log, masterSecret: () => keys.masterSecret });
   // The Admin API's own resource (<issuer>/admin and its scopes): created at the first start, idempotent after.
   await services.resources.ensure({ identifier: adminResourceIdentifier(config.issuer), scopes: ADMIN_SCOPES });
   const artifacts = createArtifactRepository(db);

@@ -115,7 +115,10 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
   }
   const db = await openDatabase(config.database, { poolSize: 2 });
   try {
-    const services = createServices({ config, db });
+    // Built on first use: only the key, secret and idp commands need the master secret.
+    let keys: Keys | undefined;
+    const cliKeys = () => (keys ??= createKeys(config, db, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) }));
+    const services = createServices({ config, db, masterSecret: () => cliKeys().masterSecret });
     // Written before the command prints (not batched): the process exits right after.
     const audit = async (event: CliAuditEvent) => {
       try {
@@ -124,9 +127,6 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
         io.stderr.write(`latchkey: warning: the change was made, but its audit event (${event.type}) could not be stored: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
       }
     };
-    // Built on first use: only the key and secret commands need the master secret.
-    let keys: Keys | undefined;
-    const cliKeys = () => (keys ??= createKeys(config, db, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) }));
     let mail: MailService | undefined;
     const cliMail = () =>
       (mail ??= createMailService({
