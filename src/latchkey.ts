@@ -63,6 +63,12 @@ import { createMfaService } from './mfa/mfa-service.ts';
 import { createTotpSealer } from './mfa/totp-sealer.ts';
 import { createThrottleRepository } from './throttle/throttle-repository.ts';
 import { createThrottleService } from './throttle/throttle-service.ts';
+import { createFederatedSignIns } from './federation/federated-sign-ins.ts';
+import { createFederationAudit } from './federation/federation-audit.ts';
+import { createFederationCallback } from './federation/federation-callback.ts';
+import { createFederationCookie } from './federation/federation-cookie.ts';
+import { createUpstreamClients } from './federation/upstream-clients.ts';
+import { createLoginResults } from './interactions/login-result.ts';
 
 export interface LatchkeyOptions {
   /**
@@ -105,6 +111,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   });
   const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });
   const adapter = createAdapterFactory({ artifacts, clients: registry.clients, sealForPredecessor: retries.sealForPredecessor });
+  // Which upstream a federated sign-in went through, kept as long as a token of it can be refreshed: the ID token's idp claim.
+  const federatedSignIns = createFederatedSignIns({ artifacts, ttlSeconds: Math.max(config.ttl.refreshToken, config.ttl.session, config.ttl.grant) });
   const buildProvider = createProviderBuilder({
     config,
     log,
@@ -120,6 +128,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     throttle,
     throttleKeys,
     retries,
+    signInProvider: async (accountId, authTime) => (await federatedSignIns.find(accountId, authTime))?.name,
   });
   const providers = createProviderHolder(await buildProvider());
   // The interaction pages keep the first instance: they only read and write
@@ -148,6 +157,17 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   // Passkeys: one ceremony (RP ID and origin from the issuer; challenges in the database) for the account page and the login page.
   const ceremony = createWebAuthnCeremony({ issuer: config.issuer, passkeys: services.passkeys, challenges: createChallengeRepository(db) });
   const interactionAudit = createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret });
+  const loginResults = createLoginResults(federatedSignIns);
+  // Upstream identity providers (federation/): their clients (discovery cached per provider), the round trip's cookie, its audit.
+  const federation = {
+    issuer: config.issuer,
+    clients: createUpstreamClients({ secretOf: (idp) => services.identityProviders.clientSecretOf(idp), allowLoopbackHttp: config.env !== 'production' }),
+    cookie: createFederationCookie({ masterSecret: keys.masterSecret, secure: config.issuer.startsWith('https:') }),
+    identityProviders: services.identityProviders,
+    federatedIdentities: services.federatedIdentities,
+    accounts: services.accounts,
+    federationAudit: createFederationAudit({ events: services.audit }),
+  };
 
   if (config.registration === 'open' && config.env === 'production') {
     // Anyone who reaches /reg can then make clients that show their own name on the consent page; only the per-address throttle bounds how many.
@@ -189,7 +209,10 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         keys: throttleKeys,
         audit: services.audit,
         loginAudit: interactionAudit,
+        loginResults,
       }),
+      // Where upstream identity providers send the browser back: /federation/<slug>/callback.
+      createFederationCallback({ ...federation, provider, pages: createInteractionPages(provider, views) }),
       createInteractionRoutes({
         provider,
         accounts: services.accounts,
@@ -207,6 +230,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         mfaRecords: services.mfa,
         events: services.audit,
         mfaRequired: config.mfa === 'required',
+        federation,
+        loginResults,
       }),
       createVerificationRoutes({ ...accountSelfService, provider, views, cookieKeys }),
       createResetRoutes({ provider, views, cookieKeys, selfService: config.selfService, ...reset }),

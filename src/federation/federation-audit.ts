@@ -19,7 +19,8 @@ export type FederationFailureReason =
   | 'email_missing'
   | 'signup_closed'
   | 'account_disabled'
-  | 'already_linked';
+  | 'already_linked'
+  | 'link_needs_password';
 
 export interface FederationEventContext {
   /** The provider's slug. */
@@ -39,7 +40,7 @@ export function createFederationAudit({ events }: { readonly events: Pick<AuditS
 
   return {
     signedIn(ctx: Context, at: FederationEventContext, accountId: string): void {
-      events.record({ type: 'federation.sign_in', ...common(ctx, at), actor: accountId, subject: accountId, details: { provider: at.provider } });
+      events.record({ type: 'federation.signed_in', ...common(ctx, at), actor: accountId, subject: accountId, details: { provider: at.provider } });
     },
 
     linked(ctx: Context, at: FederationEventContext, accountId: string, how: 'password' | 'signup'): void {

@@ -22,9 +22,9 @@
 import type { Context } from 'koa';
 import type { Interaction, Provider } from 'oidc-provider';
 import { normaliseEmail, parseDisplayName } from '../accounts/account-validation.ts';
-import type { AccountView } from '../accounts/account-service.ts';
+import type { AccountService, AccountView } from '../accounts/account-service.ts';
 import { isDatabaseText } from '../db/database-text.ts';
-import { AlreadyExistsError } from '../errors.ts';
+import { AlreadyExistsError, AlreadyLinkedError } from '../errors.ts';
 import { message, type Message } from '../i18n/message.ts';
 import type { FormTokens } from '../interactions/form-token.ts';
 import type { InteractionAudit } from '../interactions/interaction-audit.ts';
@@ -37,13 +37,13 @@ import type { AuditService } from '../audit/audit-service.ts';
 import type { FederationAudit, FederationEventContext, FederationFailureReason } from './federation-audit.ts';
 import { callbackPath, type FederationCookie } from './federation-cookie.ts';
 import { heldFederation, heldResult, type HeldProvider } from './federation-held.ts';
+import type { FederatedIdentities } from './federated-identities.ts';
+import type { IdentityProviderService, IdentityProviderView } from './identity-provider-service.ts';
 import type { UpstreamClients } from './upstream-clients.ts';
-import { UpstreamError, type UpstreamIdentity, type UpstreamProvider } from './upstream-identity.ts';
+import { UpstreamError, type UpstreamIdentity } from './upstream-identity.ts';
 
 /** An identity provider as the step needs it: the service's view. */
-export interface StepIdentityProvider extends UpstreamProvider {
-  readonly enabled: boolean;
-}
+export type StepIdentityProvider = IdentityProviderView;
 
 export interface FederationStepDeps {
   readonly provider: Pick<Provider, 'interactionResult' | 'Client'>;
@@ -52,21 +52,9 @@ export interface FederationStepDeps {
   readonly formTokens: FormTokens;
   readonly cookie: Pick<FederationCookie, 'set'>;
   readonly clients: Pick<UpstreamClients, 'for'>;
-  readonly identityProviders: {
-    listEnabled(): Promise<readonly Pick<StepIdentityProvider, 'slug' | 'name'>[]>;
-    findBySlug(slug: string): Promise<StepIdentityProvider | undefined | null>;
-  };
-  readonly federatedIdentities: {
-    find(providerId: string, subject: string): Promise<{ readonly accountId: string } | undefined | null>;
-    link(input: { providerId: string; subject: string; accountId: string; email: string | null; now: Date }): Promise<unknown>;
-    touch(providerId: string, subject: string, email: string | null, now: Date): Promise<unknown>;
-  };
-  readonly accounts: {
-    findById(id: string): Promise<AccountView | undefined>;
-    findByEmail(email: string): Promise<AccountView | undefined>;
-    createFederated(input: { email: string; emailVerified: boolean; name: string | null; picture: string | null }): Promise<AccountView>;
-    updateProfileFromUpstream(accountId: string, profile: { name: string | null; picture: string | null; email?: string; emailVerified?: boolean }): Promise<unknown>;
-  };
+  readonly identityProviders: Pick<IdentityProviderService, 'listEnabled' | 'findBySlug'>;
+  readonly federatedIdentities: Pick<FederatedIdentities, 'find' | 'link' | 'touch'>;
+  readonly accounts: Pick<AccountService, 'findById' | 'findByEmail' | 'createFederated' | 'updateProfileFromUpstream'>;
   readonly guard: Pick<LoginGuard, 'signIn'>;
   readonly loginAudit: Pick<InteractionAudit, 'loginSucceeded' | 'loginFailed'>;
   readonly federationAudit: FederationAudit;
@@ -216,6 +204,21 @@ export function createFederationStep(deps: FederationStepDeps) {
     });
   }
 
+  /**
+   * The account with the upstream's (verified) email: its password links it.
+   * One without a password (made through another provider) cannot be proven
+   * here; the page says to sign in the way it was made.
+   */
+  function offerLink(ctx: Context, interaction: Interaction, provider: HeldProvider, account: AccountView, email: string) {
+    if (account.hasPassword) return renderLink(ctx, interaction, provider, email);
+    federationAudit.failed(ctx, at(interaction, provider), 'link_needs_password', { accountId: account.id });
+    return renderRefusal(ctx, interaction, 409, {
+      title: message('federation.link.title', { provider: provider.name }),
+      message: message('federation.error.noPassword.message', { provider: provider.name }),
+      code: 'link_needs_password',
+    });
+  }
+
   /** The upstream did not vouch for an email: nothing is linked or created with it, whatever accounts exist. */
   function refuseUnverified(ctx: Context, interaction: Interaction, provider: HeldProvider, identity: CheckedIdentity) {
     const reason: FederationFailureReason = identity.email === undefined ? 'email_missing' : 'email_unverified';
@@ -282,7 +285,7 @@ export function createFederationStep(deps: FederationStepDeps) {
       }
       if (identity.email === undefined || !identity.emailVerified) return refuseUnverified(ctx, interaction, provider, identity);
       const existing = await accounts.findByEmail(identity.email);
-      if (existing) return renderLink(ctx, interaction, provider, identity.email);
+      if (existing) return offerLink(ctx, interaction, provider, existing, identity.email);
       if (!deps.signupOpen) {
         federationAudit.failed(ctx, at(interaction, provider), 'signup_closed');
         return renderRefusal(ctx, interaction, 403, {
@@ -329,7 +332,7 @@ export function createFederationStep(deps: FederationStepDeps) {
         try {
           await federatedIdentities.link({ providerId: provider.id, subject: identity.subject, accountId: account.id, email: identity.email, now });
         } catch (error) {
-          if ((error as { code?: unknown }).code !== 'already_linked') throw error;
+          if (!(error instanceof AlreadyLinkedError)) throw error;
           federationAudit.failed(ctx, at(interaction, provider), 'already_linked', { accountId: account.id });
           return renderRefusal(ctx, interaction, 409, { title: 'federation.error.alreadyLinked.title', message: message('federation.error.alreadyLinked.message', { provider: provider.name }), code: 'already_linked' });
         }
@@ -363,13 +366,15 @@ export function createFederationStep(deps: FederationStepDeps) {
       } catch (error) {
         // Someone made an account with this email in between: it is theirs until its password says otherwise.
         if (!(error instanceof AlreadyExistsError)) throw error;
-        return renderLink(ctx, interaction, provider, identity.email);
+        const existing = await accounts.findByEmail(identity.email);
+        if (!existing) throw error;
+        return offerLink(ctx, interaction, provider, existing, identity.email);
       }
       deps.events.record({ type: 'account.signup', ip: ctx.ip, clientId: at(interaction, provider).clientId, actor: account.id, subject: account.id, details: { provider: provider.slug } });
       try {
         await federatedIdentities.link({ providerId: provider.id, subject: identity.subject, accountId: account.id, email: identity.email, now: new Date() });
       } catch (error) {
-        if ((error as { code?: unknown }).code !== 'already_linked') throw error;
+        if (!(error instanceof AlreadyLinkedError)) throw error;
         federationAudit.failed(ctx, at(interaction, provider), 'already_linked', { accountId: account.id });
         return renderRefusal(ctx, interaction, 409, { title: 'federation.error.alreadyLinked.title', message: message('federation.error.alreadyLinked.message', { provider: provider.name }), code: 'already_linked' });
       }
