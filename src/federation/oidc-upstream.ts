@@ -6,10 +6,13 @@
 // The discovered Configuration is kept per provider, keyed by its id and its
 // updatedAt, so `latchkey idp update` takes effect at the next sign-in; it is
 // fetched again after an hour, and a failed discovery is never kept (the next
-// sign-in tries again). The upstream's JWKS lives with the Configuration's
-// server metadata in oauth4webapi: kept for 5 minutes, and fetched again
-// when an ID token names a kid it does not have (at most once a minute, so a
-// stream of tokens with made-up kids cannot make us hammer the upstream).
+// sign-in tries again). ID token signatures are checked against the
+// upstream's JWKS (enableNonRepudiationChecks: openid-client would otherwise
+// skip them for a token straight from the token endpoint), which lives with
+// the Configuration's server metadata in oauth4webapi: kept for 5 minutes,
+// and fetched again when an ID token names a kid it does not have (at most
+// once a minute, so a stream of tokens with made-up kids cannot make us
+// hammer the upstream).
 //
 // Plain http is refused, except to a loopback upstream outside production (a
 // second Latchkey on this machine in development and tests).
@@ -62,7 +65,11 @@ export function createOidcUpstream(deps: OidcUpstreamDeps): UpstreamClient & { f
     const secret = await deps.secretOf(provider);
     return oidc.discovery(new URL(provider.issuer), provider.clientId, { client_secret: secret }, clientAuthFor(secret), {
       timeout,
-      ...(insecure && { execute: [oidc.allowInsecureRequests] }),
+      // By default openid-client trusts an ID token from the token endpoint on
+      // the strength of TLS alone (OIDC Core 3.1.3.7) and never looks at the
+      // JWKS; its signature is checked here all the same, so a token that got
+      // past TLS (a loopback http upstream, a proxy) is still refused.
+      execute: [oidc.enableNonRepudiationChecks, ...(insecure ? [oidc.allowInsecureRequests] : [])],
     });
   }
 
