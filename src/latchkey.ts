@@ -240,6 +240,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         issuer: config.issuer,
         accounts: services.accounts,
         accountTokens: services.accountTokens,
+        federatedIdentities: services.federatedIdentities,
+        passwordReset: config.selfService.passwordReset,
         artifacts,
         views,
         cookieKeys,

@@ -22,6 +22,7 @@ import { parseCommandArgs, refusePasswordArguments } from './args.ts';
 import type { CliAuditEvent, CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
 import { auditCommands } from './commands/audit.ts';
 import { clientCommands } from './commands/client.ts';
+import { idpCommands } from './commands/idp.ts';
 import { keyCommands } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { registrationTokenCommands } from './commands/registration.ts';
@@ -36,7 +37,7 @@ export interface CliIo extends CliInput {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands, secretCommands, registrationTokenCommands];
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, idpCommands, keyCommands, auditCommands, secretCommands, registrationTokenCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 const VERSION_WORDS = new Set(['version', '--version', '-V']);
 

@@ -60,6 +60,17 @@ export function createIdentityProviderRepository(prisma: PrismaClient) {
       return (await prisma.identityProvider.findUnique({ where: { id }, select: { sealedClientSecret: true } }))?.sealedClientSecret;
     },
 
+    /** Every provider's sealed secret, for re-sealing them under a new master secret. */
+    listSealed(): Promise<Pick<IdentityProviderRow, 'id' | 'slug' | 'sealedClientSecret'>[]> {
+      return prisma.identityProvider.findMany({ select: { id: true, slug: true, sealedClientSecret: true }, orderBy: { slug: 'asc' } });
+    },
+
+    /** Replaces the sealed secret only while it is still `expected`: a secret changed meanwhile is left as its writer sealed it. */
+    async replaceSealed(id: string, expected: string, sealedClientSecret: string): Promise<boolean> {
+      const { count } = await prisma.identityProvider.updateMany({ where: { id, sealedClientSecret: expected }, data: { sealedClientSecret } });
+      return count > 0;
+    },
+
     /** Resolves to the updated row, or undefined when it is gone. */
     async update(id: string, changes: IdentityProviderChanges): Promise<IdentityProviderRecord | undefined> {
       const { count } = await prisma.identityProvider.updateMany({ where: { id }, data: changes });

@@ -6,7 +6,7 @@
 // master secret, bound to the provider's id, and no view carries it.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.ts';
-import { AlreadyExistsError, NotFoundError } from '../errors.ts';
+import { AlreadyExistsError, KeyUnavailableError, NotFoundError } from '../errors.ts';
 import { createSealer, type Sealer } from '../keys/sealing.ts';
 import type { IdentityProviderChanges, IdentityProviderRecord, IdentityProviderRepository } from './identity-provider-repository.ts';
 import {
@@ -148,6 +148,36 @@ export function createIdentityProviderService({ repository, sealer, config }: Id
     /** Providers by id, for showing links (federated-identities.ts); unknown ids are left out. */
     async findManyById(ids: readonly string[]): Promise<IdentityProviderView[]> {
       return (await repository.findManyById(ids)).map(toView);
+    },
+
+    /**
+     * Moves every client secret from the `previous` master secret's sealer to
+     * the current one (`latchkey secret rotate`). A secret the current one
+     * already opens is left alone, so running it again is harmless; one that
+     * neither opens stops it before anything is written.
+     */
+    async resealSecrets(previous: Sealer): Promise<{ resealed: number; alreadyCurrent: number }> {
+      const current = sealer();
+      const rows = await repository.listSealed();
+      const stale: { id: string; sealed: string; plaintext: string }[] = [];
+      for (const row of rows) {
+        try {
+          current.open(row.sealedClientSecret, row.id);
+          continue;
+        } catch {
+          // Not yet under the current secret: the previous one must open it.
+        }
+        try {
+          stale.push({ id: row.id, sealed: row.sealedClientSecret, plaintext: previous.open(row.sealedClientSecret, row.id) });
+        } catch {
+          throw new KeyUnavailableError(`the client secret of identity provider ${row.slug} opens with neither the previous secret given nor LATCHKEY_SECRET; no identity provider secret was changed`);
+        }
+      }
+      let resealed = 0;
+      for (const { id, sealed, plaintext } of stale) {
+        if (await repository.replaceSealed(id, sealed, current.seal(plaintext, id))) resealed += 1;
+      }
+      return { resealed, alreadyCurrent: rows.length - stale.length };
     },
 
     /**

@@ -266,6 +266,25 @@ describe('federated accounts and links', () => {
   });
 });
 
+describe('moving the client secrets to a new master secret (secret rotate)', () => {
+  it('re-seals each one the previous secret opens, refuses all when one opens with neither, and is harmless to run again', async () => {
+    await services.identityProviders.create({ ...ACME, slug: 'rotated' });
+    const sealed = async () => (await testDb.db.prisma.identityProvider.findMany({ orderBy: { slug: 'asc' } })).map((row) => row.sealedClientSecret);
+    const before = await sealed();
+    const NEXT = randomBytes(32).toString('base64url');
+    const next = createServices({ config: loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDb.url, LATCHKEY_SECRET: NEXT }), db: testDb.db });
+
+    const refused = await codeOf(next.identityProviders.resealSecrets(createIdpSecretSealer(randomBytes(32).toString('base64url'))));
+    expect(refused?.code).toBe('key_unavailable');
+    expect(await sealed()).toEqual(before);
+
+    expect(await next.identityProviders.resealSecrets(createIdpSecretSealer(SECRET))).toEqual({ resealed: before.length, alreadyCurrent: 0 });
+    expect(await next.identityProviders.clientSecretOf((await next.identityProviders.findBySlug('rotated'))!)).toBe(ACME.clientSecret);
+    expect((await codeOf(services.identityProviders.clientSecretOf((await services.identityProviders.findBySlug('rotated'))!)))?.code).toBe('key_unavailable');
+    expect(await next.identityProviders.resealSecrets(createIdpSecretSealer(SECRET))).toEqual({ resealed: 0, alreadyCurrent: before.length });
+  });
+});
+
 describe('migration 20261206200000_federation', () => {
   it('keeps every index on Account, the email prefix index included', async () => {
     const names = testDialect() === 'postgres'
