@@ -51,7 +51,7 @@ function clientAuthFor(secret: string): oidc.ClientAuth {
 
 const text = (value: unknown, max: number): string | undefined => (typeof value === 'string' && value.length > 0 ? value.slice(0, max) : undefined);
 
-export function createOidcUpstream(deps: OidcUpstreamDeps): UpstreamClient & { forget(providerId: string): void } {
+export function createOidcUpstream(deps: OidcUpstreamDeps): UpstreamClient {
   const timeout = deps.timeoutSeconds ?? 10;
   const maxAge = deps.discoveryMaxAgeMs ?? 3600_000;
   const now = deps.now ?? Date.now;
@@ -134,11 +134,6 @@ export function createOidcUpstream(deps: OidcUpstreamDeps): UpstreamClient & { f
       } catch (error) {
         throw upstreamFailure(error);
       }
-    },
-
-    /** Drops the provider's cached configuration (and with it its JWKS). */
-    forget(providerId) {
-      cache.delete(providerId);
     },
   };
 }
