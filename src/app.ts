@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(providerResponseFixups());
   app.use(errorRendering(deps.views, deps.log));
   const provider = deps.provider.current;
-  app.use(browserPagesRequireHttps({ issuer: deps.config.issuer, pagePaths: [provider.pathFor('authorization'), provider.pathFor('end_session'), provider.pathFor('code_verification'), '/interaction', '/email', '/password', '/account'], log: deps.log }));
+  app.use(browserPagesRequireHttps({ issuer: deps.config.issuer, pagePaths: [provider.pathFor('authorization'), provider.pathFor('end_session'), provider.pathFor('code_verification'), '/interaction', '/federation', '/email', '/password', '/account'], log: deps.log }));
   app.use(staticAssets());
   app.use(homePage(deps.views, { issuer: deps.config.issuer, jwksPath: provider.pathFor('jwks') }));
   app.use(deviceQrCode({ issuer: deps.config.issuer, verificationPath: provider.pathFor('code_verification') }));

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'key_unavailable'
   | 'key_in_use'
   | 'https_required'
-  | 'artifact_consumed';
+  | 'artifact_consumed'
+  | 'already_linked';
 
 export abstract class LatchkeyError extends Error {
   abstract readonly code: ErrorCode;
@@ -131,4 +132,14 @@ export class ArtifactConsumedError extends LatchkeyError {
   ) {
     super(`${model} was already consumed`);
   }
+}
+
+/**
+ * An upstream identity (provider + subject) is already linked to another
+ * account: one upstream identity signs in to one account only
+ * (src/federation/federated-identities.ts).
+ */
+export class AlreadyLinkedError extends LatchkeyError {
+  readonly code = 'already_linked';
+  readonly status = 409;
 }

@@ -67,6 +67,12 @@ import { createMfaService } from './mfa/mfa-service.ts';
 import { createTotpSealer } from './mfa/totp-sealer.ts';
 import { createThrottleRepository } from './throttle/throttle-repository.ts';
 import { createThrottleService } from './throttle/throttle-service.ts';
+import { createFederatedSignIns } from './federation/federated-sign-ins.ts';
+import { createFederationAudit } from './federation/federation-audit.ts';
+import { createFederationCallback } from './federation/federation-callback.ts';
+import { createFederationCookie } from './federation/federation-cookie.ts';
+import { createUpstreamClients } from './federation/upstream-clients.ts';
+import { createLoginResults } from './interactions/login-result.ts';
 
 export interface LatchkeyOptions {
   /**
@@ -98,7 +104,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
 
   // Started below, once the keys and registry it reads exist; services wake it when they queue a logout.
   let logoutSender: Periodic | undefined;
-  const services = createServices({ config, db, log, onLogoutQueued: () => void logoutSender?.runNow() });
+  const services = createServices({ config, db, log, onLogoutQueued: () => void logoutSender?.runNow(), masterSecret: () => keys.masterSecret });
   // The Admin API's own resource (<issuer>/admin and its scopes): created at the first start, idempotent after.
   await services.resources.ensure({ identifier: adminResourceIdentifier(config.issuer), scopes: ADMIN_SCOPES });
   const artifacts = createArtifactRepository(db);
@@ -113,6 +119,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   });
   const retries = createRefreshRetries({ artifacts, graceSeconds: config.refreshReuseGrace });
   const adapter = createAdapterFactory({ artifacts, clients: registry.clients, sealForPredecessor: retries.sealForPredecessor });
+  // Which upstream a federated sign-in went through, kept as long as a token of it can be refreshed: the ID token's idp claim.
+  const federatedSignIns = createFederatedSignIns({ artifacts, ttlSeconds: Math.max(config.ttl.refreshToken, config.ttl.session, config.ttl.grant) });
   const buildProvider = createProviderBuilder({
     config,
     log,
@@ -129,6 +137,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     throttleKeys,
     retries,
     logoutNotices: services.logoutNotices,
+    signInProvider: async (accountId, authTime) => (await federatedSignIns.find(accountId, authTime))?.name,
   });
   const providers = createProviderHolder(await buildProvider());
   // The interaction pages keep the first instance: they only read and write
@@ -157,6 +166,17 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
   // Passkeys: one ceremony (RP ID and origin from the issuer; challenges in the database) for the account page and the login page.
   const ceremony = createWebAuthnCeremony({ issuer: config.issuer, passkeys: services.passkeys, challenges: createChallengeRepository(db) });
   const interactionAudit = createInteractionAudit({ audit: services.audit, accounts: services.accounts, masterSecret: keys.masterSecret });
+  const loginResults = createLoginResults(federatedSignIns);
+  // Upstream identity providers (federation/): their clients (discovery cached per provider), the round trip's cookie, its audit.
+  const federation = {
+    issuer: config.issuer,
+    clients: createUpstreamClients({ secretOf: (idp) => services.identityProviders.clientSecretOf(idp), allowLoopbackHttp: config.env !== 'production' }),
+    cookie: createFederationCookie({ masterSecret: keys.masterSecret, secure: config.issuer.startsWith('https:') }),
+    identityProviders: services.identityProviders,
+    federatedIdentities: services.federatedIdentities,
+    accounts: services.accounts,
+    federationAudit: createFederationAudit({ events: services.audit }),
+  };
 
   if (config.registration === 'open' && config.env === 'production') {
     // Anyone who reaches /reg can then make clients that show their own name on the consent page; only the per-address throttle bounds how many.
@@ -198,7 +218,10 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         keys: throttleKeys,
         audit: services.audit,
         loginAudit: interactionAudit,
+        loginResults,
       }),
+      // Where upstream identity providers send the browser back: /federation/<slug>/callback.
+      createFederationCallback({ ...federation, provider, pages: createInteractionPages(provider, views) }),
       createInteractionRoutes({
         provider,
         accounts: services.accounts,
@@ -216,6 +239,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         mfaRecords: services.mfa,
         events: services.audit,
         mfaRequired: config.mfa === 'required',
+        federation,
+        loginResults,
       }),
       createVerificationRoutes({ ...accountSelfService, provider, views, cookieKeys }),
       createResetRoutes({ provider, views, cookieKeys, selfService: config.selfService, ...reset }),
@@ -226,6 +251,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
         accountTokens: services.accountTokens,
         // The services' artifacts: ending the other sessions queues their back-channel logouts.
         artifacts: services.artifacts,
+        federatedIdentities: services.federatedIdentities,
+        passwordReset: config.selfService.passwordReset,
         views,
         cookieKeys,
         guard,

@@ -25,6 +25,7 @@ import { guardDeviceResume } from './oidc/device-resume-guard.ts';
 import { throttleDeviceCodeEntry } from './oidc/device-code-throttle.ts';
 import { paceDevicePolling } from './oidc/device-polling.ts';
 import type { RefreshRetries } from './oidc/refresh-retries.ts';
+import type { SignInProviderLookup } from './oidc/find-account.ts';
 import type { RegistryCache } from './oidc/registry-cache.ts';
 import { createRevokedAccessTokens } from './oidc/revoked-access-tokens.ts';
 import { redeemGrantsOnce } from './oidc/single-use-grants.ts';
@@ -49,6 +50,8 @@ export interface ProviderBuilderDeps {
   readonly throttleKeys: ThrottleKeys;
   readonly retries: RefreshRetries;
   readonly logoutNotices: Pick<LogoutNotices, 'queue'>;
+  /** The upstream of a federated sign-in, for the ID token's idp claim. */
+  readonly signInProvider?: SignInProviderLookup;
 }
 
 export function createProviderBuilder(deps: ProviderBuilderDeps) {
@@ -65,6 +68,7 @@ export function createProviderBuilder(deps: ProviderBuilderDeps) {
       cookieKeys: deps.cookieKeys,
       resources: deps.registry.resources,
       accounts: deps.accounts,
+      ...(deps.signInProvider && { signInProvider: deps.signInProvider }),
       views: deps.views,
       clientAuthThrottle: { throttle: deps.throttle, keys: deps.throttleKeys, onThrottled: (scope) => metrics.throttled.inc({ scope }) },
       rotatesRefreshToken: retries.rotates,

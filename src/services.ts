@@ -15,6 +15,12 @@ import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
 import type { Config } from './config/config.ts';
 import type { Database } from './db/database.ts';
+import { createFederatedIdentities } from './federation/federated-identities.ts';
+import { createFederatedIdentityRepository } from './federation/federated-identity-repository.ts';
+import { createIdentityProviderRepository } from './federation/identity-provider-repository.ts';
+import { createIdentityProviderService, createIdpSecretSealer } from './federation/identity-provider-service.ts';
+import { resolveMasterSecret } from './keys/master-secret.ts';
+import type { Sealer } from './keys/sealing.ts';
 import type { Log } from './log.ts';
 import { createMfaRecords } from './mfa/mfa-records.ts';
 import { createSecondFactorQuery } from './mfa/second-factor-query.ts';
@@ -35,9 +41,15 @@ export interface ServicesDeps {
   readonly log?: Log;
   /** Told when back-channel logouts were queued: the server wakes its sender. The CLI passes none (a server delivers them). */
   readonly onLogoutQueued?: () => void;
+  /**
+   * The master secret, when the caller has resolved it already (createKeys);
+   * otherwise it is resolved (keys/master-secret.ts) the first time an
+   * upstream identity provider's secret is sealed or opened.
+   */
+  readonly masterSecret?: () => string;
 }
 
-export function createServices({ config, db, log, onLogoutQueued }: ServicesDeps) {
+export function createServices({ config, db, log, onLogoutQueued, masterSecret }: ServicesDeps) {
   const resources = createResourceService({ repository: createResourceRepository(db.prisma), config });
   const clients = createClientService({ repository: createClientRepository(db.prisma), resources, config });
   const audit = createAuditService({ repository: createAuditRepository(db), log });
@@ -65,7 +77,12 @@ export function createServices({ config, db, log, onLogoutQueued }: ServicesDeps
   const secondFactorSummary = createSecondFactorSummary(db);
   // Dynamic client registration's bearer tokens (initial and registration access tokens), digested in the artifact table.
   const registrationTokens = createRegistrationTokens({ artifacts });
-  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset, secondFactorSummary, artifacts, registrationTokens, logoutNotices };
+  // Upstream identity providers (src/federation/): their client secrets sealed under a key of their own, and the account links.
+  let idpSealer: Sealer | undefined;
+  const sealer = () => (idpSealer ??= createIdpSecretSealer(masterSecret?.() ?? resolveMasterSecret(config, { info: (message) => log?.info(message) })));
+  const identityProviders = createIdentityProviderService({ repository: createIdentityProviderRepository(db.prisma), sealer, config });
+  const federatedIdentities = createFederatedIdentities({ repository: createFederatedIdentityRepository(db.prisma), providers: identityProviders });
+  return { accounts, clients, resources, audit, accountTokens, mfa, passkeys, invitations, secondFactorReset, secondFactorSummary, artifacts, registrationTokens, logoutNotices, identityProviders, federatedIdentities };
 }
 
 export type Services = ReturnType<typeof createServices>;

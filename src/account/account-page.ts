@@ -1,10 +1,12 @@
 // Renders /account for the signed-in person: profile, email, password,
-// passkeys (with the script that adds one), the apps they allowed (with their
-// scopes) and where they are signed in, plus the delete form. Every form
+// passkeys (with the script that adds one), the upstream sign-ins linked to
+// the account, the apps they allowed (with their scopes) and where they are
+// signed in, plus the delete form. Every form
 // carries the same form token, bound to this browser's session (account-form-token.ts); a notice or an error is a
 // message from the catalogs, never text from the request.
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
+import type { FederatedIdentities } from '../federation/federated-identities.ts';
 import type { Views } from '../http/views.ts';
 import type { Message } from '../i18n/message.ts';
 import { ACCOUNT_CLIENT_ID } from '../oidc/account-client.ts';
@@ -18,7 +20,7 @@ import { allowPageScripts } from '../http/security-headers.ts';
 import { MAX_PASSKEY_NAME_LENGTH, type PasskeyService } from '../passkeys/passkey-service.ts';
 
 /** Which form an error belongs to: it is shown above that form. */
-export type AccountSection = 'name' | 'email' | 'password' | 'mfa' | 'passkeys' | 'apps' | 'delete';
+export type AccountSection = 'name' | 'email' | 'password' | 'mfa' | 'passkeys' | 'links' | 'apps' | 'delete';
 
 export interface AccountPageOptions {
   readonly notice?: Message;
@@ -32,6 +34,10 @@ export interface AccountPageDeps {
   readonly provider: Pick<Provider, 'Client'>;
   readonly artifacts: Pick<ArtifactRepository, 'listGrants' | 'listSessions'>;
   readonly passkeys: Pick<PasskeyService, 'list'>;
+  /** The upstream identities linked to the account (section "Linked sign-ins"). */
+  readonly federatedIdentities: Pick<FederatedIdentities, 'listForAccount'>;
+  /** Whether /password/reset takes links (LATCHKEY_PASSWORD_RESET): an account without a password sets one through it. */
+  readonly passwordReset: boolean;
   readonly views: Views;
   readonly formTokens: AccountFormTokens;
   readonly mfa: Pick<MfaService, 'pendingTotp'>;
@@ -40,7 +46,7 @@ export interface AccountPageDeps {
   readonly issuerHost: string;
 }
 
-export function createAccountPage({ provider, artifacts, passkeys, views, formTokens, mfa, mfaRecords, issuerHost }: AccountPageDeps) {
+export function createAccountPage({ provider, artifacts, passkeys, federatedIdentities, passwordReset, views, formTokens, mfa, mfaRecords, issuerHost }: AccountPageDeps) {
   async function clientName(clientId: string): Promise<string> {
     try {
       return (await provider.Client.find(clientId))?.clientName ?? clientId;
@@ -55,10 +61,11 @@ export function createAccountPage({ provider, artifacts, passkeys, views, formTo
       const locale = views.localeFor(ctx);
       const format = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
       const time = (at: Date | null) => (at ? `${format.format(at)} UTC` : undefined);
-      const [grants, sessions, keys, factors, pending] = await Promise.all([
+      const [grants, sessions, keys, links, factors, pending] = await Promise.all([
         artifacts.listGrants(who.account.id),
         artifacts.listSessions(who.account.id),
         passkeys.list(who.account.id),
+        federatedIdentities.listForAccount(who.account.id),
         mfaRecords.status(who.account.id),
         mfa.pendingTotp(who.account.id, { issuer: issuerHost, email: who.account.email }),
       ]);
@@ -85,6 +92,9 @@ export function createAccountPage({ provider, artifacts, passkeys, views, formTo
           email: who.account.email,
           emailVerified: who.account.emailVerified,
           name: who.account.name ?? '',
+          // Without a password, the forms that ask for the current one are replaced by a way to set one.
+          hasPassword: who.account.hasPassword,
+          passwordReset,
           token: formTokens.issue(who.sessionUid),
           notice: options.notice,
           error: options.error,
@@ -98,6 +108,7 @@ export function createAccountPage({ provider, artifacts, passkeys, views, formTo
           sessions: sessions.map((session) => ({ signedInAt: time(session.signedInAt), expiresAt: time(session.expiresAt), current: session.uid === who.sessionUid })),
           passkeys: keys.map((key) => ({ id: key.id, name: key.name, createdAt: time(key.createdAt), lastUsedAt: time(key.lastUsedAt) })),
           passkeyNameMax: MAX_PASSKEY_NAME_LENGTH,
+          links: links.map((link) => ({ providerId: link.providerId, name: link.name, email: link.email, linkedAt: time(link.createdAt), lastUsedAt: time(link.lastUsedAt) })),
           otherSessions: sessions.some((session) => session.uid !== who.sessionUid),
         },
         locale,

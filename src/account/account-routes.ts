@@ -4,13 +4,16 @@
 // bound to the session, answers a refused input with the page and a readable
 // message (400, or 429 over a limit), and a done action with 303 back to
 // /account and a one-line notice. The change-email link
-// (/account/email/confirm) works in any browser, signed in or not.
+// (/account/email/confirm) works in any browser, signed in or not. An
+// account without a password (made by a federated sign-in) cannot pass the
+// current-password forms: the page offers a mailed link to set one instead.
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { AccountTokens } from '../accounts/account-tokens.ts';
 import type { AuditService } from '../audit/audit-service.ts';
+import type { FederatedIdentities } from '../federation/federated-identities.ts';
 import { InvalidInputError, PasswordRuleError } from '../errors.ts';
 import type { Views } from '../http/views.ts';
 import { message, type Message } from '../i18n/message.ts';
@@ -27,7 +30,8 @@ import { tooManyAttemptsMessage } from '../interactions/login-messages.ts';
 import { createAccountFormTokens } from './account-form-token.ts';
 import { createAccountPage, type AccountSection } from './account-page.ts';
 import { createAccountSession, type SignedIn } from './account-session.ts';
-import { createCurrentPasswordCheck } from './current-password.ts';
+import { createCurrentPasswordCheck, type PasswordCheck } from './current-password.ts';
+import { addLinkedSignInRoutes } from './linked-sign-in-routes.ts';
 import { CONFIRM_EMAIL_PATH, createEmailChange } from './email-change.ts';
 import { addPasskeyRoutes, PASSKEY_NOT_FOUND } from './passkey-routes.ts';
 import type { PasskeyService } from '../passkeys/passkey-service.ts';
@@ -38,6 +42,10 @@ export interface AccountRoutesDeps {
   readonly issuer: string;
   readonly accounts: Pick<AccountService, 'findById' | 'findByEmail' | 'rename' | 'changeEmail' | 'changePassword' | 'delete'>;
   readonly accountTokens: Pick<AccountTokens, 'issue' | 'use' | 'retire' | 'deleteForAccount'>;
+  /** The upstream sign-ins linked to the account: listed and unlinked on the page. */
+  readonly federatedIdentities: Pick<FederatedIdentities, 'listForAccount' | 'unlink'>;
+  /** Whether /password/reset takes links (LATCHKEY_PASSWORD_RESET): where an account without a password sets one. */
+  readonly passwordReset: boolean;
   readonly artifacts: Pick<ArtifactRepository, 'listGrants' | 'listSessions' | 'revokeGrant' | 'endSessionsExcept'>;
   readonly views: Views;
   /** The shared cookie keys, newest first: form tokens are derived from them. */
@@ -66,6 +74,8 @@ const NOTICES: Readonly<Record<string, Message>> = {
   mfaRemoved: message('mfa.account.done.removed'),
   passkey: message('passkey.account.done.registered'),
   passkeyRemoved: message('passkey.account.done.removed'),
+  unlinked: message('account.done.unlinked'),
+  passwordLink: message('account.done.passwordLink'),
 };
 
 /** Far above any password the policy accepts (256 code points), below the form cap: a field is cut here before use. */
@@ -75,8 +85,22 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
   const { accounts, artifacts, audit } = deps;
   const sessions = createAccountSession({ provider: deps.provider, accounts, issuer: deps.issuer });
   const formTokens = createAccountFormTokens(deps.cookieKeys);
-  const page = createAccountPage({ provider: deps.provider, artifacts, passkeys: deps.passkeys, views: deps.views, formTokens, mfa: deps.mfa, mfaRecords: deps.mfaRecords, issuerHost: new URL(deps.issuer).host });
-  const checkCurrentPassword = createCurrentPasswordCheck({ guard: deps.guard, devices: deps.devices });
+  const page = createAccountPage({
+    provider: deps.provider,
+    artifacts,
+    passkeys: deps.passkeys,
+    federatedIdentities: deps.federatedIdentities,
+    passwordReset: deps.passwordReset,
+    views: deps.views,
+    formTokens,
+    mfa: deps.mfa,
+    mfaRecords: deps.mfaRecords,
+    issuerHost: new URL(deps.issuer).host,
+  });
+  const checkPassword = createCurrentPasswordCheck({ guard: deps.guard, devices: deps.devices });
+  // No password to check: refused at once, without counting a failed sign-in against the account.
+  const checkCurrentPassword = (ctx: Context, who: SignedIn, password: string): Promise<PasswordCheck> =>
+    who.account.hasPassword ? checkPassword(ctx, who, password) : Promise.resolve({ ok: false, status: 409, message: message('account.error.noPassword') });
   const emailChange = createEmailChange({ accounts, accountTokens: deps.accountTokens, limits: deps.limits, mail: deps.mail, audit, issuer: deps.issuer });
   const router = new Router({ prefix: '/account' });
 
@@ -170,6 +194,24 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
       return notice(ctx, confirmed.status, { title: 'account.link.invalidTitle', message: confirmed.message });
     }
     notice(ctx, 200, { title: 'account.emailChanged.title', message: message('account.emailChanged.message', { email: confirmed.email }), link: { href: '/account', label: 'account.emailChanged.link' } });
+  });
+
+  // An account without a password (made by a federated sign-in) sets one
+  // through the reset link, mailed to its address: the session alone is not
+  // enough (a stolen one must not add a password and keep the account), the
+  // mailbox is. The same link, limits and audit as "forgot password".
+  router.post('/password/link', async (ctx) => {
+    const accepted = await accept(ctx);
+    if (!accepted) return;
+    const { who } = accepted;
+    if (!deps.passwordReset) return refuse(ctx, who, 'password', { status: 404, message: message('account.error.passwordResetOff') });
+    const verdict = await deps.limits.mail(ctx.ip, who.account.email);
+    if (!verdict.allowed) return refuse(ctx, who, 'password', { status: 429, message: message('account.error.tooManyRequests'), retryAfter: verdict.retryAfter });
+    const token = await deps.accountTokens.issue({ purpose: 'reset_password', accountId: who.account.id, email: who.account.email });
+    const link = `${deps.issuer}/password/reset?token=${token}`;
+    await deps.mail.enqueue({ to: who.account.email, template: 'reset-password', data: { name: who.account.name, email: who.account.email, link } });
+    audit.record({ type: 'account.password_reset_requested', actor: who.account.id, subject: who.account.id, ip: ctx.ip });
+    done(ctx, 'passwordLink');
   });
 
   router.post('/password', async (ctx) => {
@@ -268,6 +310,15 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
     audit,
     acceptForm: accept,
     refuse: (ctx, who, status) => refuse(ctx, who, 'passkeys', { status, message: PASSKEY_NOT_FOUND }),
+    done,
+  });
+
+  addLinkedSignInRoutes(router, {
+    federatedIdentities: deps.federatedIdentities,
+    passkeys: deps.passkeys,
+    audit,
+    acceptForm: accept,
+    refuse: (ctx, who, status, reason) => refuse(ctx, who, 'links', { status, message: reason }),
     done,
   });
 

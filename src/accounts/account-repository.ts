@@ -16,10 +16,13 @@ export interface NewAccountRow {
   /** Already normalised (trimmed, lower-case) by the service. */
   readonly email: string;
   readonly name: string | null;
-  readonly passwordHash: string;
+  /** Null for an account made by a federated sign-in (it has no password until it sets one). */
+  readonly passwordHash: string | null;
+  readonly emailVerified?: boolean;
+  readonly picture?: string | null;
 }
 
-export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified' | 'role'>>;
+export type AccountChanges = Partial<Pick<AccountRow, 'passwordHash' | 'disabled' | 'name' | 'emailVerified' | 'role' | 'picture'>>;
 
 /** What an operator may change on an account's row (the Admin API's PATCH). */
 export type AccountEdit = Partial<Pick<AccountRow, 'name' | 'email' | 'emailVerified' | 'disabled' | 'role'>>;
@@ -41,7 +44,7 @@ export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) =
 /** Account ids are UUIDs. */
 const ID_LENGTH = 36;
 
-const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "disabled", "role", "createdAt", "updatedAt"';
+const COLUMNS = '"id", "email", "emailVerified", "name", "passwordHash", "picture", "disabled", "role", "createdAt", "updatedAt"';
 const BY_ID = `SELECT ${COLUMNS} FROM "Account" WHERE "id" = ?`;
 const BY_EMAIL = `SELECT ${COLUMNS} FROM "Account" WHERE "email" = ?`;
 /**
@@ -197,9 +200,12 @@ export function createAccountRepository({ prisma, dialect, statements }: Pick<Da
       return row ? { outcome: 'updated', row } : { outcome: 'missing' };
     },
 
-    /** True when the row was there. */
+    /**
+     * True when the row was there. Its upstream identity links go in the same
+     * transaction: none is left to sign in to an account that is gone.
+     */
     async delete(id: string): Promise<boolean> {
-      const { count } = await prisma.account.deleteMany({ where: { id } });
+      const [, { count }] = await prisma.$transaction([prisma.federatedIdentity.deleteMany({ where: { accountId: id } }), prisma.account.deleteMany({ where: { id } })]);
       return count === 1;
     },
 

@@ -8,7 +8,7 @@ import { isDatabaseText } from '../db/database-text.ts';
 import { AlreadyExistsError, InvalidInputError, NotFoundError, PreconditionFailedError } from '../errors.ts';
 import type { AccountEdit, AccountRepository, AccountRow } from './account-repository.ts';
 import { parseAdminRole, toAdminRole, type AdminRole } from './admin-role.ts';
-import { normaliseEmail, parseDisplayName } from './account-validation.ts';
+import { normaliseEmail, parseDisplayName, parsePictureUrl } from './account-validation.ts';
 import { checkNewPassword, normalisePassword, SIGN_IN_PASSWORD_MAX_LENGTH } from './password-policy.ts';
 import { createDecoyHash } from './decoy-hash.ts';
 import type { PasswordHasher } from './password-hasher.ts';
@@ -25,6 +25,10 @@ export interface AccountView {
   readonly email: string;
   readonly emailVerified: boolean;
   readonly name: string | null;
+  /** A picture URL, from an upstream identity provider's claims (src/federation/). */
+  readonly picture: string | null;
+  /** False for an account made by a federated sign-in that has not set a password yet. */
+  readonly hasPassword: boolean;
   readonly disabled: boolean;
   /** What the person may do in the admin console (accounts/admin-role.ts). */
   readonly role: AdminRole;
@@ -64,6 +68,32 @@ function naming<T>(field: string, validate: () => T): T {
   } catch (error) {
     if (error instanceof InvalidInputError && error.field === undefined) throw new InvalidInputError(error.message, { field });
     throw error;
+  }
+}
+
+/** A person's first sign-in through an upstream identity provider, as its claims describe them. */
+export interface FederatedAccountInput {
+  readonly email: string;
+  /** Whether the upstream says it verified the address. */
+  readonly emailVerified: boolean;
+  readonly name?: string | null;
+  readonly picture?: string | null;
+}
+
+/** What an upstream's claims say at a later sign-in. */
+export interface UpstreamProfile {
+  readonly name?: string | null;
+  readonly picture?: string | null;
+  readonly email?: string | null;
+  readonly emailVerified?: boolean;
+}
+
+/** An upstream's display name, or null when it is none to keep (upstream data: dropped, not refused). */
+function upstreamName(name: string | null | undefined): string | null {
+  try {
+    return parseDisplayName(name ?? undefined);
+  } catch {
+    return null;
   }
 }
 
@@ -122,6 +152,65 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       if (!row) throw new AlreadyExistsError(`an account with email ${email} already exists`);
       void decoy.refresh();
       return toView(row);
+    },
+
+    /**
+     * An account for a person signing in through an upstream identity
+     * provider for the first time: no password (they may set one through
+     * "forgot password"), the email verified only when the upstream says so,
+     * name and picture from its claims. A taken email is AlreadyExistsError,
+     * as at sign-up: an existing account is linked only after its owner
+     * proves it (the federation routes' part), never by email match.
+     */
+    async createFederated(input: FederatedAccountInput): Promise<AccountView> {
+      const email = naming('email', () => normaliseEmail(input.email));
+      if (await repository.findByEmail(email)) throw new AlreadyExistsError(`an account with email ${email} already exists`);
+      const row = await repository.insert({
+        id: randomUUID(),
+        email,
+        name: upstreamName(input.name),
+        passwordHash: null,
+        emailVerified: input.emailVerified === true,
+        picture: parsePictureUrl(input.picture),
+      });
+      if (!row) throw new AlreadyExistsError(`an account with email ${email} already exists`);
+      return toView(row);
+    },
+
+    /**
+     * Brings the account up to date with the upstream's claims at a
+     * federated sign-in. A name or picture the upstream sends replaces the
+     * stored one (one it does not send, or an unfit one, leaves it). The
+     * email moves only when the upstream says it verified the new address and
+     * no other account has it; the same address, verified upstream, marks
+     * the account's verified. NotFoundError when the account is gone.
+     */
+    async updateProfileFromUpstream(accountId: string, profile: UpstreamProfile): Promise<AccountView> {
+      const row = await repository.findById(accountId);
+      if (!row) throw new NotFoundError(`account ${accountId} does not exist`);
+      const changes: { name?: string; picture?: string } = {};
+      const name = upstreamName(profile.name);
+      if (name !== null && name !== row.name) changes.name = name;
+      const picture = parsePictureUrl(profile.picture);
+      if (picture !== null && picture !== row.picture) changes.picture = picture;
+      let current = row;
+      if (Object.keys(changes).length > 0) current = (await repository.update(row.id, changes)) ?? current;
+      if (profile.emailVerified === true && profile.email) {
+        let email: string | undefined;
+        try {
+          email = normaliseEmail(profile.email);
+        } catch {
+          email = undefined;
+        }
+        if (email === current.email && !current.emailVerified) {
+          await repository.markEmailVerified(row.id, email);
+        } else if (email !== undefined && email !== current.email && !(await repository.findByEmail(email))) {
+          // 'taken' (another account won the address meanwhile) leaves the account's own address.
+          await repository.changeEmail(row.id, email);
+        }
+        current = (await repository.findById(row.id)) ?? current;
+      }
+      return toView(current);
     },
 
     async list(): Promise<AccountView[]> {
@@ -294,16 +383,20 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       if (password.length > 4 * SIGN_IN_PASSWORD_MAX_LENGTH) return undefined;
       const normalised = normalisePassword(password);
       const row = await findRowByEmail(email);
-      if (!row) {
+      // No account, or one without a password (made by a federated sign-in):
+      // the same refusal after the same work, so neither is told apart from
+      // a wrong password.
+      if (!row || row.passwordHash === null) {
         await hasher.verify(await decoy.hash(), normalised);
         return undefined;
       }
+      const passwordHash = row.passwordHash;
       // A password set before normalisation was hashed as typed; only one
       // whose typed form differs from its NFKC form can be such a one.
-      const current = await hasher.verify(row.passwordHash, normalised);
-      const asTyped = !current && normalised !== password && (await hasher.verify(row.passwordHash, password));
+      const current = await hasher.verify(passwordHash, normalised);
+      const asTyped = !current && normalised !== password && (await hasher.verify(passwordHash, password));
       if (!(current || asTyped) || row.disabled) return undefined;
-      if (asTyped || hasher.needsRehash(row.passwordHash)) {
+      if (asTyped || hasher.needsRehash(passwordHash)) {
         const upgraded = await repository.update(row.id, { passwordHash: await hasher.hash(normalised) });
         void decoy.refresh();
         return toView(upgraded ?? row);
@@ -326,6 +419,8 @@ function toView(row: AccountRow): AccountView {
     email: row.email,
     emailVerified: row.emailVerified,
     name: row.name,
+    picture: row.picture,
+    hasPassword: row.passwordHash !== null,
     disabled: row.disabled,
     role: toAdminRole(row.role),
     createdAt: row.createdAt,

@@ -29,3 +29,19 @@ export function parseDisplayName(raw: string | undefined): string | null {
   if (!name.isWellFormed() || /\p{Cc}/u.test(name)) throw new InvalidInputError('name contains characters that are not allowed');
   return name;
 }
+
+const PICTURE_MAX_LENGTH = 2048;
+
+/**
+ * A picture URL from an upstream identity provider's claims, or null when it
+ * is none to keep: only absolute https (or http) URLs without credentials,
+ * of database-safe text. Upstream data, so an unfit value is dropped rather
+ * than refused: a sign-in does not fail over a picture.
+ */
+export function parsePictureUrl(raw: string | null | undefined): string | null {
+  const value = raw?.trim();
+  if (!value || value.length > PICTURE_MAX_LENGTH || !value.isWellFormed() || /\p{Cc}/u.test(value)) return null;
+  const url = URL.parse(value);
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || !url.hostname || url.username || url.password) return null;
+  return value;
+}

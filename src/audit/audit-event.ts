@@ -75,6 +75,16 @@ export const AUDIT_EVENT_TYPES = [
   'backchannel_logout.queued',
   'backchannel_logout.delivered',
   'backchannel_logout.failed',
+  // Upstream identity providers (src/federation/): an upstream identity linked to an account or unlinked
+  // (the account page), a sign-in through one (the actor is the account), and a federated sign-in that failed
+  // (details say which provider and why); the providers themselves, created, changed and deleted by the CLI.
+  'federation.linked',
+  'federation.unlinked',
+  'federation.signed_in',
+  'federation.failed',
+  'idp.created',
+  'idp.updated',
+  'idp.deleted',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -12,7 +12,7 @@ import type { AuditEventRow, AuditPosition, AuditRepository } from './audit-repo
 
 /** The types the dashboard counts: tokens issued, and every failed sign-in step (password, passkey, second factor). */
 export const TOKENS_ISSUED_TYPES = ['token.issued'] as const;
-export const FAILED_LOGIN_TYPES = ['login.failure', 'passkey.failed', 'mfa.failed'] as const;
+export const FAILED_LOGIN_TYPES = ['login.failure', 'passkey.failed', 'mfa.failed', 'federation.failed'] as const;
 
 export interface AuditPage {
   readonly events: readonly AuditEvent[];

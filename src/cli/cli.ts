@@ -22,6 +22,7 @@ import { parseCommandArgs, refusePasswordArguments } from './args.ts';
 import type { CliAuditEvent, CliInput, Command, CommandGroup, CommandOutput } from './command.ts';
 import { auditCommands } from './commands/audit.ts';
 import { clientCommands } from './commands/client.ts';
+import { idpCommands } from './commands/idp.ts';
 import { keyCommands } from './commands/keys.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { registrationTokenCommands } from './commands/registration.ts';
@@ -36,7 +37,7 @@ export interface CliIo extends CliInput {
   readonly stderr: NodeJS.WritableStream;
 }
 
-const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, keyCommands, auditCommands, secretCommands, registrationTokenCommands];
+const GROUPS: readonly CommandGroup[] = [clientCommands, resourceCommands, userCommands, idpCommands, keyCommands, auditCommands, secretCommands, registrationTokenCommands];
 const HELP_WORDS = new Set(['help', '--help', '-h']);
 const VERSION_WORDS = new Set(['version', '--version', '-V']);
 
@@ -116,7 +117,10 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
   const db = await openDatabase(config.database, { poolSize: 2 });
   let services: ReturnType<typeof createServices> | undefined;
   try {
-    services = createServices({ config, db });
+    // Built on first use: only the key, secret and idp commands need the master secret.
+    let keys: Keys | undefined;
+    const cliKeys = () => (keys ??= createKeys(config, db, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) }));
+    services = createServices({ config, db, masterSecret: () => cliKeys().masterSecret });
     const { audit: auditService } = services;
     // Written before the command prints (not batched): the process exits right after.
     const audit = async (event: CliAuditEvent) => {
@@ -126,9 +130,6 @@ async function execute(command: Command, input: unknown, io: CliIo): Promise<Com
         io.stderr.write(`latchkey: warning: the change was made, but its audit event (${event.type}) could not be stored: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
       }
     };
-    // Built on first use: only the key and secret commands need the master secret.
-    let keys: Keys | undefined;
-    const cliKeys = () => (keys ??= createKeys(config, db, { info: (message) => io.stderr.write(`latchkey: ${message}\n`) }));
     let mail: MailService | undefined;
     const cliMail = () =>
       (mail ??= createMailService({

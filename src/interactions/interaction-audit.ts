@@ -34,8 +34,8 @@ export function createInteractionAudit({ audit, accounts, masterSecret }: Intera
   });
 
   return {
-    /** `method` is how the person first proved who they are: a password (whatever second factor followed), or a passkey alone. */
-    loginSucceeded(ctx: Context, interaction: Interaction, accountId: string, method: 'pwd' | 'passkey' = 'pwd'): void {
+    /** `method` is how the person first proved who they are: a password (whatever second factor followed), a passkey alone, or an upstream identity provider (fed). */
+    loginSucceeded(ctx: Context, interaction: Interaction, accountId: string, method: 'pwd' | 'passkey' | 'fed' = 'pwd'): void {
       audit.record({ type: 'login.success', ...fromRequest(ctx, interaction), actor: accountId, subject: accountId, details: { method } });
     },
 

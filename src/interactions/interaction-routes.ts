@@ -29,6 +29,8 @@ import { createSignupStep } from '../self-service/signup-step.ts';
 import { createForgotPasswordPage } from '../self-service/forgot-password-page.ts';
 import type { ForgotPassword } from '../self-service/forgot-password.ts';
 import { createPasswordReset, type PasswordResetDeps } from '../self-service/password-reset.ts';
+import { createFederationStep, type FederationStepDeps } from '../federation/federation-step.ts';
+import { createLoginResults, type LoginResults } from './login-result.ts';
 
 export interface InteractionRoutesDeps {
   readonly provider: Provider;
@@ -55,6 +57,10 @@ export interface InteractionRoutesDeps {
   readonly mfaRecords: Pick<MfaRecords, 'hasSecondFactor' | 'secondFactors'>;
   readonly events: Pick<AuditService, 'record'>;
   readonly mfaRequired: boolean;
+  /** Sign-in through upstream identity providers (federation/): the login page's buttons and the pages after the upstream. */
+  readonly federation?: Omit<FederationStepDeps, 'provider' | 'pages' | 'formTokens' | 'guard' | 'loginAudit' | 'events' | 'signupOpen' | 'holdForSecondFactor' | 'loginResults'>;
+  /** Builds login results; writes down a federated sign-in's provider (login-result.ts). */
+  readonly loginResults?: LoginResults;
 }
 
 type Step = 'login' | 'consent';
@@ -62,6 +68,7 @@ type Step = 'login' | 'consent';
 export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware {
   const pages = createInteractionPages(deps.provider, deps.views);
   const formTokens = createFormTokens(deps.cookieKeys);
+  const loginResults = deps.loginResults ?? createLoginResults();
   const verification = createEmailVerification({ ...deps.accountSelfService, provider: deps.provider, pages, formTokens });
   const signup = createSignupStep({ ...deps.accountSelfService, pages, formTokens, verification });
   const secondFactor = createSecondFactorStep({
@@ -69,7 +76,21 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     mfa: deps.mfa,
     accounts: deps.accounts,
     issuerHost: new URL(deps.accountSelfService.issuer).host,
-    mfaRecords: deps.mfaRecords, pages, formTokens, audit: deps.audit, events: deps.events, mfaRequired: deps.mfaRequired });
+    mfaRecords: deps.mfaRecords, pages, formTokens, audit: deps.audit, events: deps.events, mfaRequired: deps.mfaRequired, loginResults });
+  const federation = deps.federation
+    ? createFederationStep({
+        ...deps.federation,
+        provider: deps.provider,
+        pages,
+        formTokens,
+        guard: deps.guard,
+        loginAudit: deps.audit,
+        events: deps.events,
+        signupOpen: deps.selfService.signup === 'open',
+        holdForSecondFactor: secondFactor.hold,
+        loginResults,
+      })
+    : undefined;
   const login = createLoginStep({
     guard: deps.guard,
     devices: deps.devices,
@@ -80,6 +101,7 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     selfService: deps.selfService,
     holdUnverified: verification.holdUnverified,
     holdForSecondFactor: secondFactor.hold,
+    ...(federation && { providerButtons: federation.buttons }),
   });
   const consent = createConsentStep({ provider: deps.provider, accounts: deps.accounts, pages, formTokens, audit: deps.audit, grantTtl: deps.grantTtl });
   const router = new Router({ prefix: '/interaction/:uid' });
@@ -146,6 +168,29 @@ export function createInteractionRoutes(deps: InteractionRoutesDeps): Middleware
     const accepted = await accept(ctx, 'consent');
     if (accepted) await consent.submit(ctx, accepted.interaction);
   });
+
+  // "Continue with <provider>" and the pages after the upstream (federation/federation-step.ts);
+  // the upstream's callback itself is federation/federation-callback.ts, outside the interaction's path.
+  if (federation) {
+    router.post('/federation', async (ctx) => {
+      const accepted = await accept(ctx, 'login');
+      if (accepted) await federation.start(ctx, accepted.interaction, accepted.form);
+    });
+    router.get('/federation', async (ctx) => {
+      const interaction = await pages.load(ctx);
+      if (!interaction) return;
+      if (interaction.prompt.name === 'login') await federation.resume(ctx, interaction);
+      else ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
+    });
+    router.post('/federation/link', async (ctx) => {
+      const accepted = await accept(ctx, 'login');
+      if (accepted) await federation.link(ctx, accepted.interaction, accepted.form);
+    });
+    router.post('/federation/create', async (ctx) => {
+      const accepted = await accept(ctx, 'login');
+      if (accepted) await federation.create(ctx, accepted.interaction);
+    });
+  }
 
   // Sign-up and email verification (src/self-service/), reached from the login step.
   if (deps.selfService.signup === 'open') {

@@ -42,11 +42,13 @@ export interface LoginStepDeps {
    * (second-factor-step.ts).
    */
   readonly holdForSecondFactor?: (ctx: Context, interaction: Interaction, accountId: string) => Promise<boolean>;
+  /** The enabled upstream identity providers, one "Continue with <name>" button each (federation/federation-step.ts). */
+  readonly providerButtons?: () => Promise<readonly { readonly slug: string; readonly name: string }[]>;
 }
 
 const PASSWORD_CHANGED = message('reset.done.signIn');
 
-export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService, holdUnverified, holdForSecondFactor }: LoginStepDeps) {
+export function createLoginStep({ guard, devices, metrics, pages, formTokens, audit, selfService, holdUnverified, holdForSecondFactor, providerButtons }: LoginStepDeps) {
   async function render(ctx: Context, interaction: Interaction, options: { email?: string; error?: Message; notice?: Message; status?: number } = {}) {
     const hint = typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '';
     const email = options.email ?? hint;
@@ -59,6 +61,8 @@ export function createLoginStep({ guard, devices, metrics, pages, formTokens, au
       {
         title: 'login.title',
         clientName: await pages.clientName(interaction),
+        // One query for every enabled provider; none when federation is not set up.
+        providers: providerButtons ? await providerButtons() : [],
         uid: interaction.uid,
         token: formTokens.issue(interaction.uid),
         email,

@@ -24,7 +24,7 @@ import type { PasskeyService } from '../passkeys/passkey-service.ts';
 import type { WebAuthnCeremony } from '../passkeys/webauthn-ceremony.ts';
 import type { ThrottleKeys } from '../throttle/throttle-keys.ts';
 import type { ThrottleService } from '../throttle/throttle-service.ts';
-import { acrFor } from './acr.ts';
+import { createLoginResults, type LoginResults } from './login-result.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionAudit } from './interaction-audit.ts';
 import type { InteractionPages } from './interaction-page.ts';
@@ -41,13 +41,15 @@ export interface PasskeySecondFactorDeps {
   readonly keys: Pick<ThrottleKeys, 'passkey'>;
   readonly audit: Pick<AuditService, 'record'>;
   readonly loginAudit: Pick<InteractionAudit, 'loginSucceeded'>;
+  /** Builds the login result (and writes down a federated sign-in's provider): login-result.ts. */
+  readonly loginResults?: LoginResults;
 }
 
 /** What a passkey adds to a password (RFC 8176): a hardware-bound key, and so a second factor. */
 export const PASSKEY_SECOND_FACTOR_AMR = ['hwk', 'mfa'] as const;
 
 export function createPasskeySecondFactorRoutes(deps: PasskeySecondFactorDeps): Middleware {
-  const { pages, formTokens, ceremony, throttle, keys, audit } = deps;
+  const { pages, formTokens, ceremony, throttle, keys, audit, loginResults = createLoginResults() } = deps;
   const router = new Router({ prefix: '/interaction/:uid/passkey-mfa' });
 
   const answer = (ctx: Context, status: number, body: Record<string, unknown>) => {
@@ -102,11 +104,11 @@ export function createPasskeySecondFactorRoutes(deps: PasskeySecondFactorDeps): 
     const used = await deps.passkeys.recordUse(verified.passkey, verified.counter);
     if (!used.ok) return refuse(ctx, interaction, accountId, used.reason === 'counter' ? 'counter' : 'raced');
     const amr = [...waiting.amr, ...PASSKEY_SECOND_FACTOR_AMR];
-    const returnTo = await pages.resultUrl(ctx, { login: { accountId, amr, acr: acrFor(amr), remember: true } }, { mergeWithLastSubmission: false });
+    const returnTo = await pages.resultUrl(ctx, await loginResults(accountId, amr, waiting.provider), { mergeWithLastSubmission: false });
     if (returnTo === undefined) return fail(ctx, 400, 'expired');
     ctx.state.log?.info({ interaction: interaction.uid, accountId }, 'second factor: a passkey');
     audit.record({ type: 'mfa.verified', actor: accountId, subject: accountId, clientId: clientOf(interaction), ip: ctx.ip, details: { method: 'passkey' } });
-    deps.loginAudit.loginSucceeded(ctx, interaction, accountId);
+    deps.loginAudit.loginSucceeded(ctx, interaction, accountId, waiting.provider ? 'fed' : 'pwd');
     answer(ctx, 200, { redirect: returnTo });
   });
 

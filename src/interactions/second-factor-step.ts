@@ -33,13 +33,14 @@ import { enrolmentView } from '../mfa/totp-qr.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import { mfaWanted } from './mfa-wanted.ts';
-import { acrFor } from './acr.ts';
 import type { FormTokens } from './form-token.ts';
 import type { InteractionAudit } from './interaction-audit.ts';
 import type { InteractionPages } from './interaction-page.ts';
 import { MFA_REQUIRED_REASON } from './interaction-policy.ts';
 import { tooManyAttemptsMessage } from './login-messages.ts';
 import { allowPageScripts } from '../http/security-headers.ts';
+import type { SignInProvider } from '../federation/federated-sign-ins.ts';
+import { createLoginResults, type LoginResults } from './login-result.ts';
 
 /** The key of the pending state in the interaction's result. */
 const PENDING = 'latchkeyMfa';
@@ -57,9 +58,17 @@ export interface SecondFactorStepDeps {
   readonly events: Pick<AuditService, 'record'>;
   /** LATCHKEY_MFA=required. */
   readonly mfaRequired: boolean;
+  /** Builds the login result (and writes down a federated sign-in's provider): login-result.ts. */
+  readonly loginResults?: LoginResults;
 }
 
-export function createSecondFactorStep({ provider, mfa, accounts, issuerHost, mfaRecords, pages, formTokens, audit, events, mfaRequired }: SecondFactorStepDeps) {
+/** How the sign-in got as far as the second factor: a password (the default), or an upstream identity provider. */
+export interface FirstFactor {
+  readonly amr: readonly string[];
+  readonly provider?: SignInProvider;
+}
+
+export function createSecondFactorStep({ provider, mfa, accounts, issuerHost, mfaRecords, pages, formTokens, audit, events, mfaRequired, loginResults = createLoginResults() }: SecondFactorStepDeps) {
   /** Whether this sign-in must reach the MFA level (the same rule as interaction-policy.ts's step-up check). */
   async function wanted(interaction: Interaction): Promise<boolean> {
     const clientId = String(interaction.params.client_id);
@@ -114,9 +123,9 @@ export function createSecondFactorStep({ provider, mfa, accounts, issuerHost, mf
      * After the right password: holds the sign-in for a second factor when
      * the account has one (true: the browser was sent to the code page).
      */
-    async hold(ctx: Context, interaction: Interaction, accountId: string): Promise<boolean> {
+    async hold(ctx: Context, interaction: Interaction, accountId: string, first?: FirstFactor): Promise<boolean> {
       if (!(await mfaRecords.hasSecondFactor(accountId)) && !(await wanted(interaction))) return false;
-      await provider.interactionResult(ctx.req, ctx.res, { [PENDING]: { accountId } }, { mergeWithLastSubmission: false });
+      await provider.interactionResult(ctx.req, ctx.res, { [PENDING]: { accountId, ...(first && { amr: [...first.amr], provider: first.provider }) } }, { mergeWithLastSubmission: false });
       ctx.status = 303;
       ctx.redirect(`/interaction/${encodeURIComponent(interaction.uid)}`);
       return true;
@@ -140,7 +149,7 @@ export function createSecondFactorStep({ provider, mfa, accounts, issuerHost, mf
       const { accountId } = waiting;
       const clientId = String(interaction.params.client_id);
       // "Continue" after the recovery codes: the app's first code was checked in this interaction.
-      if (waiting.enrolled) return signIn(ctx, interaction, accountId, [...waiting.amr, 'otp', 'mfa']);
+      if (waiting.enrolled) return signIn(ctx, interaction, waiting, [...waiting.amr, 'otp', 'mfa']);
       if (!(await mfaRecords.hasSecondFactor(accountId))) return enrol(ctx, interaction, waiting, form);
       const checked = await mfa.verify(accountId, (form.get('code') ?? '').slice(0, 100));
       if (!checked.ok) {
@@ -155,13 +164,14 @@ export function createSecondFactorStep({ provider, mfa, accounts, issuerHost, mf
       const amr = checked.method === 'otp' ? [...waiting.amr, 'otp', 'mfa'] : [...waiting.amr, 'mfa'];
       if (checked.method === 'recovery_code') events.record({ type: 'mfa.recovery_code_used', actor: accountId, subject: accountId, clientId, ip: ctx.ip });
       events.record({ type: 'mfa.verified', actor: accountId, subject: accountId, clientId, ip: ctx.ip, details: { method: checked.method } });
-      return signIn(ctx, interaction, accountId, amr);
+      return signIn(ctx, interaction, waiting, amr);
     },
   };
 
-  async function signIn(ctx: Context, interaction: Interaction, accountId: string, amr: string[]) {
-    if (!(await pages.finish(ctx, { login: { accountId, amr, acr: acrFor(amr), remember: true } }, { mergeWithLastSubmission: false }))) return;
-    audit.loginSucceeded(ctx, interaction, accountId);
+  async function signIn(ctx: Context, interaction: Interaction, waiting: PendingSecondFactor, amr: string[]) {
+    const { accountId } = waiting;
+    if (!(await pages.finish(ctx, await loginResults(accountId, amr, waiting.provider), { mergeWithLastSubmission: false }))) return;
+    audit.loginSucceeded(ctx, interaction, accountId, waiting.provider ? 'fed' : 'pwd');
   }
 
   /** The first code of the app being set up: confirms it, then shows the recovery codes. */
@@ -179,7 +189,7 @@ export function createSecondFactorStep({ provider, mfa, accounts, issuerHost, mf
     }
     events.record({ type: 'mfa.totp_enrolled', actor: accountId, subject: accountId, clientId, ip: ctx.ip });
     events.record({ type: 'mfa.recovery_codes_generated', actor: accountId, subject: accountId, clientId, ip: ctx.ip, details: { count: confirmed.recoveryCodes.length } });
-    await provider.interactionResult(ctx.req, ctx.res, { [PENDING]: { accountId, enrolled: true } }, { mergeWithLastSubmission: false });
+    await provider.interactionResult(ctx.req, ctx.res, { [PENDING]: { accountId, amr: [...waiting.amr], provider: waiting.provider, enrolled: true } }, { mergeWithLastSubmission: false });
     return renderEnrolled(ctx, interaction, confirmed.recoveryCodes);
   }
 }
@@ -188,6 +198,8 @@ interface PendingSecondFactor {
   readonly accountId: string;
   /** The methods used so far. */
   readonly amr: readonly string[];
+  /** The upstream identity provider of a federated sign-in, named in its ID tokens (idp). */
+  readonly provider?: SignInProvider;
   /** An authenticator app was set up and its first code checked in this interaction. */
   readonly enrolled: boolean;
 }
@@ -199,8 +211,14 @@ interface PendingSecondFactor {
  * endpoints (passkey-second-factor.ts) see the same account as the code form.
  */
 export function pendingSecondFactor(interaction: Interaction): PendingSecondFactor | undefined {
-  const held = (interaction.result as Record<string, unknown> | undefined)?.[PENDING] as { accountId?: unknown; enrolled?: unknown } | undefined;
-  if (typeof held?.accountId === 'string') return { accountId: held.accountId, amr: ['pwd'], enrolled: held.enrolled === true };
+  const held = (interaction.result as Record<string, unknown> | undefined)?.[PENDING] as { accountId?: unknown; amr?: unknown; provider?: unknown; enrolled?: unknown } | undefined;
+  if (typeof held?.accountId === 'string') {
+    // Written only by hold() and enrol() above: a federated first factor names its methods and provider.
+    const amr = Array.isArray(held.amr) && held.amr.every((method) => typeof method === 'string') ? (held.amr as string[]) : ['pwd'];
+    const named = held.provider as Partial<SignInProvider> | undefined;
+    const provider = typeof named?.name === 'string' && typeof named.slug === 'string' ? { name: named.name, slug: named.slug } : undefined;
+    return { accountId: held.accountId, amr, enrolled: held.enrolled === true, ...(provider && { provider }) };
+  }
   if (interaction.prompt.reasons.includes(MFA_REQUIRED_REASON) && interaction.session?.accountId) {
     return { accountId: interaction.session.accountId, amr: ['pwd'], enrolled: false };
   }

@@ -12,7 +12,7 @@ import { ACR_VALUES } from '../interactions/acr.ts';
 import { createLogoutPages } from '../interactions/logout-pages.ts';
 import { createProviderFetch } from '../backchannel/provider-logout-tokens.ts';
 import type { LogoutNotices } from '../backchannel/logout-notices.ts';
-import { createFindAccount, type AccountLookup } from './find-account.ts';
+import { createFindAccount, type AccountLookup, type SignInProviderLookup } from './find-account.ts';
 import { addGrantReference } from './grant-reference.ts';
 import { addAuthenticationContext } from './authentication-context.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
@@ -41,6 +41,8 @@ export interface ProviderDeps {
   readonly cookieKeys: string[];
   readonly resources: ResourceLookup;
   readonly accounts: AccountLookup;
+  /** The upstream of a federated sign-in, for the ID token's idp claim (federation/federated-sign-ins.ts). */
+  readonly signInProvider?: SignInProviderLookup;
   readonly views: Views;
   /** Called for each request that failed because the database was unreachable. */
   readonly onDatabaseOutage?: (error: unknown) => void;
@@ -149,7 +151,7 @@ export function createProvider(deps: ProviderDeps): Provider {
 
   const configuration: Configuration = {
     adapter: deps.adapter,
-    findAccount: createFindAccount(deps.accounts),
+    findAccount: createFindAccount(deps.accounts, deps.signInProvider),
     jwks: deps.jwks,
     cookies: {
       keys: deps.cookieKeys,
@@ -160,7 +162,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     // acr and amr (how the person signed in, interactions/acr.ts) go with
     // `openid`: oidc-provider masks ID token claims by scope, and without
     // this an ID token carries acr only when acr_values asked for it, and amr never.
-    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, scope === 'openid' ? [...claims, 'acr', 'amr'] : [...claims]])),
+    // So does idp, the upstream of a federated sign-in (find-account.ts).
+    claims: Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, scope === 'openid' ? [...claims, 'acr', 'amr', 'idp'] : [...claims]])),
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],

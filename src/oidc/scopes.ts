@@ -4,6 +4,7 @@ export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as c
 
 export const SCOPE_CLAIMS = {
   openid: ['sub'],
-  profile: ['name', 'updated_at'],
+  // picture: set by an upstream identity provider (federation/), absent otherwise.
+  profile: ['name', 'picture', 'updated_at'],
   email: ['email', 'email_verified'],
 } as const;

@@ -155,13 +155,13 @@ describe('latchkey CLI: happy paths', () => {
     expect(user).not.toHaveProperty('passwordHash');
     const row = await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: user.id } });
     const hasher = createPasswordHasher();
-    expect(row.passwordHash.startsWith('$argon2id$')).toBe(true);
-    expect(await hasher.verify(row.passwordHash, 'correct horse battery')).toBe(true);
+    expect(row.passwordHash!.startsWith('$argon2id$')).toBe(true);
+    expect(await hasher.verify(row.passwordHash!, 'correct horse battery')).toBe(true);
 
     const text = await human(['user', 'create', '--email', 'bob@example.com', '--password-stdin'], { input: 'bob password\r\n' });
     expect(text).toContain('bob@example.com');
     const bob = await testDb.db.prisma.account.findUniqueOrThrow({ where: { email: 'bob@example.com' } });
-    expect(await hasher.verify(bob.passwordHash, 'bob password')).toBe(true);
+    expect(await hasher.verify(bob.passwordHash!, 'bob password')).toBe(true);
   });
 
   it('user list / disable / enable / set-password', async () => {
@@ -179,10 +179,10 @@ describe('latchkey CLI: happy paths', () => {
     const hasher = createPasswordHasher();
     await json(['user', 'set-password', 'alice@example.com', '--password-stdin'], { input: 'a brand new one\n' });
     let alice = await testDb.db.prisma.account.findUniqueOrThrow({ where: { email: 'alice@example.com' } });
-    expect(await hasher.verify(alice.passwordHash, 'a brand new one')).toBe(true);
+    expect(await hasher.verify(alice.passwordHash!, 'a brand new one')).toBe(true);
     expect(await human(['user', 'set-password', 'alice@example.com', '--password-stdin'], { input: 'and another one' })).toContain('Password changed');
     alice = await testDb.db.prisma.account.findUniqueOrThrow({ where: { email: 'alice@example.com' } });
-    expect(await hasher.verify(alice.passwordHash, 'and another one')).toBe(true);
+    expect(await hasher.verify(alice.passwordHash!, 'and another one')).toBe(true);
   });
 
   it('client delete / resource delete', async () => {

@@ -92,7 +92,7 @@ describe('the decoy hash for unknown emails', () => {
     await expect.poll(() => decoyParameters(service), { timeout: 10_000, interval: 50 }).toEqual(CONFIGURED);
     // …and the weaker one is upgraded at its next sign-in: the configured set stays the slowest.
     expect(await service.accounts.authenticate('weak@example.test', PASSWORD)).toMatchObject({ email: 'weak@example.test' });
-    expect(parametersOf((await testDb.db.prisma.account.findUniqueOrThrow({ where: { email: 'weak@example.test' } })).passwordHash)).toEqual(CONFIGURED);
+    expect(parametersOf((await testDb.db.prisma.account.findUniqueOrThrow({ where: { email: 'weak@example.test' } })).passwordHash!)).toEqual(CONFIGURED);
     expect(await decoyParameters(service)).toEqual(CONFIGURED);
   });
 

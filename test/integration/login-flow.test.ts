@@ -282,7 +282,7 @@ describe('sign-in refusals', () => {
     const { passwordHash } = await prisma.account.findUniqueOrThrow({ where: { id: account.id } });
     expect(passwordHash).not.toBe(weak);
     expect(passwordHash).toMatch(/^\$argon2id\$v=19\$m=7168,t=5,p=1\$/);
-    expect(createPasswordHasher().needsRehash(passwordHash)).toBe(false);
+    expect(createPasswordHasher().needsRehash(passwordHash!)).toBe(false);
   });
 });
 

@@ -1,11 +1,14 @@
 // Moving an install to a new LATCHKEY_SECRET (say, off a passphrase the
 // stricter rule now refuses): `LATCHKEY_SECRET=<new> latchkey secret rotate
-// --old-secret-stdin` re-seals every signing and cookie key, after which a
+// --old-secret-stdin` re-seals every signing and cookie key (and every
+// upstream identity provider's client secret), after which a
 // server starts on the new secret with the same keys (same kids in JWKS,
 // tokens signed before still verify). A wrong previous secret changes
 // nothing; running it again is harmless.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIdentityProviderRepository } from '../../src/federation/identity-provider-repository.ts';
+import { createIdentityProviderService, createIdpSecretSealer } from '../../src/federation/identity-provider-service.ts';
 import { createKeyRepository } from '../../src/keys/key-repository.ts';
 import { createKeyService } from '../../src/keys/key-service.ts';
 import { createSealer } from '../../src/keys/sealing.ts';
@@ -16,6 +19,7 @@ import { startTestServer } from '../helpers/server.ts';
 // What the old rule let through: long enough, but words.
 const OLD_SECRET = 'our-latchkey-production-secret-2025';
 const NEW_SECRET = randomBytes(32).toString('base64url');
+const UPSTREAM_SECRET = 'acme-upstream-client-secret';
 
 let database: TestDatabase;
 let kidsBefore: string[];
@@ -25,6 +29,8 @@ const sealedRows = async () => [
   ...(await database.db.prisma.signingKey.findMany({ orderBy: { kid: 'asc' } })).map((row) => row.sealedPrivate),
   ...(await database.db.prisma.cookieKey.findMany({ orderBy: { id: 'asc' } })).map((row) => row.sealedValue),
 ];
+const sealedIdpSecret = async () => (await database.db.prisma.identityProvider.findUniqueOrThrow({ where: { slug: 'acme-sso' } })).sealedClientSecret;
+let idpSealedBefore: string;
 
 const rotate = (previous: string) =>
   runCli(['secret', 'rotate', '--old-secret-stdin', '--json'], { env: { DATABASE_URL: database.url, LATCHKEY_SECRET: NEW_SECRET }, input: `${previous}\n` });
@@ -36,6 +42,10 @@ beforeAll(async () => {
   await keys.ensureKeys();
   kidsBefore = (await keys.publicJwks()).keys.map((key) => key.kid!).sort();
   sealedBefore = await sealedRows();
+  // And an upstream identity provider whose client secret was sealed under it.
+  const idps = createIdentityProviderService({ repository: createIdentityProviderRepository(database.db.prisma), sealer: () => createIdpSecretSealer(OLD_SECRET), config: { env: 'test' } });
+  await idps.create({ name: 'Acme SSO', issuer: 'https://sso.acme.example', clientId: 'latchkey', clientSecret: UPSTREAM_SECRET });
+  idpSealedBefore = await sealedIdpSecret();
 });
 
 afterAll(async () => {
@@ -48,13 +58,16 @@ describe('latchkey secret rotate', () => {
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).error.code).toBe('key_unavailable');
     expect(await sealedRows()).toEqual(sealedBefore);
+    expect(await sealedIdpSecret()).toBe(idpSealedBefore);
   });
 
   it('re-seals every key under the new secret; a server then starts on it with the same keys', async () => {
     const result = await rotate(OLD_SECRET);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(JSON.parse(result.stdout)).toEqual({ resealed: sealedBefore.length, alreadyCurrent: 0 });
+    expect(JSON.parse(result.stdout)).toEqual({ resealed: sealedBefore.length, alreadyCurrent: 0, identityProviders: { resealed: 1, alreadyCurrent: 0 } });
     expect(result.stdout).not.toContain(OLD_SECRET);
+    expect(result.stdout).not.toContain(UPSTREAM_SECRET);
+    expect(await sealedIdpSecret()).not.toBe(idpSealedBefore);
 
     const server = await startTestServer({ database, env: { LATCHKEY_SECRET: NEW_SECRET } });
     try {
@@ -62,7 +75,10 @@ describe('latchkey secret rotate', () => {
       expect(jwks.keys.map((key) => key.kid).sort()).toEqual(kidsBefore);
       const events = await server.services.audit.list({ types: ['secret.rotated'] });
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ actor: 'cli', details: { resealed: sealedBefore.length, alreadyCurrent: 0 } });
+      expect(events[0]).toMatchObject({ actor: 'cli', details: { resealed: sealedBefore.length, alreadyCurrent: 0, idpSecretsResealed: 1 } });
+      // The server's own services open the upstream secret under the new master secret.
+      const acme = (await server.services.identityProviders.findBySlug('acme-sso'))!;
+      expect(await server.services.identityProviders.clientSecretOf(acme)).toBe(UPSTREAM_SECRET);
     } finally {
       await server.stop();
     }
@@ -71,7 +87,7 @@ describe('latchkey secret rotate', () => {
   it('is harmless to run again', async () => {
     const result = await rotate(OLD_SECRET);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ resealed: 0, alreadyCurrent: sealedBefore.length });
+    expect(JSON.parse(result.stdout)).toEqual({ resealed: 0, alreadyCurrent: sealedBefore.length, identityProviders: { resealed: 0, alreadyCurrent: 1 } });
   });
 
   it('needs --old-secret-stdin', async () => {

@@ -7,6 +7,7 @@ import { defineCommand, defineStandaloneCommand, type CommandGroup } from '../co
 import { generateMasterSecret } from '../../config/master-secret-rule.ts';
 import { readSecretFromStdin } from '../stdin.ts';
 import { UsageError } from '../usage-error.ts';
+import { createIdpSecretSealer } from '../../federation/identity-provider-service.ts';
 
 const generate = defineStandaloneCommand<void>({
   usage: 'generate',
@@ -21,7 +22,7 @@ const generate = defineStandaloneCommand<void>({
 
 const rotate = defineCommand<string>({
   usage: 'rotate --old-secret-stdin',
-  summary: 'Re-seal every signing and cookie key from the previous master secret (read from stdin) to LATCHKEY_SECRET',
+  summary: 'Re-seal every signing and cookie key, and every identity provider client secret, from the previous master secret (read from stdin) to LATCHKEY_SECRET',
   options: { 'old-secret-stdin': { type: 'boolean' } },
   async parse(args, input) {
     if (!flag(args, 'old-secret-stdin')) throw new UsageError('missing required option --old-secret-stdin (the previous secret is read from stdin)');
@@ -29,12 +30,16 @@ const rotate = defineCommand<string>({
     if (!previous) throw new UsageError('the previous secret read from stdin is empty');
     return previous;
   },
-  async run({ resealKeys, audit }, previous) {
+  async run({ resealKeys, services, audit }, previous) {
     const result = await resealKeys(previous);
-    await audit({ type: 'secret.rotated', details: { resealed: result.resealed, alreadyCurrent: result.alreadyCurrent } });
+    // Upstream identity providers' client secrets, sealed under their own key from the same master secret.
+    const idps = await services.identityProviders.resealSecrets(createIdpSecretSealer(previous));
+    await audit({ type: 'secret.rotated', details: { resealed: result.resealed, alreadyCurrent: result.alreadyCurrent, idpSecretsResealed: idps.resealed } });
     return {
-      json: result,
-      human: `Re-sealed ${result.resealed} key(s) under LATCHKEY_SECRET (${result.alreadyCurrent} already were). Restart every instance with the new LATCHKEY_SECRET.`,
+      json: { ...result, identityProviders: idps },
+      human:
+        `Re-sealed ${result.resealed} key(s) under LATCHKEY_SECRET (${result.alreadyCurrent} already were) and ${idps.resealed} identity provider secret(s) (${idps.alreadyCurrent} already were). ` +
+        'Restart every instance with the new LATCHKEY_SECRET.',
     };
   },
 });
