@@ -93,7 +93,7 @@ export function createAccountPage({ provider, artifacts, passkeys, federatedIden
           emailVerified: who.account.emailVerified,
           name: who.account.name ?? '',
           // Without a password, the forms that ask for the current one are replaced by a way to set one.
-          hasPassword: who.account.hasPassword,
+          hasPassword: who.hasPassword,
           passwordReset,
           token: formTokens.issue(who.sessionUid),
           notice: options.notice,

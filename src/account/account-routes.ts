@@ -40,7 +40,7 @@ import type { WebAuthnCeremony } from '../passkeys/webauthn-ceremony.ts';
 export interface AccountRoutesDeps {
   readonly provider: Provider;
   readonly issuer: string;
-  readonly accounts: Pick<AccountService, 'findById' | 'findByEmail' | 'rename' | 'changeEmail' | 'changePassword' | 'delete'>;
+  readonly accounts: Pick<AccountService, 'findById' | 'hasPassword' | 'findByEmail' | 'rename' | 'changeEmail' | 'changePassword' | 'delete'>;
   readonly accountTokens: Pick<AccountTokens, 'issue' | 'use' | 'retire' | 'deleteForAccount'>;
   /** The upstream sign-ins linked to the account: listed and unlinked on the page. */
   readonly federatedIdentities: Pick<FederatedIdentities, 'listForAccount' | 'unlink'>;
@@ -100,7 +100,7 @@ export function createAccountRoutes(deps: AccountRoutesDeps): Middleware {
   const checkPassword = createCurrentPasswordCheck({ guard: deps.guard, devices: deps.devices });
   // No password to check: refused at once, without counting a failed sign-in against the account.
   const checkCurrentPassword = (ctx: Context, who: SignedIn, password: string): Promise<PasswordCheck> =>
-    who.account.hasPassword ? checkPassword(ctx, who, password) : Promise.resolve({ ok: false, status: 409, message: message('account.error.noPassword') });
+    who.hasPassword ? checkPassword(ctx, who, password) : Promise.resolve({ ok: false, status: 409, message: message('account.error.noPassword') });
   const emailChange = createEmailChange({ accounts, accountTokens: deps.accountTokens, limits: deps.limits, mail: deps.mail, audit, issuer: deps.issuer });
   const router = new Router({ prefix: '/account' });
 

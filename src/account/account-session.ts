@@ -19,6 +19,8 @@ const STATE_TTL_MS = 10 * 60 * 1000;
 
 export interface SignedIn {
   readonly account: AccountView;
+  /** False for an account made by a federated sign-in that has set no password yet: the page offers a mailed link instead. */
+  readonly hasPassword: boolean;
   /** The session's uid: what form tokens are bound to and what "this browser" is. */
   readonly sessionUid: string;
   /** Ends this browser's session (after the account is deleted). */
@@ -27,7 +29,7 @@ export interface SignedIn {
 
 export interface AccountSessionDeps {
   readonly provider: Provider;
-  readonly accounts: Pick<AccountService, 'findById'>;
+  readonly accounts: Pick<AccountService, 'findById' | 'hasPassword'>;
   readonly issuer: string;
 }
 
@@ -42,7 +44,7 @@ export function createAccountSession({ provider, accounts, issuer }: AccountSess
       if (!session.accountId) return undefined;
       const account = await accounts.findById(session.accountId);
       if (!account || account.disabled) return undefined;
-      return { account, sessionUid: session.uid, end: () => session.destroy() };
+      return { account, hasPassword: await accounts.hasPassword(account.id), sessionUid: session.uid, end: () => session.destroy() };
     },
 
     /** Sends the browser to sign in through the built-in client; it comes back to /account/callback. */

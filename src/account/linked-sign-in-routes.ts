@@ -35,7 +35,7 @@ export function addLinkedSignInRoutes(router: Router, { federatedIdentities, pas
     const link = links.find((candidate) => candidate.providerId === providerId);
     if (!link) return refuse(ctx, who, 404, message('account.error.linkNotFound'));
     const othersLeft = links.some((other) => other.providerId !== providerId);
-    if (!who.account.hasPassword && !othersLeft && (await passkeys.list(who.account.id)).length === 0) {
+    if (!who.hasPassword && !othersLeft && (await passkeys.list(who.account.id)).length === 0) {
       return refuse(ctx, who, 409, message('account.error.lastWayIn', { provider: link.name }));
     }
     if (await federatedIdentities.unlink(who.account.id, providerId)) {

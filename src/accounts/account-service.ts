@@ -27,8 +27,6 @@ export interface AccountView {
   readonly name: string | null;
   /** A picture URL, from an upstream identity provider's claims (src/federation/). */
   readonly picture: string | null;
-  /** False for an account made by a federated sign-in that has not set a password yet. */
-  readonly hasPassword: boolean;
   readonly disabled: boolean;
   /** What the person may do in the admin console (accounts/admin-role.ts). */
   readonly role: AdminRole;
@@ -273,6 +271,16 @@ export function createAccountService({ repository, hasher, artifacts }: AccountS
       return edited;
     },
 
+    /**
+     * Whether the account has a password: false for one made by a federated
+     * sign-in until it sets one (and for no account). Not on AccountView,
+     * which goes out whole (CLI, Admin API) and says nothing of passwords.
+     */
+    async hasPassword(accountId: string): Promise<boolean> {
+      const row = await repository.findById(accountId);
+      return row !== undefined && row.passwordHash !== null;
+    },
+
     async findById(id: string): Promise<AccountView | undefined> {
       const row = await repository.findById(id);
       return row && toView(row);
@@ -420,7 +428,6 @@ function toView(row: AccountRow): AccountView {
     emailVerified: row.emailVerified,
     name: row.name,
     picture: row.picture,
-    hasPassword: row.passwordHash !== null,
     disabled: row.disabled,
     role: toAdminRole(row.role),
     createdAt: row.createdAt,

@@ -170,14 +170,16 @@ describe('identity providers', () => {
 describe('federated accounts and links', () => {
   it('creates an account without a password; password sign-in fails for it like a wrong password', async () => {
     const account = await services.accounts.createFederated({ email: ' Fed@Example.COM ', emailVerified: true, name: 'Fed Person', picture: 'https://cdn.acme.example/fed.png' });
-    expect(account).toMatchObject({ email: 'fed@example.com', emailVerified: true, name: 'Fed Person', picture: 'https://cdn.acme.example/fed.png', hasPassword: false });
+    expect(account).toMatchObject({ email: 'fed@example.com', emailVerified: true, name: 'Fed Person', picture: 'https://cdn.acme.example/fed.png' });
+    expect(await services.accounts.hasPassword(account.id)).toBe(false);
     expect((await testDb.db.prisma.account.findUniqueOrThrow({ where: { id: account.id } })).passwordHash).toBeNull();
     for (const password of ['', 'anything at all', 'x'.repeat(300)]) {
       expect(await services.accounts.authenticate('fed@example.com', password)).toBeUndefined();
     }
     // Unverified upstream email: stored unverified; unfit name and picture dropped, not refused.
     const other = await services.accounts.createFederated({ email: 'unverified@example.com', emailVerified: false, name: 'bad\u0000name', picture: 'javascript:alert(1)' });
-    expect(other).toMatchObject({ emailVerified: false, name: null, picture: null, hasPassword: false });
+    expect(other).toMatchObject({ emailVerified: false, name: null, picture: null });
+    expect(await services.accounts.hasPassword(other.id)).toBe(false);
     // The email is unique as at sign-up, whoever holds it.
     expect((await codeOf(services.accounts.createFederated({ email: 'FED@example.com', emailVerified: true })))?.code).toBe('already_exists');
     expect((await codeOf(services.accounts.createFederated({ email: 'not-an-email', emailVerified: true })))?.field).toBe('email');
@@ -185,7 +187,10 @@ describe('federated accounts and links', () => {
 
   it('a password set later (the reset flow) lets it sign in with the password', async () => {
     await services.accounts.setPassword('fed@example.com', 'a fresh federated password');
-    expect(await services.accounts.authenticate('fed@example.com', 'a fresh federated password')).toMatchObject({ email: 'fed@example.com', hasPassword: true });
+    const fed = await services.accounts.authenticate('fed@example.com', 'a fresh federated password');
+    expect(fed).toMatchObject({ email: 'fed@example.com' });
+    expect(await services.accounts.hasPassword(fed!.id)).toBe(true);
+    expect(await services.accounts.hasPassword('00000000-0000-0000-0000-000000000000')).toBe(false);
   });
 
   it('updates the profile from the upstream: name and picture replaced, email only verified and free', async () => {
