@@ -54,7 +54,7 @@ export interface FederationStepDeps {
   readonly clients: Pick<UpstreamClients, 'for'>;
   readonly identityProviders: Pick<IdentityProviderService, 'listEnabled' | 'findBySlug'>;
   readonly federatedIdentities: Pick<FederatedIdentities, 'find' | 'link' | 'touch'>;
-  readonly accounts: Pick<AccountService, 'findById' | 'findByEmail' | 'createFederated' | 'updateProfileFromUpstream'>;
+  readonly accounts: Pick<AccountService, 'findById' | 'findByEmail' | 'createFederated' | 'updateProfileFromUpstream' | 'hasPassword'>;
   readonly guard: Pick<LoginGuard, 'signIn'>;
   readonly loginAudit: Pick<InteractionAudit, 'loginSucceeded' | 'loginFailed'>;
   readonly federationAudit: FederationAudit;
@@ -209,8 +209,8 @@ export function createFederationStep(deps: FederationStepDeps) {
    * One without a password (made through another provider) cannot be proven
    * here; the page says to sign in the way it was made.
    */
-  function offerLink(ctx: Context, interaction: Interaction, provider: HeldProvider, account: AccountView, email: string) {
-    if (account.hasPassword) return renderLink(ctx, interaction, provider, email);
+  async function offerLink(ctx: Context, interaction: Interaction, provider: HeldProvider, account: AccountView, email: string) {
+    if (await accounts.hasPassword(account.id)) return renderLink(ctx, interaction, provider, email);
     federationAudit.failed(ctx, at(interaction, provider), 'link_needs_password', { accountId: account.id });
     return renderRefusal(ctx, interaction, 409, {
       title: message('federation.link.title', { provider: provider.name }),

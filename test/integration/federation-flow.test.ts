@@ -89,7 +89,8 @@ describe('a first sign-in with an upstream identity', () => {
     expect(claims.idp).toBe('Acme SSO');
     expect(claims.acr).toBe('urn:latchkey:acr:password');
     const account = await downstream.services.accounts.findByEmail('grace@example.test');
-    expect(account).toMatchObject({ id: claims.sub, emailVerified: true, name: 'Grace Hopper', hasPassword: false });
+    expect(account).toMatchObject({ id: claims.sub, emailVerified: true, name: 'Grace Hopper' });
+    expect(await downstream.services.accounts.hasPassword(claims.sub)).toBe(false);
     expect(await rp.userinfo(tokens.access_token, claims.sub)).toMatchObject({ email: 'grace@example.test', email_verified: true, name: 'Grace Hopper' });
 
     const provider = (await downstream.services.identityProviders.findBySlug('acme-sso'))!;
