@@ -77,8 +77,9 @@ export function parseIdpType(raw: string | undefined): IdentityProviderType {
 
 /**
  * The upstream's issuer (oidc: where its discovery document is; github: the
- * server's base URL). Absolute https, or http to a loopback host, or any
- * http outside production (like a redirect URI, client-validation.ts); no
+ * server's base URL). Absolute https; plain http only to a loopback host
+ * outside production (a second Latchkey on this machine), the rule the
+ * upstream clients apply when they call it (oidc-upstream.ts); no
  * credentials, query or fragment, since the issuer is compared as a string
  * with the one the discovery document and ID tokens name. Kept as typed
  * (trimmed), not re-serialised: a trailing slash is part of an issuer.
@@ -95,8 +96,8 @@ export function parseIssuer(raw: string | undefined, env: Config['env']): string
   }
   if (url.username || url.password) throw new InvalidInputError(`issuer "${issuer}" must not contain credentials`, { field: 'issuer' });
   if (issuer.includes('?') || issuer.includes('#')) throw new InvalidInputError(`issuer "${issuer}" must not have a query or a fragment`, { field: 'issuer' });
-  if (url.protocol === 'http:' && env === 'production' && !isLoopbackHost(url.hostname)) {
-    throw new InvalidInputError(`issuer "${issuer}" must use https in production (http is allowed only for loopback hosts)`, { field: 'issuer' });
+  if (url.protocol === 'http:' && (env === 'production' || !isLoopbackHost(url.hostname))) {
+    throw new InvalidInputError(`issuer "${issuer}" must use https (http is allowed only for loopback hosts outside production)`, { field: 'issuer' });
   }
   return issuer;
 }

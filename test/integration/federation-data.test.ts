@@ -14,7 +14,7 @@ import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/d
 
 let testDb: TestDatabase;
 let services: Services;
-/** The same database seen by a production configuration (https issuers only, but for loopback). */
+/** The same database seen by a production configuration (https issuers only). */
 let production: Services;
 const SECRET = randomBytes(32).toString('base64url');
 const NOW = new Date('2026-12-06T20:00:00.000Z');
@@ -112,6 +112,9 @@ describe('identity providers', () => {
       { input: { issuer: 'https://sso.acme.example/\u0000' }, code: 'invalid_input', field: 'issuer' },
       { input: { issuer: `https://sso.acme.example/${'p'.repeat(2048)}` }, code: 'invalid_input', field: 'issuer' },
       { input: { issuer: 'http://sso.acme.example' }, code: 'invalid_input', field: 'issuer', on: production },
+      { input: { issuer: 'http://sso.acme.example' }, code: 'invalid_input', field: 'issuer' },
+      { input: { issuer: 'http://127.0.0.1:9000' }, code: 'invalid_input', field: 'issuer', on: production },
+      { input: { issuer: 'http://localhost:9000/' }, code: 'invalid_input', field: 'issuer', on: production },
       { input: { clientId: '' }, code: 'invalid_input', field: 'client_id' },
       { input: { clientId: 'id\u0000' }, code: 'invalid_input', field: 'client_id' },
       { input: { clientId: 'i'.repeat(513) }, code: 'invalid_input', field: 'client_id' },
@@ -131,11 +134,11 @@ describe('identity providers', () => {
       expect(error?.message ?? '').not.toContain(ACME.clientSecret);
     }
     expect(await testDb.db.prisma.identityProvider.count()).toBe(before);
-    // What production does allow: https, and http to a loopback host.
-    for (const issuer of ['https://sso.acme.example/realms/main/', 'http://127.0.0.1:9000', 'http://localhost:9000/']) {
-      const created = await production.identityProviders.create({ ...ACME, slug: 'loopback', issuer });
+    // What is allowed: https everywhere; http to a loopback host outside production only (what the upstream clients will call).
+    for (const [on, issuer] of [[production, 'https://sso.acme.example/realms/main/'], [services, 'http://127.0.0.1:9000'], [services, 'http://localhost:9000/']] as const) {
+      const created = await on.identityProviders.create({ ...ACME, slug: 'loopback', issuer });
       expect(created.issuer).toBe(issuer);
-      await production.identityProviders.delete('loopback');
+      await on.identityProviders.delete('loopback');
     }
   });
 
