@@ -176,6 +176,7 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     federatedIdentities: services.federatedIdentities,
     accounts: services.accounts,
     federationAudit: createFederationAudit({ events: services.audit }),
+    limits,
   };
 
   if (config.registration === 'open' && config.env === 'production') {

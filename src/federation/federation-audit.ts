@@ -8,6 +8,7 @@ import type { AuditEventInput } from '../audit/audit-event.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 
 export type FederationFailureReason =
+  | 'throttled'
   | 'upstream_unreachable'
   | 'upstream_misconfigured'
   | 'upstream_error'

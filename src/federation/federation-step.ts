@@ -32,6 +32,7 @@ import type { InteractionPages } from '../interactions/interaction-page.ts';
 import { BUSY_MESSAGE, INVALID_CREDENTIALS, tooManyAttemptsMessage } from '../interactions/login-messages.ts';
 import type { LoginResults } from '../interactions/login-result.ts';
 import type { FirstFactor } from '../interactions/second-factor-step.ts';
+import type { AccountLimits } from '../throttle/account-limits.ts';
 import type { LoginGuard } from '../throttle/login-guard.ts';
 import type { AuditService } from '../audit/audit-service.ts';
 import type { FederationAudit, FederationEventContext, FederationFailureReason } from './federation-audit.ts';
@@ -61,6 +62,8 @@ export interface FederationStepDeps {
   readonly events: Pick<AuditService, 'record'>;
   /** LATCHKEY_SIGNUP=open: a first federated sign-in may create an account. */
   readonly signupOpen: boolean;
+  /** The sign-up page's limits (per network, per address), which a federated account creation counts against too. */
+  readonly limits: Pick<AccountLimits, 'signUp'>;
   /** After the upstream, before the sign-in finishes: answers itself (true) when a second factor is due (second-factor-step.ts). */
   readonly holdForSecondFactor?: (ctx: Context, interaction: Interaction, accountId: string, first: FirstFactor) => Promise<boolean>;
   readonly loginResults: LoginResults;
@@ -359,6 +362,13 @@ export function createFederationStep(deps: FederationStepDeps) {
         ctx.status = 303;
         ctx.redirect(`${loginHref(interaction)}/federation`);
         return;
+      }
+      // Counted like the sign-up page: an upstream that hands out identities freely must not mint accounts here without bound.
+      const verdict = await deps.limits.signUp(ctx.ip, identity.email);
+      if (!verdict.allowed) {
+        federationAudit.failed(ctx, at(interaction, provider), 'throttled');
+        ctx.set('Retry-After', String(verdict.retryAfter));
+        return renderRefusal(ctx, interaction, 429, { title: 'federation.error.throttled.title', message: message('federation.error.throttled.message'), code: 'too_many_requests' });
       }
       let account: AccountView;
       try {

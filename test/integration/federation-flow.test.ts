@@ -209,3 +209,42 @@ describe('GitHub (plain OAuth 2.0)', () => {
     expect(pageCode(refused)).toBe('email_unverified');
   });
 });
+
+describe('federated account creation counts against the sign-up limits', () => {
+  // Its own server: the sign-up budget is per network (10 new accounts from
+  // one address, throttle-policy.ts's signup_ip), and every RP here comes
+  // from 127.0.0.1.
+  let server: TestServer;
+  let hub: FakeGithub;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { LATCHKEY_SIGNUP: 'open' } });
+    hub = await startFakeGithub({ clientId: 'gh-limit', clientSecret: 'gh-limit-secret' });
+    await registerProvider(server, { name: 'GitHub', slug: 'github', type: 'github', issuer: hub.origin, clientId: 'gh-limit', clientSecret: 'gh-limit-secret' });
+  });
+  afterAll(async () => {
+    await hub?.stop();
+    await server?.stop();
+  });
+
+  it('creates ten accounts from one network, then answers 429 with Retry-After and creates nothing', async () => {
+    const { client, clientSecret: secret } = await server.services.clients.create({ name: 'Signups', redirectUris: [CALLBACK] });
+    const createOne = async (i: number) => {
+      hub.signInAs({ id: 7000 + i, login: `person${i}`, name: `Person ${i}`, emails: [{ email: `person${i}@example.test`, primary: true, verified: true }] });
+      const rp = await createRelyingParty({ issuer: server.issuer, clientId: client.clientId, clientSecret: secret!, redirectUri: CALLBACK });
+      const { callback } = await roundTripToUpstream(rp, hub.agent(), 'GitHub', { email: 'ignored' });
+      const confirm = await rp.browser.open(callback);
+      expect(heading(confirm)).toBe('Create an account with GitHub');
+      return pressButton(rp.browser, confirm, 'Create account');
+    };
+    for (let i = 0; i < 10; i++) expect(heading(await createOne(i))).toBe('Signups wants to access your account');
+
+    const refused = expectPage(await createOne(10));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(heading(refused)).toBe('Too many new accounts');
+    expect(pageCode(refused)).toBe('too_many_requests');
+    expect(await server.services.accounts.findByEmail('person10@example.test')).toBeUndefined();
+    // Audit events are written in batches, off the response path.
+    await expect.poll(async () => (await server.services.audit.list({ types: ['federation.failed'], limit: 10 })).map((event) => event.details?.reason), { timeout: 5000 }).toEqual(['throttled']);
+  });
+});
