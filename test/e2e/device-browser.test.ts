@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, VIEWPORTS } from '../helpers/browser.ts';
+import { launchChromium, VIEWPORTS, watchPage } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const SHOTS = process.env.SCREENSHOTS || path.join(fileURLToPath(new URL('../..', import.meta.url)), 'test-results');
@@ -42,13 +42,7 @@ afterAll(async () => {
 async function openContext(viewport: (typeof VIEWPORTS)[keyof typeof VIEWPORTS] = VIEWPORTS.desktop): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.location().url.endsWith('/favicon.ico')) return;
-    if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  const problems = watchPage(page);
   return { context, page, problems };
 }
 

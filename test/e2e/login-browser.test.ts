@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, VIEWPORTS } from '../helpers/browser.ts';
+import { launchChromium, VIEWPORTS, watchPage } from '../helpers/browser.ts';
 import { createRelyingParty, type RelyingParty } from '../helpers/rp.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -78,15 +78,7 @@ afterAll(async () => {
 async function openContext(viewport: (typeof VIEWPORTS)[keyof typeof VIEWPORTS]) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  // A blocked navigation shows up as a wait that never ends: fail well inside the test timeout.
-  page.setDefaultTimeout(10_000);
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    // Chromium asks every origin for a favicon; neither serves one.
-    if (message.location().url.endsWith('/favicon.ico')) return;
-    if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  const problems = watchPage(page);
   return { context, page, problems };
 }
 

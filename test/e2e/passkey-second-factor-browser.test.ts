@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { decodeJwt } from 'jose';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, watchPage } from '../helpers/browser.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { codeAt } from '../helpers/mfa.ts';
 import { createRelyingParty, expectPage, type RelyingParty } from '../helpers/rp.ts';
@@ -35,7 +35,7 @@ let carol: { id: string; email: string };
 let carolSecret = '';
 let context: BrowserContext;
 let page: Page;
-const problems: string[] = [];
+let problems: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -51,12 +51,7 @@ beforeAll(async () => {
   context = await browser.newContext();
   await context.route(`${appOrigin}/**`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>App</title><h1>App</h1>' }));
   page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.on('console', (m) => {
-    if (m.location().url.endsWith('/favicon.ico')) return;
-    if (m.type() === 'error' || /Content Security Policy/i.test(m.text())) problems.push(m.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  problems = watchPage(page);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   await cdp.send('WebAuthn.addVirtualAuthenticator', {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchChromium, VIEWPORTS } from '../helpers/browser.ts';
+import { launchChromium, VIEWPORTS, watchPage } from '../helpers/browser.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { createRelyingParty, type RelyingParty } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -57,13 +57,7 @@ afterAll(async () => {
 it('forgot password → mail → new password → sign in → code at the redirect URI', { timeout: 60_000 }, async () => {
   const context = await browser.newContext({ viewport: VIEWPORTS.desktop });
   const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.location().url.endsWith('/favicon.ico')) return;
-    if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`${message.text()} (${message.location().url})`);
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
+  const problems = watchPage(page);
   const h1 = () => page.locator('h1').innerText();
 
   try {

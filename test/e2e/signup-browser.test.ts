@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchChromium, VIEWPORTS } from '../helpers/browser.ts';
+import { launchChromium, VIEWPORTS, watchPage } from '../helpers/browser.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { createRelyingParty, type RelyingParty } from '../helpers/rp.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -54,13 +54,7 @@ it('a person creates an account, follows the mailed link in the same tab, and la
   const context = await browser.newContext({ viewport: VIEWPORTS.desktop });
   try {
     const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.location().url.endsWith('/favicon.ico')) return;
-      if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
+    const problems = watchPage(page);
 
     const request = await rp.authorizationRequest({ scope: 'openid profile email' });
     await page.goto(request.url.href);
