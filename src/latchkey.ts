@@ -71,6 +71,7 @@ import { createFederatedSignIns } from './federation/federated-sign-ins.ts';
 import { createFederationAudit } from './federation/federation-audit.ts';
 import { createFederationCallback } from './federation/federation-callback.ts';
 import { createFederationCookie } from './federation/federation-cookie.ts';
+import { createFederationStates } from './federation/federation-states.ts';
 import { createUpstreamClients } from './federation/upstream-clients.ts';
 import { createLoginResults } from './interactions/login-result.ts';
 
@@ -176,6 +177,8 @@ export async function createLatchkey(config: Config, db: Database, log: Log, opt
     federatedIdentities: services.federatedIdentities,
     accounts: services.accounts,
     federationAudit: createFederationAudit({ events: services.audit }),
+    // The round trip's state, used once (a conditional update in the artifact table).
+    states: createFederationStates({ artifacts }),
     limits,
   };
 

@@ -5,10 +5,12 @@
 // and the URL's state is the one both hold: no login CSRF (a callback
 // planted in another browser has no such cookie), no replay (the cookie is
 // cleared and the interaction moves to "spent" or "returned" at the first
-// use). Then the upstream client redeems the code and checks the ID token
-// (oidc-upstream.ts, github-upstream.ts), the interaction holds who signed
-// in, and the browser goes on to /interaction/<uid>/federation, inside the
-// interaction again (federation-step.ts).
+// use; the state itself is single use, federation-states.ts, so of callbacks
+// in flight at once exactly one goes on). Then the upstream client redeems
+// the code and checks the ID token (oidc-upstream.ts, github-upstream.ts),
+// the interaction holds who signed in, and the browser goes on to
+// /interaction/<uid>/federation, inside the interaction again
+// (federation-step.ts).
 //
 // Every failure is a readable page (with the way back to the login page
 // when the interaction is known), a log line naming the provider and why,
@@ -20,6 +22,7 @@ import { isDatabaseText } from '../db/database-text.ts';
 import { message, type Message } from '../i18n/message.ts';
 import type { InteractionPages } from '../interactions/interaction-page.ts';
 import type { FederationAudit, FederationFailureReason } from './federation-audit.ts';
+import type { FederationStates } from './federation-states.ts';
 import { callbackPath, type FederationCookie } from './federation-cookie.ts';
 import { findInteraction, heldFederation, hold, type HeldProvider } from './federation-held.ts';
 import type { StepIdentityProvider } from './federation-step.ts';
@@ -31,6 +34,7 @@ export interface FederationCallbackDeps {
   readonly issuer: string;
   readonly pages: Pick<InteractionPages, 'render' | 'renderProblem'>;
   readonly cookie: Pick<FederationCookie, 'take'>;
+  readonly states: Pick<FederationStates, 'use'>;
   readonly clients: Pick<UpstreamClients, 'for'>;
   readonly identityProviders: { findBySlug(slug: string): Promise<StepIdentityProvider | undefined | null> };
   readonly federationAudit: FederationAudit;
@@ -81,7 +85,8 @@ export function createFederationCallback(deps: FederationCallbackDeps): Middlewa
     if (held.stage !== 'started') return refuse(ctx, interaction, idp, 'replayed', { ...stale, code: 'federation_callback_replayed' });
     if (held.checks.state !== state) return refuse(ctx, interaction, idp, 'state_mismatch', { ...stale, code: 'federation_state_mismatch' });
 
-    // Spent before the code is redeemed: a second callback in flight finds nothing to finish.
+    // Used up before the code is redeemed, by one conditional update: of callbacks in flight at once, one goes on.
+    if (!(await deps.states.use(state))) return refuse(ctx, interaction, idp, 'replayed', { ...stale, code: 'federation_callback_replayed' });
     await hold(interaction, { stage: 'spent', provider: held.provider });
     const callbackUrl = new URL(`${deps.issuer}${callbackPath(idp.slug)}`);
     callbackUrl.search = ctx.querystring;

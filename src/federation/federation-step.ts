@@ -39,6 +39,7 @@ import type { FederationAudit, FederationEventContext, FederationFailureReason }
 import { callbackPath, type FederationCookie } from './federation-cookie.ts';
 import { heldFederation, heldResult, type HeldProvider } from './federation-held.ts';
 import type { FederatedIdentities } from './federated-identities.ts';
+import type { FederationStates } from './federation-states.ts';
 import type { IdentityProviderService, IdentityProviderView } from './identity-provider-service.ts';
 import type { UpstreamClients } from './upstream-clients.ts';
 import { UpstreamError, type UpstreamIdentity } from './upstream-identity.ts';
@@ -52,6 +53,7 @@ export interface FederationStepDeps {
   readonly pages: InteractionPages;
   readonly formTokens: FormTokens;
   readonly cookie: Pick<FederationCookie, 'set'>;
+  readonly states: Pick<FederationStates, 'issue'>;
   readonly clients: Pick<UpstreamClients, 'for'>;
   readonly identityProviders: Pick<IdentityProviderService, 'listEnabled' | 'findBySlug'>;
   readonly federatedIdentities: Pick<FederatedIdentities, 'find' | 'link' | 'touch'>;
@@ -257,6 +259,7 @@ export function createFederationStep(deps: FederationStepDeps) {
           code: failure.code,
         });
       }
+      await deps.states.issue(begun.checks.state);
       await deps.provider.interactionResult(ctx.req, ctx.res, heldResult({ stage: 'started', provider: held, checks: begun.checks }), { mergeWithLastSubmission: false });
       deps.cookie.set(ctx, { uid: interaction.uid, slug: provider.slug, state: begun.checks.state });
       ctx.state.log?.info({ interaction: interaction.uid, provider: provider.slug }, 'sent to an upstream identity provider');

@@ -103,6 +103,23 @@ describe('callbacks that are refused', () => {
     expect(await downstream.services.accounts.findByEmail(person.email)).toBeUndefined();
   });
 
+  it('the same callback five times at once, each with a copy of its cookie: exactly one goes on', async () => {
+    const person = await upstream.addPerson({ email: `parallel-${Math.random().toString(36).slice(2)}@example.test` });
+    const rp = await newRp();
+    const { callback } = await roundTripToUpstream(rp, upstream.agent(), 'Acme SSO', { email: person.email });
+    const cookie = rp.browser.jar.header(callback)!;
+    // Each stops where the one that goes on is sent: back into its interaction.
+    const answers = await Promise.all(Array.from({ length: 5 }, () => new UserAgent(callback.origin, (url) => url.pathname.endsWith('/federation')).open(callback, { headers: { cookie } })));
+    const onward = answers.filter((answer) => answer.kind === 'redirect');
+    expect(onward).toHaveLength(1);
+    expect(onward[0]!.url.pathname).toMatch(/^\/interaction\/[^/]+\/federation$/);
+    // The others are refused as replays before any reaches the upstream: a second redemption of its code
+    // would make the upstream revoke what it issued, and fail the one that goes on too.
+    for (const refused of answers.filter((answer) => answer.kind === 'page')) {
+      expect({ status: refused.status, code: pageCode(refused) }).toEqual({ status: 400, code: 'federation_callback_replayed' });
+    }
+  });
+
   it('an unknown provider\'s callback is a 404 page', async () => {
     refusal(await new UserAgent(new URL(downstream.issuer).origin).open('/federation/nobody/callback?code=x&state=y'), 404, 'unknown_identity_provider');
   });
