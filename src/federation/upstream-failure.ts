@@ -20,10 +20,11 @@ function* causes(error: unknown): Generator<unknown> {
 
 function unreachable(error: unknown): boolean {
   for (const cause of causes(error)) {
-    const { name, code, message } = cause as { name?: unknown; code?: unknown; message?: unknown };
+    const { name, code } = cause as { name?: unknown; code?: unknown };
     if (name === 'AbortError' || name === 'TimeoutError') return true;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
-    if (cause instanceof TypeError && message === 'fetch failed') return true;
+    // A network error as fetch reports it: a TypeError (the WHATWG fetch standard), with what failed attached as its cause.
+    if (cause instanceof TypeError && (cause as { cause?: unknown }).cause instanceof Error) return true;
   }
   return false;
 }
@@ -53,6 +54,7 @@ export function upstreamFailure(error: unknown): UpstreamError {
       case 'OAUTH_JWT_CLAIM_COMPARISON_FAILED':
       case 'OAUTH_JWT_TIMESTAMP_CHECK_FAILED':
       case 'OAUTH_KEY_SELECTION_FAILED':
+      // OAUTH_INVALID_RESPONSE includes a signature that does not verify (oauth4webapi's validateJwsSignature).
       case 'OAUTH_INVALID_RESPONSE':
         return new UpstreamError('upstream_invalid_response', describeFailure(error));
       default:
@@ -60,7 +62,5 @@ export function upstreamFailure(error: unknown): UpstreamError {
         return new UpstreamError('upstream_misconfigured', describeFailure(error));
     }
   }
-  // A signature that does not verify surfaces as a plain Error from the JOSE layer.
-  if (error instanceof Error && /signature/i.test(error.message)) return new UpstreamError('upstream_invalid_response', describeFailure(error));
   return new UpstreamError('upstream_misconfigured', describeFailure(error));
 }
