@@ -82,6 +82,10 @@ const REDEEMED_AT_TOKEN_ENDPOINT = new Set(['AuthorizationCode', 'RefreshToken',
  */
 const ID_FOR_USER_CODE = 'idForUserCode';
 
+/** oidc-provider's model of ids seen once (DPoP proofs, client assertions): found by claiming (claimOnce). */
+const REPLAY_DETECTION = 'ReplayDetection';
+const CLAIM_TTL_MS = 3_600_000;
+
 const SEALED_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> = {
   Interaction: [['session', 'cookie'], ['parJti'], ['deviceCode']],
   DeviceCode: [['userCode']],
@@ -121,6 +125,22 @@ function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }:
     return payload;
   }
 
+  /**
+   * oidc-provider's ReplayDetection.unique() (a DPoP proof's jti, a client
+   * assertion's) is find() then save(), two awaits apart: requests replaying
+   * one proof at once all found nothing and all passed (on PostgreSQL, 20
+   * parallel requests with one proof got 20 tokens). So its find() is the
+   * claim: the first request to insert the id finds nothing and goes on to
+   * save() (which replaces the claim's row with the real one); every other
+   * one finds it, and oidc-provider refuses it with its own error. The claim
+   * lives an hour if the save never comes (the request failed in between).
+   */
+  async function claimOnce(id: string): Promise<AdapterPayload | undefined> {
+    const at = new Date(now());
+    const claimed = await artifacts.claim(model, artifactKey(id), { payload: '{}', expiresAt: new Date(at.getTime() + CLAIM_TTL_MS) }, at);
+    return claimed ? undefined : { jti: id };
+  }
+
   return {
     async upsert(id, payload, expiresIn) {
       if (!isLookupKey(id)) throw new Error(`${model} id must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
@@ -143,6 +163,7 @@ function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }:
 
     async find(id) {
       if (!isLookupKey(id)) return undefined;
+      if (model === REPLAY_DETECTION) return claimOnce(id);
       return toPayload(await artifacts.find(model, artifactKey(id), liveNow()), { id });
     },
 

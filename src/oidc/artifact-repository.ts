@@ -82,6 +82,13 @@ const STATEMENTS = {
   // once exactly one changes the row: on PostgreSQL the others wait for its
   // row lock, then find "consumedAt" set and change nothing.
   consume: `UPDATE "OidcArtifact" SET "consumedAt" = ? WHERE "model" = ? AND "id" = ? AND "consumedAt" IS NULL`,
+  // Inserts the row, or takes over one that has expired (the purge has not
+  // reached it yet); a live row is left alone and the count is 0. One
+  // statement, so of any number of requests claiming one id at once exactly
+  // one counts 1, on both dialects.
+  claim: `INSERT INTO "OidcArtifact" ("model", "id", "payload", "expiresAt") VALUES (?, ?, ?, ?)
+    ON CONFLICT ("model", "id") DO UPDATE SET "payload" = excluded."payload", "expiresAt" = excluded."expiresAt", "consumedAt" = NULL
+    WHERE "OidcArtifact"."expiresAt" IS NOT NULL AND "OidcArtifact"."expiresAt" <= ?`,
   destroy: `DELETE FROM "OidcArtifact" WHERE "model" = ? AND "id" = ?`,
 };
 
@@ -103,7 +110,7 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
     return rows[0] ?? null;
   }
 
-  async function write(name: 'upsert' | 'consume' | 'destroy', ...params: unknown[]): Promise<number> {
+  async function write(name: 'upsert' | 'consume' | 'claim' | 'destroy', ...params: unknown[]): Promise<number> {
     if (statements) {
       const changes = await statements.run(STATEMENTS[name], ...params);
       if (changes !== BUSY) return changes;
@@ -132,6 +139,15 @@ export function createArtifactRepository({ prisma, dialect, statements }: Pick<D
     /** Marks the artifact consumed unless it already was; returns whether this call did (false also when there is no such row). */
     async consume(model: string, id: string, at: Date): Promise<boolean> {
       return (await write('consume', at, model, id)) > 0;
+    },
+
+    /**
+     * Creates the artifact unless a live one has that id (an expired one is
+     * replaced); returns whether this call created it. For ids that must be
+     * seen only once (a DPoP proof's or a client assertion's jti).
+     */
+    async claim(model: string, id: string, artifact: Pick<ArtifactWrite, 'payload'> & { readonly expiresAt: Date }, at: Date): Promise<boolean> {
+      return (await write('claim', model, id, artifact.payload, artifact.expiresAt, at)) > 0;
     },
 
     /**

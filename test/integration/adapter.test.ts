@@ -209,6 +209,25 @@ describe('adapter, method by method', () => {
     }
   });
 
+  it('finds a ReplayDetection id by claiming it: the first find gets nothing, every later one (and any at the same time) finds it, until it expires', async () => {
+    const adapter = adapterFor('ReplayDetection');
+    const jti = unique('replay');
+    const start = clockMs;
+    try {
+      const finds = await Promise.all(Array.from({ length: 10 }, () => adapter.find(jti)));
+      expect(finds.filter((found) => found === undefined)).toHaveLength(1);
+      expect(finds.filter((found) => found !== undefined)).toHaveLength(9);
+      // oidc-provider saves it next, with the proof's own expiry.
+      await adapter.upsert(jti, { iss: 'client-1', iat: 1, exp: 2 }, 300);
+      expect(await adapter.find(jti)).toBeDefined();
+      clockMs = start + 300_000;
+      expect(await adapter.find(jti)).toBeUndefined();
+      expect(await adapter.find(jti)).toBeDefined();
+    } finally {
+      clockMs = start;
+    }
+  });
+
   it('keeps the same id under two model names apart', async () => {
     const id = unique('shared');
     await adapterFor('AccessToken').upsert(id, { jti: id, kind: 'AccessToken' }, 60);

@@ -201,6 +201,16 @@ describe("Latchkey's token endpoint", () => {
     expect(await server.database.db.prisma.oidcArtifact.count({ where: { model: 'ReplayDetection' } })).toBeGreaterThan(0);
   });
 
+  it('accepts one of 20 parallel requests carrying one proof and refuses the other 19', async () => {
+    const key = await proofKey();
+    const once = await proof(key, 'POST', `${server.issuer}/token`);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => clientCredentials(service, once)));
+    const accepted = answers.filter((answer) => answer.status === 200);
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]!.body.token_type).toBe('DPoP');
+    expect(answers.filter((answer) => answer.status !== 200)).toEqual(Array(19).fill({ status: 400, body: { error: 'invalid_grant', error_description: 'grant request is invalid' } }));
+  });
+
   it('refuses a proof made for another URL (htu) or method (htm)', async () => {
     const key = await proofKey();
     for (const made of [await proof(key, 'POST', `${server.issuer}/token/introspection`), await proof(key, 'GET', `${server.issuer}/token`)]) {
