@@ -10,16 +10,21 @@ import { ADMIN_PREFIX } from './admin-prefix.ts';
 export function createAdminApi(deps: AdminDeps): Middleware {
   let built: Promise<Middleware> | undefined;
   const build = async (): Promise<Middleware> => {
-    const [{ createAdminRouter }, { createAdminGate }, { createRequestValidation }, { adminRoutes }, { openApiDocument }] = await Promise.all([
+    const [{ createAdminRouter }, { createAdminGate }, { createCallerStanding }, { createRequestValidation }, { adminRoutes }, { openApiDocument }] = await Promise.all([
       import('./admin-router.ts'),
       import('./admin-gate.ts'),
+      import('./caller-standing.ts'),
       import('./request-validation.ts'),
       import('./admin-routes.ts'),
       import('./openapi.ts'),
     ]);
     return createAdminRouter({
       routes: adminRoutes(deps),
-      gate: createAdminGate({ issuer: deps.config.issuer, publicJwks: () => deps.keys.service.publicJwks() }),
+      gate: createAdminGate({
+        issuer: deps.config.issuer,
+        publicJwks: () => deps.keys.service.publicJwks(),
+        standingOf: createCallerStanding({ clients: deps.services.clients, accounts: deps.services.accounts }),
+      }),
       validation: createRequestValidation(openApiDocument),
       log: deps.log,
     }).middleware;

@@ -1,6 +1,8 @@
 // The bearer gate of /admin/v1: every route but the OpenAPI document demands
 // a Latchkey JWT access token for the admin resource carrying exactly the
-// route's scope, checked with @latchkey/verify like any resource server would.
+// route's scope, checked with @latchkey/verify like any resource server would,
+// and then one check no resource server can make: that its client, and the
+// person it was issued for, still stand where it says (caller-standing.ts).
 // The verifier reads the issuer's metadata and keys in-process (a fetch
 // answered by the key service) instead of over the network, and is built at
 // the first admin request, so the hot paths never pay for it. Refusals are
@@ -9,6 +11,7 @@ import { authenticate, bearerChallenge, createVerifier, VerifyError, type Access
 import type { Middleware } from 'koa';
 import type { JWK } from 'jose';
 import { adminResourceIdentifier, type AdminScope } from '../resources/admin-resource.ts';
+import type { CallerStanding, StandingOf } from './caller-standing.ts';
 import { ProblemError } from './problem.ts';
 
 export const ADMIN_REALM = 'latchkey-admin';
@@ -17,6 +20,8 @@ export interface AdminGateDeps {
   readonly issuer: string;
   /** What /jwks serves: the public keys tokens may be signed with. */
   readonly publicJwks: () => Promise<{ keys: JWK[] }>;
+  /** Whether the token's client and person still stand where it says (caller-standing.ts). */
+  readonly standingOf: StandingOf;
 }
 
 /** Who is calling, from the verified token; routes read it from ctx.state.admin. */
@@ -34,7 +39,7 @@ export interface AdminCaller {
 // The verifier's own path to the keys: fixed, because nothing travels over a network.
 const JWKS_PATH = '/jwks';
 
-export function createAdminGate({ issuer, publicJwks }: AdminGateDeps) {
+export function createAdminGate({ issuer, publicJwks, standingOf }: AdminGateDeps) {
   let verifier: Verifier | undefined;
 
   /** In-process "HTTP": the metadata names the JWKS, the JWKS comes from the key service. */
@@ -73,6 +78,8 @@ export function createAdminGate({ issuer, publicJwks }: AdminGateDeps) {
           if (error instanceof VerifyError) throw refusal(error);
           throw error;
         }
+        const standing = await standingOf({ clientId: claims.client_id, subject: claims.sub }, scope);
+        if (standing !== 'current') throw outstood(standing, scope);
         const caller: AdminCaller = { actor: claims.sub, clientId: claims.client_id, scopes, claims };
         ctx.state.admin = caller;
         await next();
@@ -82,6 +89,22 @@ export function createAdminGate({ issuer, publicJwks }: AdminGateDeps) {
 }
 
 export type AdminGate = ReturnType<typeof createAdminGate>;
+
+const OUTSTOOD: Readonly<Record<Exclude<CallerStanding, 'current' | 'role_forbids'>, string>> = {
+  client_gone: 'The client this token was issued to no longer exists.',
+  account_gone: 'The account this token was issued for no longer exists.',
+  account_disabled: 'The account this token was issued for is disabled.',
+};
+
+/** A valid token whose caller no longer stands where it says: invalid_token, or insufficient_scope when only the role changed. */
+function outstood(standing: Exclude<CallerStanding, 'current'>, scope: AdminScope): ProblemError {
+  if (standing === 'role_forbids') {
+    const detail = `The account's role no longer allows ${scope}.`;
+    return new ProblemError(403, 'insufficient_scope', detail, { headers: { 'WWW-Authenticate': `Bearer realm="${ADMIN_REALM}", error="insufficient_scope", error_description="${detail}", scope="${scope}"` } });
+  }
+  const detail = OUTSTOOD[standing];
+  return new ProblemError(401, 'invalid_token', detail, { headers: { 'WWW-Authenticate': `Bearer realm="${ADMIN_REALM}", error="invalid_token", error_description="${detail}"` } });
+}
 
 function refusal(error: VerifyError): ProblemError {
   if (error.status === 503) return new ProblemError(503, 'service_unavailable', 'The signing keys cannot be read now; try again shortly.', { headers: { 'Retry-After': '5' } });

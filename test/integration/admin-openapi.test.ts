@@ -10,6 +10,7 @@ import { createAdminGate } from '../../src/admin/admin-gate.ts';
 import { ADMIN_PREFIX } from '../../src/admin/admin-prefix.ts';
 import { createAdminRouter, koaPath } from '../../src/admin/admin-router.ts';
 import { adminRoutes } from '../../src/admin/admin-routes.ts';
+import { createCallerStanding } from '../../src/admin/caller-standing.ts';
 import { openApiDocument } from '../../src/admin/openapi.ts';
 import { createRequestValidation } from '../../src/admin/request-validation.ts';
 import { createKeys } from '../../src/keys/create-keys.ts';
@@ -40,7 +41,7 @@ function buildRouter() {
   const routes = adminRoutes(deps);
   const { router } = createAdminRouter({
     routes,
-    gate: createAdminGate({ issuer: server.issuer, publicJwks: () => keys.service.publicJwks() }),
+    gate: createAdminGate({ issuer: server.issuer, publicJwks: () => keys.service.publicJwks(), standingOf: createCallerStanding({ clients: server.services.clients, accounts: server.services.accounts }) }),
     validation: createRequestValidation(openApiDocument),
     log: deps.log,
   });

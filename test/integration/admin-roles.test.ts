@@ -6,6 +6,7 @@
 // role is set with `latchkey user set-role` (audited) or the service.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_SCOPES } from '../../src/oidc/role-scopes.ts';
+import { adminCall } from '../helpers/admin.ts';
 import { adminClientTokens, adminScopesOf, createPerson, ensureAdminResource } from '../helpers/admin-console.ts';
 import { runCli } from '../helpers/cli.ts';
 import { expectRedirect } from '../helpers/rp.ts';
@@ -81,6 +82,52 @@ describe('the admin scopes a person gets, by role', () => {
     expect(response.status).toBe(200);
     const { access_token } = (await response.json()) as { access_token: string };
     expect(adminScopesOf(access_token, server.issuer).sort()).toEqual(['clients:read', 'clients:write']);
+  });
+});
+
+describe('a token whose caller no longer stands where it says', () => {
+  // Each token below is still valid (signature, audience, expiry, scope): only
+  // the database knows its client or person changed since it was issued.
+  const call = (token: string, path = '/users?limit=1', method = 'GET') => adminCall(server, path, { token, method });
+
+  it('an administrator disabled, demoted or deleted loses the access at the next request, not when the token expires', async () => {
+    const cases = [
+      { change: (id: string) => server.services.accounts.disable(id), status: 401, code: 'invalid_token', detail: 'The account this token was issued for is disabled.' },
+      { change: (id: string) => server.services.accounts.setRole(id, 'none'), status: 403, code: 'insufficient_scope', detail: "The account's role no longer allows users:read." },
+      { change: (id: string) => server.services.accounts.delete(id), status: 401, code: 'invalid_token', detail: 'The account this token was issued for no longer exists.' },
+    ];
+    for (const [index, { change, status, code, detail }] of cases.entries()) {
+      const person = await createPerson(server, `outstood-${index}@example.test`, 'admin');
+      const { tokens } = await adminClientTokens(server, person.email);
+      expect((await call(tokens.access_token)).status).toBe(200);
+      await change(person.id);
+      const refused = await call(tokens.access_token);
+      expect({ status: refused.status, code: refused.body.code, detail: refused.body.detail }).toEqual({ status, code, detail });
+      expect(refused.headers.get('www-authenticate')).toContain(`error="${code}"`);
+    }
+  });
+
+  it('an administrator made viewer keeps reading but can no longer write with a token from before', async () => {
+    const person = await createPerson(server, 'half-demoted@example.test', 'admin');
+    const { tokens } = await adminClientTokens(server, person.email);
+    await server.services.accounts.setRole(person.id, 'viewer');
+    expect((await call(tokens.access_token)).status).toBe(200);
+    const write = await adminCall(server, `/users/${person.id}`, { token: tokens.access_token, method: 'PATCH', body: { name: 'Renamed' } });
+    expect({ status: write.status, code: write.body.code }).toEqual({ status: 403, code: 'insufficient_scope' });
+  });
+
+  it("a deleted automation client's token stops working at once", async () => {
+    const { client, clientSecret } = await server.services.clients.create({ name: 'retired ops', grantTypes: ['client_credentials'], resources: [adminResource], scope: 'clients:read' });
+    const response = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials', resource: adminResource }),
+    });
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect((await call(access_token, '/clients?limit=1')).status).toBe(200);
+    await server.services.clients.delete(client.clientId);
+    const refused = await call(access_token, '/clients?limit=1');
+    expect({ status: refused.status, code: refused.body.code, detail: refused.body.detail }).toEqual({ status: 401, code: 'invalid_token', detail: 'The client this token was issued to no longer exists.' });
   });
 });
 
