@@ -6,7 +6,7 @@
 // role is set with `latchkey user set-role` (audited) or the service.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_SCOPES } from '../../src/oidc/role-scopes.ts';
-import { adminCall } from '../helpers/admin.ts';
+import { adminCall, clientCredentialsToken, createAdminClient } from '../helpers/admin.ts';
 import { adminClientTokens, adminScopesOf, createPerson, ensureAdminResource } from '../helpers/admin-console.ts';
 import { runCli } from '../helpers/cli.ts';
 import { expectRedirect } from '../helpers/rp.ts';
@@ -117,13 +117,8 @@ describe('a token whose caller no longer stands where it says', () => {
   });
 
   it("a deleted automation client's token stops working at once", async () => {
-    const { client, clientSecret } = await server.services.clients.create({ name: 'retired ops', grantTypes: ['client_credentials'], resources: [adminResource], scope: 'clients:read' });
-    const response = await fetch(`${server.issuer}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'client_credentials', resource: adminResource }),
-    });
-    const { access_token } = (await response.json()) as { access_token: string };
+    const client = await createAdminClient(server, ['clients:read'], 'retired ops');
+    const access_token = await clientCredentialsToken(server, client);
     expect((await call(access_token, '/clients?limit=1')).status).toBe(200);
     await server.services.clients.delete(client.clientId);
     const refused = await call(access_token, '/clients?limit=1');
