@@ -15,7 +15,8 @@
 // since an older build has an older schema. Needs valgrind (Debian: `apt-get
 // install valgrind`). Counting starts after a warm-up, so start-up and JIT
 // compilation of the first requests are left out; a few thousand requests
-// even out garbage collection (±1% between runs of one build).
+// even out most of garbage collection (two runs of one build: 1% apart for
+// refresh, up to 6% for the smallest requests), so run each twice.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
