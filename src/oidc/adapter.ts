@@ -128,8 +128,8 @@ function createArtifactAdapter(model: string, { artifacts, sealForPredecessor }:
   /**
    * oidc-provider's ReplayDetection.unique() (a DPoP proof's jti, a client
    * assertion's) is find() then save(), two awaits apart: requests replaying
-   * one proof at once all found nothing and all passed (on PostgreSQL, 20
-   * parallel requests with one proof got 20 tokens). So its find() is the
+   * one proof at once could all find nothing and all pass (on PostgreSQL, two
+   * of 20 parallel requests with one proof got tokens). So its find() is the
    * claim: the first request to insert the id finds nothing and goes on to
    * save() (which replaces the claim's row with the real one); every other
    * one finds it, and oidc-provider refuses it with its own error. The claim

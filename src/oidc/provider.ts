@@ -115,9 +115,9 @@ export function providerFeatures(deps: Pick<ProviderDeps, 'views' | 'resources'>
     // shared secret); proofs are fresh by iat instead, and a proof's jti is
     // refused the second time through oidc-provider's ReplayDetection model,
     // which our adapter stores in the shared artifact table, so a proof
-    // replayed at another instance is refused too, and claims with one
-    // conditional insert, so one sent many times at once is taken once. @latchkey/verify checks
-    // proofs at resource servers (its `dpop` option).
+    // replayed at another instance is refused too, and claims it with one
+    // conditional insert, so a proof sent many times at once is taken once.
+    // @latchkey/verify checks proofs at resource servers (its `dpop` option).
     dPoP: { enabled: true, allowReplay: false },
     devInteractions: { enabled: false },
     // Off: Latchkey neither needs nor tests them.
