@@ -17,6 +17,12 @@
 // compilation of the first requests are left out; a few thousand requests
 // even out most of garbage collection (two runs of one build: 1% apart for
 // refresh, up to 6% for the smallest requests), so run each twice.
+//
+// With --cpu it measures instead what `npm run bench` divides by: the
+// server's CPU time (user + system, every thread, from /proc) per request,
+// without valgrind. That counts what instructions leave out (the kernel,
+// cache misses, OpenSSL's locks) but moves with the machine's load, so
+// compare two builds by alternating them, run for run, several times.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -29,14 +35,19 @@ import { testEnv } from '../test/helpers/test-env.ts';
 const SCENARIOS = ['client-credentials', 'jwks', 'discovery', 'refresh', 'introspection', 'login'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const DEFAULT_REQUESTS: Record<Scenario, number> = { 'client-credentials': 4000, jwks: 3000, discovery: 3000, refresh: 2500, introspection: 4000, login: 100 };
+// Without valgrind's 50-fold slow-down: enough requests for /proc's 10 ms ticks to be well under 1%.
+const DEFAULT_CPU_REQUESTS: Record<Scenario, number> = { 'client-credentials': 20000, jwks: 40000, discovery: 40000, refresh: 10000, introspection: 20000, login: 300 };
 /** Concurrent requests, as a few clients would send them. */
 const CONCURRENCY = 4;
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
 
-const { values } = parseArgs({ options: { build: { type: 'string' }, scenario: { type: 'string' }, requests: { type: 'string' } } });
+const { values } = parseArgs({ options: { build: { type: 'string' }, scenario: { type: 'string' }, requests: { type: 'string' }, cpu: { type: 'boolean' } } });
 const scenario = values.scenario as Scenario;
 if (!SCENARIOS.includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
 const build = path.resolve(values.build ?? path.join(import.meta.dirname, '..'));
-const requests = Number(values.requests ?? DEFAULT_REQUESTS[scenario]);
+const cpu = values.cpu === true;
+const requests = Number(values.requests ?? (cpu ? DEFAULT_CPU_REQUESTS : DEFAULT_REQUESTS)[scenario]);
 
 // The build's own modules: its config, schema and fixture, not this checkout's.
 const from = (file: string) => import(path.join(build, file));
@@ -55,16 +66,18 @@ const issuer = `http://127.0.0.1:${port}`;
 // callgrind_control finds the process by a pipe named after USER and HOST.
 const env = { ...process.env, ...testEnv({ ...base, port }, shared), USER: process.env.USER ?? 'root', LOGNAME: process.env.LOGNAME ?? 'root' };
 const out = path.join(work, 'callgrind.out');
-const server = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, 'dist/app/src/main.js'], { cwd: build, env, stdio: ['ignore', 'ignore', 'pipe'] });
+const command = cpu ? [process.execPath, 'dist/app/src/main.js'] : ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath, 'dist/app/src/main.js'];
+const server = spawn(command[0]!, command.slice(1), { cwd: build, env, stdio: ['ignore', 'ignore', 'pipe'] });
 let stderr = '';
 server.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+let measured: Record<string, number> = {};
 const callgrind = (...args: string[]) => execFileSync('callgrind_control', [...args, String(server.pid)], { env, stdio: 'ignore' });
 
 try {
   for (let started = Date.now(); ; ) {
     const answer = await fetch(`${issuer}/.well-known/openid-configuration`).catch(() => undefined);
     if (answer?.ok) break;
-    if (Date.now() - started > 120_000) throw new Error(`the server did not start under valgrind:\n${stderr}`);
+    if (Date.now() - started > 120_000) throw new Error(`the server did not start:\n${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const request = await scenarioRequest(scenario);
@@ -73,20 +86,39 @@ try {
     await Promise.all(Array.from({ length: CONCURRENCY }, async (_, worker) => { while (left-- > 0) await request(worker); }));
   };
   await run(scenario === 'login' ? 20 : 300);
-  callgrind('-i', 'on');
-  await run(requests);
-  callgrind('-d');
+  if (cpu) {
+    const before = { cpu: cpuTicks(server.pid!), wall: performance.now() };
+    await run(requests);
+    const used = cpuTicks(server.pid!);
+    const perRequest = (ticks: number) => Math.round((ticks * 1e6) / TICKS_PER_SECOND / requests);
+    measured = { userUsPerRequest: perRequest(used.user - before.cpu.user), sysUsPerRequest: perRequest(used.sys - before.cpu.sys), wallUsPerRequest: Math.round(((performance.now() - before.wall) * 1000) / requests) };
+  } else {
+    callgrind('-i', 'on');
+    await run(requests);
+    callgrind('-d');
+  }
 } finally {
   server.kill('SIGTERM');
   await new Promise((resolve) => server.once('exit', resolve));
 }
 
-let instructions = 0;
-for (const file of readdirSync(work).filter((name) => name.startsWith('callgrind.out'))) {
-  instructions += Number(/^summary:\s*(\d+)/m.exec(readFileSync(path.join(work, file), 'utf8'))?.[1] ?? 0);
+if (!cpu) {
+  let instructions = 0;
+  for (const file of readdirSync(work).filter((name) => name.startsWith('callgrind.out'))) {
+    instructions += Number(/^summary:\s*(\d+)/m.exec(readFileSync(path.join(work, file), 'utf8'))?.[1] ?? 0);
+  }
+  measured = { instructionsPerRequest: Math.round(instructions / requests) };
 }
 rmSync(work, { recursive: true, force: true });
-console.log(JSON.stringify({ build, scenario, requests, instructionsPerRequest: Math.round(instructions / requests) }));
+console.log(JSON.stringify({ build, scenario, requests, ...measured }));
+
+/** The process's CPU time so far, all threads, in clock ticks (proc(5): /proc/PID/stat fields 14 and 15). */
+function cpuTicks(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]), sys: Number(fields[12]) };
+}
 
 /** One request of the scenario (a whole login for `login`), by worker: each refreshing worker follows a chain of its own. */
 async function scenarioRequest(name: Scenario): Promise<(worker: number) => Promise<void>> {
