@@ -2,9 +2,9 @@
 // only as a digest (artifact-key.ts): whoever presents that bearer value can
 // open it, a copy of the database cannot. AES-256-GCM, the key from HKDF-SHA256
 // of the bearer value, the row's `context` bound as additional data so a
-// sealed value copied to another row does not open. Used for the link from a
-// refresh token to its successor (refresh-retries.ts) and for the bearer values
-// an interaction's payload names (its session's cookie value, its PAR).
+// sealed value copied to another row does not open. Used for the bearer values
+// an interaction's payload names (its session's cookie value, its PAR, its
+// device code) and for a device code's id, sealed for its user code.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'b1';

@@ -3,12 +3,12 @@
 // successor refresh token again, instead of having the whole grant revoked
 // as a reuse, as Hydra and Auth0 do.
 //
-// The link costs the refresh nothing extra to write: the successor's own
-// INSERT carries its id sealed under a key derived from the token it
-// replaces (bearer-seal.ts, column sealedForPredecessor). The database
-// holds both tokens only as digests, so only a caller presenting the
-// predecessor can open that seal. A retry looks through its grant's recent
-// refresh tokens for the seal it opens, and is answered by refreshing the
+// The link costs the refresh no statement of its own: the successor's own
+// INSERT carries its id sealed for the token it replaces (refresh-link.ts,
+// column sealedForPredecessor). The database holds both tokens only as
+// digests, so only a caller presenting the predecessor can open that link.
+// A retry looks through its grant's recent refresh tokens for the link it
+// opens, and is answered by refreshing the
 // successor without rotating it (single-use-grants.ts): a fresh access
 // token, the same successor refresh token. It is answered only while the
 // successor is still unused: once that has been refreshed, the client
@@ -16,9 +16,8 @@
 // revokes as always.
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ArtifactConsumedError } from '../errors.ts';
-import { artifactKey } from './artifact-key.ts';
 import type { ArtifactRepository } from './artifact-repository.ts';
-import { openForBearer, sealForBearer } from './bearer-seal.ts';
+import { openLink, sealLink } from './refresh-link.ts';
 
 const MODEL = 'RefreshToken';
 
@@ -47,7 +46,7 @@ export function createRefreshRetries({ artifacts, graceSeconds, now = Date.now }
       if (!enabled || model !== MODEL || ctx?.oidc?.route !== 'token') return null;
       const params = ctx.oidc.params;
       const predecessor = params?.grant_type === 'refresh_token' ? params.refresh_token : undefined;
-      return typeof predecessor === 'string' ? sealForBearer(predecessor, id, artifactKey(predecessor)) : null;
+      return typeof predecessor === 'string' ? sealLink(predecessor, id) : null;
     },
 
     /** oidc-provider's rotateRefreshToken: always, except when answering a retry. */
@@ -73,11 +72,10 @@ export function createRefreshRetries({ artifacts, graceSeconds, now = Date.now }
       const consumedAt = row.consumedAt ?? new Date(now());
       if (!enabled || now() - consumedAt.getTime() > graceSeconds * 1000) return { revoke: true };
       if (!row.grantId) return { revoke: true };
-      const context = artifactKey(presented);
       // The successor was saved by the request that consumed `presented`, so it can only have been consumed after.
       for (const candidate of await artifacts.findSealedForPredecessor(MODEL, row.grantId, { consumedSince: consumedAt })) {
-        const successor = openForBearer(presented, candidate.sealedForPredecessor, context);
-        if (successor === undefined || artifactKey(successor) !== candidate.id) continue;
+        const successor = openLink(presented, candidate.sealedForPredecessor, candidate.id);
+        if (successor === undefined) continue;
         const usable = !candidate.consumedAt && (!candidate.expiresAt || candidate.expiresAt.getTime() > now());
         return usable ? { successor } : { revoke: true };
       }
